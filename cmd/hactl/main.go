@@ -1,0 +1,52 @@
+// Command hactl deploys and runs high-availability DB-GPT model-serving
+// clusters from one declarative HCL file.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in `hactl --help`.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitChanges = 2 // plan -detailed-exitcode: the plan has changes
+)
+
+// exitCodeError carries a specific exit code out of a command without printing
+// anything more (the command has already said what went wrong).
+type exitCodeError struct{ code int }
+
+func (e exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+var rootCmd = &cobra.Command{
+	Use:   "hactl",
+	Short: "Deploy and run high-availability DB-GPT model-serving clusters from one HCL file",
+	Long: `hactl deploys and runs high-availability DB-GPT model-serving clusters
+(controllers sharing a registry database, model workers, webserver, API server)
+from one declarative cluster file, over SSH or as a docker compose project.
+
+Exit codes:
+  0  success (plan -detailed-exitcode: no changes)
+  1  error: invalid cluster file, failed pre-flight, failed apply, ...
+  2  plan -detailed-exitcode: the plan has changes`,
+	SilenceUsage:  true,
+	SilenceErrors: true,
+}
+
+func main() {
+	err := rootCmd.Execute()
+	if err == nil {
+		os.Exit(exitOK)
+	}
+	var ec exitCodeError
+	if errors.As(err, &ec) {
+		os.Exit(ec.code)
+	}
+	fmt.Fprintln(os.Stderr, "Error:", err)
+	os.Exit(exitError)
+}

@@ -1,0 +1,82 @@
+package providers
+
+import (
+	"context"
+	"net"
+	"time"
+
+	"github.com/hactl/hactl/plan"
+	"github.com/hactl/hactl/schema"
+)
+
+// Provider is one way of reaching the cluster's hosts: over SSH (and the local
+// machine), or as a docker compose project. The plan and apply machinery sees
+// hosts only through it.
+type Provider interface {
+	// Preflight checks, without changing anything, that every wanted
+	// component can be deployed: hosts reachable, the dbgpt command present
+	// and of the declared generation, model paths present, ports free or held
+	// by the same component, deploy directories writable, the registry
+	// database reachable from each controller's host. It returns every
+	// problem found, not only the first.
+	Preflight(ctx context.Context, c *schema.Cluster, want []*plan.Component) []Problem
+
+	// Observe reads what is really deployed: every component manifest hactl
+	// left on the cluster's servers (also those of components no longer in
+	// the file), and whether each process runs.
+	Observe(ctx context.Context, c *schema.Cluster) ([]Observed, error)
+
+	// Deploy writes the component's settings and manifest and (re)starts its
+	// supervised process. It is idempotent.
+	Deploy(ctx context.Context, comp *plan.Component) error
+
+	// Remove stops the component's process and deletes its files.
+	Remove(ctx context.Context, o Observed) error
+
+	// DialContext opens a connection to addr as seen from server: through the
+	// server's SSH connection, directly for local, inside the network for compose.
+	DialContext(ctx context.Context, server *schema.Server, network, addr string) (net.Conn, error)
+
+	// Logs returns the last lines of the component's log.
+	Logs(ctx context.Context, o Observed, lines int) (string, error)
+
+	// Close releases connections.
+	Close() error
+}
+
+// Observed is one component as found on its host.
+type Observed struct {
+	Address    string
+	Role       string
+	Server     string // server name
+	Port       int
+	Hash       string
+	Attributes map[string]string // as stored in the manifest
+	Running    bool
+	PID        int
+	StartedAt  time.Time // zero when unknown
+	Restarts   int
+}
+
+// Problem is one pre-flight failure.
+type Problem struct {
+	Server    string // server name, empty when not about one server
+	Component string // component address, empty when about the host
+	What      string // what is wrong
+	Fix       string // what the operator can do
+}
+
+func (p Problem) Error() string {
+	s := ""
+	if p.Server != "" {
+		s += "server " + p.Server + ": "
+	}
+	if p.Component != "" {
+		s += p.Component + ": "
+	}
+	s += p.What
+	if p.Fix != "" {
+		s += " (" + p.Fix + ")"
+	}
+	return s
+}
