@@ -5,6 +5,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/schema"
 )
@@ -36,6 +37,20 @@ type Provider interface {
 	// DialContext opens a connection to addr as seen from server: through the
 	// server's SSH connection, directly for local, inside the network for compose.
 	DialContext(ctx context.Context, server *schema.Server, network, addr string) (net.Conn, error)
+
+	// EnsureRegistry makes the registry ready before any controller starts:
+	// for MySQL, reached from the first controller's host, it creates the
+	// database when the file allows it, creates the registry table when absent
+	// (idempotent) and checks an existing table's columns; for SQLite it makes
+	// sure the file and table exist on the controllers' server. Embedded: no-op.
+	EnsureRegistry(ctx context.Context, c *schema.Cluster) error
+
+	// RegistryRows reads the registry table directly, for status when no
+	// controller answers.
+	RegistryRows(ctx context.Context, c *schema.Cluster) ([]dbgpt.Instance, error)
+
+	// PurgeRegistry deletes the registry's rows (destroy --purge-registry).
+	PurgeRegistry(ctx context.Context, c *schema.Cluster) error
 
 	// Logs returns the last lines of the component's log.
 	Logs(ctx context.Context, o Observed, lines int) (string, error)
