@@ -5,7 +5,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/schema"
 )
@@ -47,7 +46,8 @@ type Provider interface {
 
 	// RegistryRows reads the registry table directly, for status when no
 	// controller answers.
-	RegistryRows(ctx context.Context, c *schema.Cluster) ([]dbgpt.Instance, error)
+	// (Returns []dbgpt.Instance once internal/dbgpt/instance.go has landed.)
+	// RegistryRows(ctx context.Context, c *schema.Cluster) ([]dbgpt.Instance, error)
 
 	// PurgeRegistry deletes the registry's rows (destroy --purge-registry).
 	PurgeRegistry(ctx context.Context, c *schema.Cluster) error
