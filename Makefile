@@ -33,3 +33,7 @@ lint:
 
 clean:
 	rm -rf $(BIN)
+
+.PHONY: images
+images:  ## build (or find cached) the e2e test cluster's Docker images
+	$(GO) run ./test/images/cmd/hactl-e2e-images
