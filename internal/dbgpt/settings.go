@@ -1,0 +1,412 @@
+package dbgpt
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hactl/hactl/schema"
+)
+
+// Settings rendering: the command line, environment and files of each role,
+// for each DB-GPT generation, exactly as DBGPT-PROTOCOL.md describes them.
+//
+// Secrets never reach Args or Env:
+//   - flags generation: through DB-GPT's environment lookup, in SecretEnv
+//     (controller: CONTROLLER_REGISTRY_DB_PASSWORD; apiserver: APISERVER_API_KEYS
+//     and API_KEYS, the prefixed and the bare name of --api_keys, so either
+//     lookup order finds it; a sensitive model parameter: <MODEL_NAME>_<KEY>,
+//     the worker's <model_name>_ prefix upper-cased with '-' as '_');
+//   - TOML generation: the file holds "${env:NAME}" and SecretEnv holds NAME.
+
+// TOMLFile is the settings file name of the TOML generation, relative to the
+// component directory (the process's working directory).
+const TOMLFile = "dbgpt.toml"
+
+// Environment variable names that carry secrets.
+const (
+	EnvControllerRegistryPassword = "CONTROLLER_REGISTRY_DB_PASSWORD" // flags generation
+	EnvAPIServerAPIKeys           = "APISERVER_API_KEYS"              // flags generation, prefixed lookup
+	EnvAPIKeys                    = "API_KEYS"                        // flags generation, bare lookup
+	EnvTOMLRegistryPassword       = "HACTL_REGISTRY_PASSWORD"         // TOML generation
+	EnvTOMLAPIKeys                = "HACTL_API_KEYS"                  // TOML generation
+)
+
+// Render renders the component of the given role and name ("webserver" and
+// "apiserver" for the singletons).
+func Render(c *schema.Cluster, role, name string) (Launch, error) {
+	switch role {
+	case schema.RoleController:
+		for _, ctl := range c.Controllers {
+			if ctl.Name == name {
+				return RenderController(c, ctl)
+			}
+		}
+	case schema.RoleWorker:
+		for _, w := range c.Workers {
+			if w.Name == name {
+				return RenderWorker(c, w)
+			}
+		}
+	case schema.RoleWebserver:
+		if c.Webserver != nil {
+			return RenderWebserver(c)
+		}
+	case schema.RoleAPIServer:
+		if c.APIServer != nil {
+			return RenderAPIServer(c)
+		}
+	default:
+		return Launch{}, fmt.Errorf("unknown role %q", role)
+	}
+	return Launch{}, fmt.Errorf("cluster %q has no %s %q", c.Name, role, name)
+}
+
+// RenderController renders one model controller.
+func RenderController(c *schema.Cluster, ctl *schema.Controller) (Launch, error) {
+	l := newLaunch()
+	if err := l.addEnv(c, ctl.Env, "controller "+ctl.Name); err != nil {
+		return Launch{}, err
+	}
+	reg := c.Registry
+	if reg == nil {
+		reg = &schema.Registry{Type: schema.RegistryEmbedded}
+	}
+	if c.Generation == schema.GenerationTOML {
+		t := &tomlDoc{}
+		s := t.table("service.model.controller")
+		s.str("host", ctl.Host)
+		s.int("port", ctl.Port)
+		s.int("heartbeat_interval_secs", ctl.HeartbeatIntervalSecs)
+		s.int("heartbeat_timeout_secs", ctl.HeartbeatTimeoutSecs)
+		switch reg.Type {
+		case schema.RegistryMySQL:
+			d := t.table("service.model.controller.registry.database")
+			d.str("type", "mysql")
+			d.str("host", reg.Host)
+			d.int("port", reg.Port)
+			d.str("database", reg.Database)
+			d.str("user", reg.User)
+			if reg.Password.IsSet() {
+				d.str("password", envRef(EnvTOMLRegistryPassword))
+				l.SecretEnv[EnvTOMLRegistryPassword] = reg.Password.Reveal()
+			}
+			if reg.PoolSize > 0 {
+				d.int("pool_size", reg.PoolSize)
+			}
+			if reg.MaxOverflow > 0 {
+				d.int("max_overflow", reg.MaxOverflow)
+			}
+		case schema.RegistrySQLite:
+			d := t.table("service.model.controller.registry.database")
+			d.str("type", "sqlite")
+			d.str("path", reg.Path)
+		}
+		l.tomlArgs(schema.RoleController, t)
+		return l.Launch, nil
+	}
+
+	a := []string{"start", "controller", "--host", ctl.Host, "--port", itoa(ctl.Port)}
+	switch reg.Type {
+	case schema.RegistryMySQL:
+		a = append(a, "--registry_type", "database",
+			"--registry_db_type", "mysql",
+			"--registry_db_name", reg.Database,
+			"--registry_db_host", reg.Host,
+			"--registry_db_port", itoa(reg.Port),
+			"--registry_db_user", reg.User)
+		if reg.PoolSize > 0 {
+			a = append(a, "--registry_db_pool_size", itoa(reg.PoolSize))
+		}
+		if reg.MaxOverflow > 0 {
+			a = append(a, "--registry_db_max_overflow", itoa(reg.MaxOverflow))
+		}
+		if reg.Password.IsSet() {
+			l.SecretEnv[EnvControllerRegistryPassword] = reg.Password.Reveal()
+		}
+	case schema.RegistrySQLite:
+		a = append(a, "--registry_type", "database",
+			"--registry_db_type", "sqlite",
+			"--registry_db_name", reg.Path)
+	default:
+		a = append(a, "--registry_type", "embedded")
+	}
+	a = append(a, "--heartbeat_interval_secs", itoa(ctl.HeartbeatIntervalSecs),
+		"--heartbeat_timeout_secs", itoa(ctl.HeartbeatTimeoutSecs))
+	if ctl.LogLevel != "" {
+		a = append(a, "--log_level", ctl.LogLevel)
+	}
+	l.Args = a
+	return l.Launch, nil
+}
+
+// RenderWorker renders one model worker.
+func RenderWorker(c *schema.Cluster, w *schema.Worker) (Launch, error) {
+	l := newLaunch()
+	where := "worker " + w.Name
+	if err := l.addEnv(c, w.Env, where); err != nil {
+		return Launch{}, err
+	}
+	m := w.Model
+	ctlAddr := strings.Join(c.ControllerURLs(), ",")
+	params := sortedKeys(m.Params)
+
+	if c.Generation == schema.GenerationTOML {
+		if len(w.ExtraArgs) > 0 {
+			return Launch{}, fmt.Errorf("%s: extra_args are not supported by DB-GPT %s (the TOML generation takes no setting flags); use the model's params", where, c.Version)
+		}
+		t := &tomlDoc{}
+		s := t.table("service.model.worker")
+		s.str("host", w.Host)
+		s.int("port", w.Port)
+		s.str("worker_type", m.WorkerType)
+		s.str("controller_addr", ctlAddr)
+		s.str("worker_register_host", w.Server.Address)
+		s.int("heartbeat_interval", w.HeartbeatIntervalSecs)
+		mt := t.arrayTable(modelTable(m.WorkerType))
+		mt.str("name", m.Name)
+		if m.Provider != "" {
+			mt.str("provider", m.Provider)
+		}
+		mt.str("path", m.Path)
+		if w.Device != "" {
+			mt.str("device", w.Device)
+		}
+		if w.LimitConcurrency > 0 {
+			mt.int("concurrency", w.LimitConcurrency)
+		}
+		if w.PromptTemplate != "" {
+			mt.str("prompt_template", w.PromptTemplate)
+		}
+		for _, k := range params {
+			v := m.Params[k]
+			if isSensitive(c, v) {
+				env := "HACTL_MODEL_" + envName(k)
+				l.SecretEnv[env] = v
+				mt.str(k, envRef(env))
+				continue
+			}
+			mt.value(k, v)
+		}
+		l.tomlArgs(schema.RoleWorker, t)
+		return l.Launch, nil
+	}
+
+	a := []string{"start", "worker",
+		"--model_name", m.Name,
+		"--model_path", m.Path,
+		"--worker_type", m.WorkerType,
+		"--host", w.Host,
+		"--port", itoa(w.Port),
+		"--controller_addr", ctlAddr,
+		"--worker_register_host", w.Server.Address,
+		"--heartbeat_interval", itoa(w.HeartbeatIntervalSecs),
+	}
+	if w.Device != "" {
+		a = append(a, "--device", w.Device)
+	}
+	if w.LimitConcurrency > 0 {
+		a = append(a, "--limit_model_concurrency", itoa(w.LimitConcurrency))
+	}
+	if w.PromptTemplate != "" {
+		a = append(a, "--prompt_template", w.PromptTemplate)
+	}
+	if w.LogLevel != "" {
+		a = append(a, "--log_level", w.LogLevel)
+	}
+	for _, k := range params {
+		v := m.Params[k]
+		if isSensitive(c, v) {
+			// DB-GPT reads a worker's settings from <model_name>_<KEY> too.
+			l.SecretEnv[envName(m.Name+"_"+k)] = v
+			continue
+		}
+		a = append(a, "--"+k, v)
+	}
+	for _, x := range w.ExtraArgs {
+		if isSensitive(c, x) {
+			return Launch{}, fmt.Errorf("%s: extra_args holds a sensitive value, which would be visible on the command line; pass it as a model param instead", where)
+		}
+	}
+	a = append(a, w.ExtraArgs...)
+	l.Args = a
+	return l.Launch, nil
+}
+
+// RenderWebserver renders the webserver.
+func RenderWebserver(c *schema.Cluster) (Launch, error) {
+	ws := c.Webserver
+	l := newLaunch()
+	if err := l.addEnv(c, ws.Env, "webserver"); err != nil {
+		return Launch{}, err
+	}
+	ctlAddr := strings.Join(c.ControllerURLs(), ",")
+	if c.Generation == schema.GenerationTOML {
+		t := &tomlDoc{}
+		s := t.table("service.web")
+		s.str("host", ws.Host)
+		s.int("port", ws.Port)
+		s.bool("light", ws.Light)
+		s.str("controller_addr", ctlAddr)
+		s.bool("remote_embedding", ws.RemoteEmbedding)
+		if ws.RemoteRerank {
+			s.bool("remote_rerank", true)
+		}
+		d := t.table("service.web.database")
+		d.str("type", "sqlite")
+		d.str("path", "dbgpt-meta.db")
+		if ws.DefaultLLM != nil || ws.DefaultEmbedding != nil {
+			m := t.table("models")
+			if ws.DefaultLLM != nil {
+				m.str("default_llm", ws.DefaultLLM.Name)
+			}
+			if ws.DefaultEmbedding != nil {
+				m.str("default_embedding", ws.DefaultEmbedding.Name)
+			}
+		}
+		l.tomlArgs(schema.RoleWebserver, t)
+		return l.Launch, nil
+	}
+	a := []string{"start", "webserver", "--host", ws.Host, "--port", itoa(ws.Port)}
+	if ws.Light {
+		a = append(a, "--light")
+	}
+	if ws.RemoteEmbedding {
+		a = append(a, "--remote_embedding")
+	}
+	if ws.RemoteRerank {
+		a = append(a, "--remote_rerank")
+	}
+	a = append(a, "--controller_addr", ctlAddr)
+	if ws.LogLevel != "" {
+		a = append(a, "--log_level", ws.LogLevel)
+	}
+	if ws.DefaultLLM != nil {
+		l.Env["LLM_MODEL"] = ws.DefaultLLM.Name
+	}
+	if ws.DefaultEmbedding != nil {
+		l.Env["EMBEDDING_MODEL"] = ws.DefaultEmbedding.Name
+	}
+	l.Args = a
+	return l.Launch, nil
+}
+
+// RenderAPIServer renders the API server.
+func RenderAPIServer(c *schema.Cluster) (Launch, error) {
+	as := c.APIServer
+	l := newLaunch()
+	if err := l.addEnv(c, as.Env, "apiserver"); err != nil {
+		return Launch{}, err
+	}
+	ctlAddr := strings.Join(c.ControllerURLs(), ",")
+	var keys []string
+	for _, k := range as.APIKeys {
+		if k.IsSet() {
+			keys = append(keys, k.Reveal())
+		}
+	}
+	if c.Generation == schema.GenerationTOML {
+		t := &tomlDoc{}
+		s := t.table("service.model.api")
+		s.str("host", as.Host)
+		s.int("port", as.Port)
+		s.str("controller_addr", ctlAddr)
+		if len(keys) > 0 {
+			s.str("api_keys", envRef(EnvTOMLAPIKeys))
+			l.SecretEnv[EnvTOMLAPIKeys] = strings.Join(keys, ",")
+		}
+		l.tomlArgs(schema.RoleAPIServer, t)
+		return l.Launch, nil
+	}
+	a := []string{"start", "apiserver", "--host", as.Host, "--port", itoa(as.Port), "--controller_addr", ctlAddr}
+	if as.LogLevel != "" {
+		a = append(a, "--log_level", as.LogLevel)
+	}
+	if len(keys) > 0 {
+		l.SecretEnv[EnvAPIServerAPIKeys] = strings.Join(keys, ",")
+		l.SecretEnv[EnvAPIKeys] = strings.Join(keys, ",")
+	}
+	l.Args = a
+	return l.Launch, nil
+}
+
+type launchBuilder struct{ Launch }
+
+func newLaunch() *launchBuilder {
+	return &launchBuilder{Launch{
+		Env:       map[string]string{},
+		SecretEnv: map[string]string{},
+		Files:     map[string]File{},
+	}}
+}
+
+// addEnv adds the file's env block; values holding a secret go to SecretEnv.
+func (l *launchBuilder) addEnv(c *schema.Cluster, env map[string]string, where string) error {
+	for k, v := range env {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return fmt.Errorf("%s: invalid environment variable name %q", where, k)
+		}
+		if isSensitive(c, v) {
+			l.SecretEnv[k] = v
+		} else {
+			l.Env[k] = v
+		}
+	}
+	return nil
+}
+
+func (l *launchBuilder) tomlArgs(role string, t *tomlDoc) {
+	l.Args = []string{"start", role, "-c", TOMLFile}
+	// The file holds only ${env:...} references to secrets, but it is still
+	// the component's settings: owner-only like every settings file.
+	l.Files[TOMLFile] = File{Content: []byte(t.String()), Secret: true}
+}
+
+func modelTable(workerType string) string {
+	switch workerType {
+	case schema.WorkerTypeText2Vec:
+		return "models.embeddings"
+	case schema.WorkerTypeReranker:
+		return "models.rerankers"
+	default:
+		return "models.llms"
+	}
+}
+
+func isSensitive(c *schema.Cluster, v string) bool {
+	if v == "" {
+		return false
+	}
+	for _, s := range c.Secrets() {
+		if s != "" && strings.Contains(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// envName upper-cases a name and turns every character that is not a
+// letter, digit or '_' into '_'.
+func envName(s string) string {
+	b := []byte(strings.ToUpper(s))
+	for i, ch := range b {
+		if !(ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+func envRef(name string) string { return "${env:" + name + "}" }
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
