@@ -1,0 +1,240 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hactl/hactl/internal/dbgpt"
+	"github.com/hactl/hactl/schema"
+)
+
+// Component addresses, as plan.Component names them.
+func ControllerAddress(ctl *schema.Controller) string { return "controller." + ctl.Name }
+func WorkerAddress(w *schema.Worker) string           { return "worker." + w.Name }
+
+// HeartbeatTimeout is the controller's heartbeat timeout (DB-GPT's default
+// 60 s when unset).
+func HeartbeatTimeout(ctl *schema.Controller) time.Duration {
+	if ctl.HeartbeatTimeoutSecs <= 0 {
+		return 60 * time.Second
+	}
+	return time.Duration(ctl.HeartbeatTimeoutSecs) * time.Second
+}
+
+// ErrRegistryUnreadable marks a controller that says ok on /api/health but
+// answers 500 to registry calls: its registry table is missing or its
+// database unreachable.
+var ErrRegistryUnreadable = errors.New("registry table missing or database unreachable")
+
+// ControllerModels lists every registry row through the controller. The
+// error says which controller and why; a 500 wraps ErrRegistryUnreadable.
+func ControllerModels(ctx context.Context, cl *Client, ctl *schema.Controller) ([]dbgpt.Instance, error) {
+	dc := dbgpt.NewClient(cl.HTTP, ctl.URL())
+	rows, err := dc.ListModels(ctx, "", false)
+	if err != nil {
+		if st := dbgpt.HTTPStatus(err); st >= 500 {
+			return nil, fmt.Errorf("%s (%s): %w: HTTP %d", ControllerAddress(ctl), ctl.URL(), ErrRegistryUnreadable, st)
+		}
+		return nil, fmt.Errorf("%s (%s): GET /api/controller/models: %w", ControllerAddress(ctl), ctl.URL(), trimURLErr(err))
+	}
+	return rows, nil
+}
+
+// CheckController returns nil when the controller answers /api/health with
+// ok AND lists its registry (GET /api/controller/models answers 200 with a
+// JSON list). A controller without its registry table passes the first and
+// fails the second; that is reported as "registry table missing or database
+// unreachable: HTTP 500".
+func CheckController(ctx context.Context, cl *Client, ctl *schema.Controller) error {
+	dc := dbgpt.NewClient(cl.HTTP, ctl.URL())
+	if err := dc.Health(ctx); err != nil {
+		return fmt.Errorf("%s (%s): /api/health: %w", ControllerAddress(ctl), ctl.URL(), trimURLErr(err))
+	}
+	_, err := ControllerModels(ctx, cl, ctl)
+	return err
+}
+
+// JudgeThrough lists the rows through one controller and judges them with
+// that controller's clock and heartbeat timeout.
+func JudgeThrough(ctx context.Context, cl *Client, ctl *schema.Controller, declared map[string]bool) ([]Row, error) {
+	rows, err := ControllerModels(ctx, cl, ctl)
+	if err != nil {
+		return nil, err
+	}
+	now := cl.PeerNow(hostOf(ctl.URL()))
+	return JudgeRows(rows, now, HeartbeatTimeout(ctl), cl.HeartbeatTime, declared), nil
+}
+
+// CheckWorker returns nil when the worker's port answers and its
+// `<model>@<type>` and `WorkerManager@service` rows at its server's address
+// and port are healthy and fresh as seen through EVERY controller of c.
+func CheckWorker(ctx context.Context, cl *Client, c *schema.Cluster, w *schema.Worker) error {
+	return CheckWorkerThrough(ctx, cl, w, c.Controllers)
+}
+
+// CheckWorkerThrough is CheckWorker through the given controllers only.
+func CheckWorkerThrough(ctx context.Context, cl *Client, w *schema.Worker, ctls []*schema.Controller) error {
+	if err := portAnswers(ctx, cl, "http://"+WorkerEndpoint(w)+"/"); err != nil {
+		return fmt.Errorf("%s: port %d does not answer: %w", WorkerAddress(w), w.Port, err)
+	}
+	if len(ctls) == 0 {
+		return fmt.Errorf("%s: no controller to check its registration through", WorkerAddress(w))
+	}
+	var errs []error
+	for _, ctl := range ctls {
+		rows, err := JudgeThrough(ctx, cl, ctl, nil)
+		if err == nil {
+			err = workerRowsProblem(rows, w, HeartbeatTimeout(ctl))
+			if err != nil {
+				err = fmt.Errorf("through %s: %w", ControllerAddress(ctl), err)
+			}
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s: %w", WorkerAddress(w), errors.Join(errs...))
+	}
+	return nil
+}
+
+// WebserverURL is the webserver's base URL.
+func WebserverURL(ws *schema.Webserver) string {
+	return "http://" + net.JoinHostPort(ws.Server.Address, strconv.Itoa(ws.Port))
+}
+
+// APIServerURL is the API server's base URL.
+func APIServerURL(a *schema.APIServer) string {
+	return "http://" + net.JoinHostPort(a.Server.Address, strconv.Itoa(a.Port))
+}
+
+// CheckWebserver returns nil when the webserver answers /api/health with ok
+// and, in light mode, its GET /api/controller/models (forwarded to a
+// controller) lists a healthy row of every worker of c.
+func CheckWebserver(ctx context.Context, cl *Client, c *schema.Cluster) error {
+	ws := c.Webserver
+	if ws == nil {
+		return nil
+	}
+	u := WebserverURL(ws)
+	dc := dbgpt.NewClient(cl.HTTP, u)
+	if err := dc.Health(ctx); err != nil {
+		return fmt.Errorf("webserver (%s): /api/health: %w", u, trimURLErr(err))
+	}
+	if !ws.Light {
+		return nil
+	}
+	rows, err := dc.ListModels(ctx, "", false)
+	if err != nil {
+		return fmt.Errorf("webserver (%s): GET /api/controller/models: %w", u, trimURLErr(err))
+	}
+	var missing []string
+	for _, w := range c.Workers {
+		ok := false
+		for _, r := range rows {
+			if r.ModelName == w.RegistryModelName() && r.Host == w.Server.Address && r.Port == w.Port && r.Healthy {
+				ok = true
+			}
+		}
+		if !ok {
+			missing = append(missing, w.RegistryModelName()+" at "+WorkerEndpoint(w))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("webserver (%s): does not see %s as healthy", u, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// CheckAPIServer returns nil when the API server answers GET /api/v1/models
+// with 200 (with the first API key, when it has any).
+func CheckAPIServer(ctx context.Context, cl *Client, c *schema.Cluster) error {
+	a := c.APIServer
+	if a == nil {
+		return nil
+	}
+	u := APIServerURL(a) + "/api/v1/models"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	if len(a.APIKeys) > 0 {
+		req.Header.Set("Authorization", "Bearer "+a.APIKeys[0].Reveal())
+	}
+	resp, err := cl.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("apiserver: GET %s: %w", u, trimURLErr(err))
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("apiserver: GET %s: HTTP %d", u, resp.StatusCode)
+	}
+	return nil
+}
+
+// portAnswers succeeds when anything answers HTTP at u (any status).
+func portAnswers(ctx context.Context, cl *Client, u string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := cl.HTTP.Do(req)
+	if err != nil {
+		return trimURLErr(err)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+	return nil
+}
+
+// WaitFor calls check every interval until it returns nil, ctx ends or
+// timeout passes. On failure it returns the last reason check gave.
+func WaitFor(ctx context.Context, timeout, interval time.Duration, check func(context.Context) error) error {
+	if interval <= 0 {
+		interval = time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		last = check(ctx)
+		if last == nil {
+			return nil
+		}
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("not healthy after %s: %w", timeout.Round(time.Second), last)
+		case <-t.C:
+		}
+	}
+}
+
+// trimURLErr drops net/http's "Get \"URL\": " prefix when the caller already
+// names the URL.
+func trimURLErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func hostOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return p.Host
+}

@@ -1,0 +1,199 @@
+package health
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hactl/hactl/internal/dbgpt"
+	"github.com/hactl/hactl/schema"
+)
+
+type directDialer struct{ dialled []string }
+
+func (d *directDialer) DialContext(ctx context.Context, s *schema.Server, network, addr string) (net.Conn, error) {
+	d.dialled = append(d.dialled, s.Name+">"+addr)
+	var nd net.Dialer
+	return nd.DialContext(ctx, network, addr)
+}
+
+func hb(t time.Time) *dbgpt.Time { return dbgpt.NewTime(t) }
+
+func TestJudgeRows(t *testing.T) {
+	now := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	wall := func(d time.Duration) *dbgpt.Time {
+		// as the controller writes it: local wall clock without zone, read in time.Local
+		u := now.Add(-d)
+		return hb(time.Date(u.Year(), u.Month(), u.Day(), u.Hour(), u.Minute(), u.Second(), 0, time.Local))
+	}
+	inst := func(name string, port int, healthy bool, h *dbgpt.Time) dbgpt.Instance {
+		i := dbgpt.NewInstance(name, "10.0.0.4", port)
+		i.Healthy, i.LastHeartbeat = healthy, h
+		return i
+	}
+	rows := []dbgpt.Instance{
+		inst("glm@llm", 8001, true, wall(3*time.Second)),       // live
+		inst("glm@llm", 8002, true, wall(90*time.Second)),      // stale although healthy
+		inst("t2v@text2vec", 8003, false, wall(2*time.Second)), // unhealthy
+		inst("t2v@text2vec", 8003, true, wall(1*time.Second)),  // duplicate key
+		inst("WorkerManager@service", 8001, true, nil),         // never beat: stale
+		inst("glm@llm", 8009, true, wall(1*time.Second)),       // no worker there
+		inst("x@llm", 8001, true, hb(now.Add(10*time.Second))), // future: clamped to 0
+	}
+	declared := map[string]bool{"10.0.0.4:8001": true, "10.0.0.4:8002": true, "10.0.0.4:8003": true}
+	got := JudgeRows(rows, now, 60*time.Second, nil, declared)
+	want := []string{"live", "stale", "unhealthy, duplicate", "live, duplicate", "stale", "stale registration", "live"}
+	for i, r := range got {
+		if r.State() != want[i] {
+			t.Errorf("row %d (%s %s): state %q, want %q (age %s)", i, r.ModelName, r.Endpoint(), r.State(), want[i], r.Age)
+		}
+	}
+	if got[0].Age != 3*time.Second {
+		t.Errorf("age = %s, want 3s", got[0].Age)
+	}
+	if got[4].Age >= 0 {
+		t.Errorf("row without heartbeat: age %s, want negative", got[4].Age)
+	}
+	if got[5].Live() || !got[0].Live() {
+		t.Errorf("Live(): stale registration %v, live row %v", got[5].Live(), got[0].Live())
+	}
+}
+
+func TestWorkerRowsProblem(t *testing.T) {
+	srv := &schema.Server{Name: "server3", Address: "10.0.0.4"}
+	w := &schema.Worker{Name: "llm", Server: srv, Port: 8001, Model: &schema.Model{Name: "glm", WorkerType: "llm"}}
+	now := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	row := func(name string, age time.Duration, healthy bool) dbgpt.Instance {
+		i := dbgpt.NewInstance(name, "10.0.0.4", 8001)
+		i.Healthy, i.LastHeartbeat = healthy, hb(now.Add(-age))
+		return i
+	}
+	cases := []struct {
+		rows []dbgpt.Instance
+		want string
+	}{
+		{[]dbgpt.Instance{row("glm@llm", time.Second, true), row("WorkerManager@service", time.Second, true)}, ""},
+		{[]dbgpt.Instance{row("glm@llm", time.Second, true)}, "WorkerManager@service at 10.0.0.4:8001: not registered"},
+		{[]dbgpt.Instance{row("glm@llm", 70*time.Second, true), row("WorkerManager@service", time.Second, true)}, "glm@llm at 10.0.0.4:8001: stale: last heartbeat 1m10s ago (timeout 1m0s)"},
+		{[]dbgpt.Instance{row("glm@llm", time.Second, false), row("WorkerManager@service", time.Second, true)}, "glm@llm at 10.0.0.4:8001: marked unhealthy"},
+		// one live row among a duplicate pair is enough
+		{[]dbgpt.Instance{row("glm@llm", 90*time.Second, false), row("glm@llm", time.Second, true), row("WorkerManager@service", time.Second, true)}, ""},
+	}
+	for i, tc := range cases {
+		err := workerRowsProblem(JudgeRows(tc.rows, now, time.Minute, nil, nil), w, time.Minute)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("case %d: %v", i, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("case %d: error %v, want %q", i, err, tc.want)
+		}
+	}
+}
+
+// controllerStub is a real HTTP server answering like a controller.
+func controllerStub(t *testing.T, modelsStatus int, rows []dbgpt.Instance) (*schema.Cluster, *schema.Controller) {
+	t.Helper()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/health":
+			w.Write([]byte(`{"status":"ok"}`))
+		case "/api/controller/models":
+			if modelsStatus != 200 {
+				http.Error(w, "Internal Server Error", modelsStatus)
+				return
+			}
+			json.NewEncoder(w).Encode(rows)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(ts.Close)
+	host, port, _ := net.SplitHostPort(ts.Listener.Addr().String())
+	p, _ := strconv.Atoi(port)
+	srv := &schema.Server{Name: "server1", Address: host}
+	ctl := &schema.Controller{Name: "ctrl1", Server: srv, Port: p, HeartbeatTimeoutSecs: 6}
+	return &schema.Cluster{Servers: []*schema.Server{srv}, Controllers: []*schema.Controller{ctl}}, ctl
+}
+
+func TestCheckController(t *testing.T) {
+	ctx := context.Background()
+	c, ctl := controllerStub(t, 200, nil)
+	d := &directDialer{}
+	cl := NewClient(d, c, time.Second)
+	defer cl.Close()
+	if err := CheckController(ctx, cl, ctl); err != nil {
+		t.Fatalf("healthy controller: %v", err)
+	}
+	if len(d.dialled) == 0 || !strings.HasPrefix(d.dialled[0], "server1>") {
+		t.Errorf("not dialled through the provider from server1: %v", d.dialled)
+	}
+
+	c, ctl = controllerStub(t, 500, nil)
+	cl = NewClient(d, c, time.Second)
+	err := CheckController(ctx, cl, ctl)
+	if err == nil || !errors.Is(err, ErrRegistryUnreadable) ||
+		!strings.Contains(err.Error(), "registry table missing or database unreachable: HTTP 500") {
+		t.Fatalf("controller without registry table: %v", err)
+	}
+
+	ctl.Port = 1 // nothing listens
+	if err := CheckController(ctx, cl, ctl); err == nil || !strings.Contains(err.Error(), "/api/health") {
+		t.Fatalf("unreachable controller: %v", err)
+	}
+}
+
+func TestPeerClockFromDateHeader(t *testing.T) {
+	// The controller's clock runs one hour ahead; its rows were written by
+	// that clock 2 s ago, so they are fresh although an hour in our future.
+	ahead := time.Hour
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		peer := time.Now().Add(ahead).UTC()
+		w.Header().Set("Date", peer.Format(http.TimeFormat))
+		i := dbgpt.NewInstance("glm@llm", "10.0.0.4", 8001)
+		i.Healthy = true
+		i.LastHeartbeat = hb(peer.Add(-2 * time.Second).Truncate(time.Second))
+		json.NewEncoder(w).Encode([]dbgpt.Instance{i})
+	}))
+	defer ts.Close()
+	host, port, _ := net.SplitHostPort(ts.Listener.Addr().String())
+	p, _ := strconv.Atoi(port)
+	srv := &schema.Server{Name: "server1", Address: host}
+	ctl := &schema.Controller{Name: "ctrl1", Server: srv, Port: p, HeartbeatTimeoutSecs: 6}
+	c := &schema.Cluster{Servers: []*schema.Server{srv}, Controllers: []*schema.Controller{ctl}}
+	cl := NewClient(&directDialer{}, c, time.Second)
+	rows, err := JudgeThrough(context.Background(), cl, ctl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows[0].Liveness != Live || rows[0].Age > 4*time.Second {
+		t.Fatalf("row judged %s, age %s; want live, about 2s", rows[0].Liveness, rows[0].Age)
+	}
+}
+
+func TestWaitForReturnsLastReason(t *testing.T) {
+	n := 0
+	err := WaitFor(context.Background(), 300*time.Millisecond, 50*time.Millisecond, func(context.Context) error {
+		n++
+		return errors.New("attempt " + strconv.Itoa(n))
+	})
+	if err == nil || !strings.Contains(err.Error(), "attempt "+strconv.Itoa(n)) || n < 3 {
+		t.Fatalf("err %v after %d attempts", err, n)
+	}
+	n = 0
+	err = WaitFor(context.Background(), time.Second, 10*time.Millisecond, func(context.Context) error {
+		if n++; n < 3 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
