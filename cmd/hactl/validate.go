@@ -1,0 +1,46 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/hactl/hactl/schema"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "validate [-f FILE] [-json]",
+		Short: "Check a cluster file and report every problem with file:line:column",
+		Long: `Decode the cluster file with its variables (--var, --var-file, HACTL_VAR_NAME)
+and check every rule hactl knows, without touching any server.
+Exit status 0 when the file is valid (warnings allowed), 1 otherwise.`,
+		Args: cobra.NoArgs,
+	}
+	flags := addClusterFlags(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON object")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		_, diags, files := schema.LoadDiagnostics(flags.file, flags.options())
+		out := cmd.OutOrStdout()
+		if asJSON {
+			enc := json.NewEncoder(out)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(schema.DiagnosticsJSON(diags)); err != nil {
+				return err
+			}
+		} else if len(diags) > 0 {
+			w := os.Stderr
+			_ = schema.WriteDiagnostics(w, files, diags, terminalWidth(w), useColor(w))
+		}
+		if diags.HasErrors() {
+			return exitCodeError{exitError}
+		}
+		if !asJSON {
+			fmt.Fprintf(out, "%s is valid.\n", flags.file)
+		}
+		return nil
+	}
+	rootCmd.AddCommand(cmd)
+}

@@ -1,0 +1,131 @@
+package schema
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// LoadOptions are the values given to a cluster file from outside it.
+type LoadOptions struct {
+	// Vars are -var flags, "NAME=VALUE", in command-line order (later wins).
+	Vars []string
+	// VarFiles are -var-file paths, in command-line order (later wins). Each
+	// is an HCL file of NAME = VALUE arguments.
+	VarFiles []string
+	// Environ is the process environment (os.Environ()): HACTL_VAR_NAME
+	// values, env() and HOME for "~" come from it, never from the real
+	// environment, so tests and callers control it.
+	Environ []string
+}
+
+// DiagnosticsError is the error Load returns for an invalid cluster file. Its
+// Error renders every diagnostic with file:line:column and a snippet of the
+// source, without colour.
+type DiagnosticsError struct {
+	Diagnostics hcl.Diagnostics
+	// Files are the parsed files by name, for rendering the diagnostics.
+	Files map[string]*hcl.File
+}
+
+func (e *DiagnosticsError) Error() string {
+	var buf bytes.Buffer
+	WriteDiagnostics(&buf, e.Files, e.Diagnostics, 0, false)
+	return strings.TrimRight(buf.String(), "\n")
+}
+
+// WriteDiagnostics renders diags as HCL's diagnostic writer does: severity,
+// summary, file:line:column, a snippet of the source and the detail. width 0
+// means no wrapping.
+func WriteDiagnostics(w interface{ Write([]byte) (int, error) }, files map[string]*hcl.File, diags hcl.Diagnostics, width uint, color bool) error {
+	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
+}
+
+// Load reads, decodes and validates the cluster file at path. When the file
+// is invalid the error is a *DiagnosticsError; warnings alone do not fail.
+func Load(path string, opts LoadOptions) (*Cluster, error) {
+	c, diags, files := LoadDiagnostics(path, opts)
+	if diags.HasErrors() {
+		return nil, &DiagnosticsError{Diagnostics: diags, Files: files}
+	}
+	return c, nil
+}
+
+// LoadDiagnostics is Load returning every diagnostic (errors and warnings)
+// and the parsed files. The Cluster is nil when diags has errors.
+func LoadDiagnostics(path string, opts LoadOptions) (*Cluster, hcl.Diagnostics, map[string]*hcl.File) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read cluster file",
+			Detail:   err.Error(),
+		}}, map[string]*hcl.File{}
+	}
+	return Decode(path, src, opts)
+}
+
+// Decode is LoadDiagnostics on a file already read: filename names it in
+// diagnostics and anchors relative paths (file(), key_file, -var-file paths
+// are taken as given).
+func Decode(filename string, src []byte, opts LoadOptions) (*Cluster, hcl.Diagnostics, map[string]*hcl.File) {
+	p := hclparse.NewParser()
+	d := newDecoder(filename, opts, p)
+	c := d.decode(src)
+	diags := d.diags
+	sortDiagnostics(diags)
+	if diags.HasErrors() {
+		c = nil
+	}
+	return c, diags, p.Files()
+}
+
+func newDecoder(filename string, opts LoadOptions, p *hclparse.Parser) *decoder {
+	dir := filepath.Dir(filename)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	env := map[string]string{}
+	for _, kv := range opts.Environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return &decoder{
+		filename: filename,
+		dir:      dir,
+		opts:     opts,
+		env:      env,
+		parser:   p,
+	}
+}
+
+func errorf(subject *hcl.Range, summary, format string, args ...any) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: subject}
+}
+
+func warnf(subject *hcl.Range, summary, format string, args ...any) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: subject}
+}
+
+// sortDiagnostics orders diagnostics by file and position; those without a
+// position (bad -var flags) come first.
+func sortDiagnostics(diags hcl.Diagnostics) {
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i].Subject, diags[j].Subject
+		switch {
+		case a == nil || b == nil:
+			return a == nil && b != nil
+		case a.Filename != b.Filename:
+			return a.Filename < b.Filename
+		default:
+			return a.Start.Byte < b.Start.Byte
+		}
+	})
+}

@@ -1,0 +1,243 @@
+package schema
+
+import (
+	"github.com/hashicorp/hcl/v2"
+)
+
+// This file is the single description of the language: the decoder builds its
+// hcl.BodySchema values from it and docs/cluster-file.md's reference section is
+// generated from it (TestDocsReferenceUpToDate fails when they drift).
+
+// attrSpec describes one argument of a block.
+type attrSpec struct {
+	Name     string
+	Type     string // as shown in the reference
+	Required bool
+	Default  string // as shown in the reference; "" = no default
+	Only     Generation
+	Doc      string
+}
+
+// blockSpec describes one block type.
+type blockSpec struct {
+	Type     string
+	Labels   []string
+	Multiple bool // may appear more than once (each with a distinct label)
+	Required bool
+	Doc      string
+	Attrs    []attrSpec
+	// Any means the body takes arbitrary arguments (locals).
+	Any    bool
+	Blocks []*blockSpec
+}
+
+func (b *blockSpec) attr(name string) *attrSpec {
+	for i := range b.Attrs {
+		if b.Attrs[i].Name == name {
+			return &b.Attrs[i]
+		}
+	}
+	return nil
+}
+
+func (b *blockSpec) bodySchema() *hcl.BodySchema {
+	s := &hcl.BodySchema{}
+	for _, a := range b.Attrs {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: a.Name, Required: a.Required})
+	}
+	for _, nb := range b.Blocks {
+		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: nb.Type, LabelNames: nb.Labels})
+	}
+	return s
+}
+
+var logLevelDoc = "one of `DEBUG`, `INFO`, `WARNING`, `ERROR`, `CRITICAL`"
+
+// connection settings shared by `defaults` and `server`.
+var connectionAttrs = []attrSpec{
+	{Name: "transport", Type: "string", Default: `"ssh"`, Doc: "`ssh`, or `local` to run commands on the machine hactl runs on (no SSH)."},
+	{Name: "user", Type: "string", Default: `"root"`, Doc: "SSH user."},
+	{Name: "ssh_port", Type: "number", Default: "22", Doc: "SSH port."},
+	{Name: "key_file", Type: "string", Default: "", Doc: "Private key file on the operator's machine (`~` is expanded, relative paths are relative to the cluster file). Without it the SSH agent is used."},
+	{Name: "use_agent", Type: "bool", Default: "true when no key_file", Doc: "Also offer the keys of the agent at `SSH_AUTH_SOCK`."},
+	{Name: "host_key_policy", Type: "string", Default: `"strict"`, Doc: "`strict` (host must be in known_hosts), `accept-new` (unknown hosts are added, changed keys fail) or `insecure` (no check)."},
+	{Name: "known_hosts_file", Type: "string", Default: `"~/.ssh/known_hosts"`, Doc: "known_hosts file on the operator's machine."},
+	{Name: "sudo", Type: "bool", Default: "false", Doc: "Run commands through `sudo -n` (for a non-root user)."},
+	{Name: "deploy_dir", Type: "string", Default: `"/opt/hactl/<cluster name>"`, Doc: "Absolute directory on the server under which hactl keeps every component's files, used exactly as written. With `transport = \"local\"` a relative path is relative to the cluster file."},
+	{Name: "dbgpt_command", Type: "string", Default: `"dbgpt"`, Doc: "Path or name of the `dbgpt` command on the server."},
+	{Name: "connect_timeout", Type: "duration", Default: `"10s"`, Doc: "Timeout of one SSH connection attempt (Go duration: `10s`, `1m30s`)."},
+	{Name: "command_timeout", Type: "duration", Default: `"60s"`, Doc: "Timeout of one remote command."},
+}
+
+var jumpSpec = &blockSpec{
+	Type: "jump",
+	Doc:  "An SSH bastion through which the server is reached.",
+	Attrs: []attrSpec{
+		{Name: "address", Type: "string", Required: true, Doc: "Address of the bastion."},
+		{Name: "port", Type: "number", Default: "22", Doc: "SSH port of the bastion."},
+		{Name: "user", Type: "string", Default: "the server's user", Doc: "SSH user on the bastion."},
+		{Name: "key_file", Type: "string", Default: "the server's key_file", Doc: "Private key for the bastion."},
+	},
+}
+
+var envAttr = attrSpec{Name: "env", Type: "map(string)", Default: "{}", Doc: "Extra environment variables of the process. The only place besides secrets where a sensitive value may go."}
+
+var (
+	clusterSpec = &blockSpec{
+		Type: "cluster", Required: true,
+		Doc: "Names the cluster and the DB-GPT version it runs. Exactly one.",
+		Attrs: []attrSpec{
+			{Name: "name", Type: "string", Required: true, Doc: "Cluster name: letters, digits, `-`, `_`, `.`; used in deploy directories and as the compose project."},
+			{Name: "dbgpt_version", Type: "string", Default: `"0.6.3"`, Doc: "DB-GPT version on the servers. 0.5.9 – 0.6.x use the command-line flags generation (`0.6`), 0.7.0 and later the TOML config generation (`0.7`)."},
+		},
+	}
+	variableSpec = &blockSpec{
+		Type: "variable", Labels: []string{"name"}, Multiple: true,
+		Doc: "An input value, referenced as `var.NAME`. Values come from, later winning: `default`, the environment `HACTL_VAR_NAME`, `-var-file` files in order, `-var NAME=VALUE` flags in order. A variable without a value and without a default is an error.",
+		Attrs: []attrSpec{
+			{Name: "type", Type: "type", Default: "string", Doc: "`string`, `number`, `bool`, `list(T)`, `map(T)`, `any`, ... (bare `list` and `map` mean lists and maps of strings). Values from the environment and `-var` are taken as-is for primitive types and parsed as HCL for the others."},
+			{Name: "default", Type: "any", Doc: "Value used when none is given. A constant: it cannot refer to anything."},
+			{Name: "description", Type: "string", Doc: "What the value is for."},
+			{Name: "sensitive", Type: "bool", Default: "false", Doc: "The value is a secret: it never appears in plans, logs or output, and may only be used in `password`, `api_keys`, `root_password` and `env` values."},
+		},
+	}
+	localsSpec = &blockSpec{
+		Type: "locals", Multiple: true, Any: true,
+		Doc: "Named values computed from variables and other locals, referenced as `local.NAME`. Locals may not refer to each other in a cycle.",
+	}
+	defaultsSpec = &blockSpec{
+		Type:  "defaults",
+		Doc:   "Connection settings shared by every `server` block; a server's own argument wins. Takes every argument of `server` except `address`, and a `jump` block.",
+		Attrs: connectionAttrs, Blocks: []*blockSpec{jumpSpec},
+	}
+	serverSpec = &blockSpec{
+		Type: "server", Labels: []string{"name"}, Multiple: true,
+		Doc: "A machine hactl deploys to, referenced as `server.NAME` (the object has `name` and `address`).",
+		Attrs: append([]attrSpec{
+			{Name: "address", Type: "string", Default: `"127.0.0.1" with transport = "local", else required`, Doc: "Address of the server: hactl connects to it and the other components reach the server's components at it (workers register with it)."},
+		}, connectionAttrs...),
+		Blocks: []*blockSpec{jumpSpec},
+	}
+	registrySpec = &blockSpec{
+		Type: "registry", Labels: []string{"type"},
+		Doc: "Where the controllers keep the model registry. The label is the type: `mysql` (a shared database: HA across servers), `sqlite` (a database file: controllers on one server) or `embedded` (in memory: one controller only). Without a registry block the registry is `embedded`.",
+		Attrs: []attrSpec{
+			{Name: "host", Type: "string", Doc: "mysql (required): database host as the controllers reach it."},
+			{Name: "port", Type: "number", Default: "3306", Doc: "mysql: database port."},
+			{Name: "database", Type: "string", Doc: "mysql (required): database name (letters, digits, `_`)."},
+			{Name: "user", Type: "string", Doc: "mysql (required): database user (letters, digits, `_`)."},
+			{Name: "password", Type: "string (secret)", Doc: "mysql: database password; use a sensitive variable. hactl passes it through the environment, never on a command line."},
+			{Name: "create_database", Type: "bool", Default: "false", Doc: "mysql: hactl may `CREATE DATABASE IF NOT EXISTS` and the registry table."},
+			{Name: "pool_size", Type: "number", Default: "DB-GPT's", Doc: "mysql: connection pool size."},
+			{Name: "max_overflow", Type: "number", Default: "DB-GPT's", Doc: "mysql: pool overflow."},
+			{Name: "path", Type: "string", Doc: "sqlite (required): absolute path of the database file on the controllers' server."},
+		},
+	}
+	modelSpec = &blockSpec{
+		Type: "model", Labels: []string{"name"}, Multiple: true,
+		Doc: "A model a worker serves, referenced as `model.NAME` (or `model[\"NAME\"]` when the name has a dot). The label is the name the worker registers: `<name>@<type>`.",
+		Attrs: []attrSpec{
+			{Name: "type", Type: "string", Required: true, Doc: "`llm`, `text2vec` (embedding) or `reranker`."},
+			{Name: "path", Type: "string", Doc: "Absolute path of the model on the worker's server. Required unless `provider` is a `proxy/...` provider."},
+			{Name: "provider", Type: "string", Only: GenerationTOML, Doc: "Model provider, e.g. `hf`, `vllm`, `proxy/openai` (TOML generation only)."},
+			{Name: "params", Type: "map(string)", Default: "{}", Doc: "Extra model parameters: `--key value` flags (0.6) or keys of the model's TOML table (0.7). Keys are identifiers."},
+		},
+	}
+	controllerSpec = &blockSpec{
+		Type: "controller", Labels: []string{"name"}, Multiple: true,
+		Doc: "A model controller process. Two or more make the cluster HA and need a `mysql` or `sqlite` registry.",
+		Attrs: []attrSpec{
+			{Name: "server", Type: "server reference", Required: true, Doc: "Server it runs on, e.g. `server.server1`."},
+			{Name: "host", Type: "string", Default: `"0.0.0.0"`, Doc: "Bind address."},
+			{Name: "port", Type: "number", Default: "8000", Doc: "HTTP port."},
+			{Name: "heartbeat_interval", Type: "number", Default: "20", Doc: "Seconds between the checker's runs."},
+			{Name: "heartbeat_timeout", Type: "number", Default: "60", Doc: "Seconds after the last heartbeat when a worker is marked unhealthy; more than heartbeat_interval."},
+			{Name: "log_level", Type: "string", Default: `"INFO"`, Doc: logLevelDoc + "."},
+			envAttr,
+		},
+	}
+	workerSpec = &blockSpec{
+		Type: "worker", Labels: []string{"name"}, Multiple: true,
+		Doc: "A model worker process serving exactly one model; it registers with the controllers at its server's address.",
+		Attrs: []attrSpec{
+			{Name: "server", Type: "server reference", Required: true, Doc: "Server it runs on."},
+			{Name: "model", Type: "model reference", Required: true, Doc: "Model it serves, e.g. `model.text2vec`."},
+			{Name: "host", Type: "string", Default: `"0.0.0.0"`, Doc: "Bind address."},
+			{Name: "port", Type: "number", Default: "8001", Doc: "HTTP port; every worker on a server needs its own."},
+			{Name: "device", Type: "string", Doc: "e.g. `cuda`, `cpu`; empty = DB-GPT's choice."},
+			{Name: "heartbeat_interval", Type: "number", Default: "20", Doc: "Seconds between heartbeats; less than every controller's heartbeat_timeout."},
+			{Name: "limit_model_concurrency", Type: "number", Default: "DB-GPT's", Doc: "Maximum concurrent requests."},
+			{Name: "prompt_template", Type: "string", Doc: "Prompt template name."},
+			{Name: "log_level", Type: "string", Default: `"INFO"`, Doc: logLevelDoc + "."},
+			{Name: "extra_args", Type: "list(string)", Default: "[]", Only: GenerationFlags, Doc: "Extra command-line arguments (flags generation only: the TOML generation refuses unknown flags)."},
+			envAttr,
+		},
+	}
+	webserverSpec = &blockSpec{
+		Type: "webserver",
+		Doc:  "The DB-GPT webserver (at most one).",
+		Attrs: []attrSpec{
+			{Name: "server", Type: "server reference", Required: true, Doc: "Server it runs on."},
+			{Name: "host", Type: "string", Default: `"0.0.0.0"`, Doc: "Bind address."},
+			{Name: "port", Type: "number", Default: "5670", Doc: "HTTP port."},
+			{Name: "light", Type: "bool", Default: "true", Doc: "Use the remote controllers instead of an embedded model manager."},
+			{Name: "remote_embedding", Type: "bool", Default: "false", Doc: "Use the embedding model through the controllers."},
+			{Name: "remote_rerank", Type: "bool", Default: "false", Doc: "Use the reranker through the controllers."},
+			{Name: "default_llm", Type: "model reference", Doc: "Default LLM; a worker must serve it and it must be an `llm` model."},
+			{Name: "default_embedding", Type: "model reference", Doc: "Default embedding model; a worker must serve it and it must be a `text2vec` model."},
+			{Name: "log_level", Type: "string", Default: `"INFO"`, Doc: logLevelDoc + "."},
+			envAttr,
+		},
+	}
+	apiserverSpec = &blockSpec{
+		Type: "apiserver",
+		Doc:  "The OpenAI-style API server (at most one).",
+		Attrs: []attrSpec{
+			{Name: "server", Type: "server reference", Required: true, Doc: "Server it runs on."},
+			{Name: "host", Type: "string", Default: `"0.0.0.0"`, Doc: "Bind address."},
+			{Name: "port", Type: "number", Default: "8100", Doc: "HTTP port."},
+			{Name: "api_keys", Type: "list(string) (secret)", Default: "[]", Doc: "Accepted API keys (no commas); use sensitive variables. Empty = no authentication."},
+			{Name: "log_level", Type: "string", Default: `"INFO"`, Doc: logLevelDoc + "."},
+			envAttr,
+		},
+	}
+	composeSpec = &blockSpec{
+		Type: "compose",
+		Doc:  "Settings only the docker compose provider (`--provider compose`) uses; the SSH provider ignores them.",
+		Attrs: []attrSpec{
+			{Name: "project", Type: "string", Default: "the cluster name", Doc: "Compose project name."},
+			{Name: "dbgpt_image", Type: "string", Doc: "Image whose `dbgpt` command runs the components (required by the compose provider)."},
+			{Name: "database_image", Type: "string", Default: `"mysql:8.0"`, Doc: "Image of the managed registry database."},
+			{Name: "managed_database", Type: "bool", Default: "true", Doc: "Run the registry database as a compose service (needs a `mysql` registry; its `host` is then the service name)."},
+			{Name: "database_volume", Type: "string", Doc: "Named volume for the managed database's data; empty = an anonymous volume."},
+			{Name: "root_password", Type: "string (secret)", Doc: "Root password of the managed database."},
+			{Name: "models_dir", Type: "string", Doc: "Absolute host directory mounted at the same path in the worker containers."},
+		},
+	}
+)
+
+// topSpecs are the top-level blocks in the order of the reference.
+var topSpecs = []*blockSpec{
+	clusterSpec, variableSpec, localsSpec, defaultsSpec, serverSpec, registrySpec, modelSpec,
+	controllerSpec, workerSpec, webserverSpec, apiserverSpec, composeSpec,
+}
+
+func topSchema() *hcl.BodySchema {
+	s := &hcl.BodySchema{}
+	for _, b := range topSpecs {
+		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: b.Type, LabelNames: b.Labels})
+	}
+	return s
+}
+
+// registryAttrs lists the arguments each registry type takes.
+var registryAttrs = map[string][]string{
+	RegistryMySQL:    {"host", "port", "database", "user", "password", "create_database", "pool_size", "max_overflow"},
+	RegistrySQLite:   {"path"},
+	RegistryEmbedded: {},
+}
+
+var registryRequired = map[string][]string{
+	RegistryMySQL:  {"host", "database", "user"},
+	RegistrySQLite: {"path"},
+}
