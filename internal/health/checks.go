@@ -92,7 +92,7 @@ func CheckWorkerThrough(ctx context.Context, cl *Client, w *schema.Worker, ctls 
 	for _, ctl := range ctls {
 		rows, err := JudgeThrough(ctx, cl, ctl, nil)
 		if err == nil {
-			err = workerRowsProblem(rows, w, HeartbeatTimeout(ctl))
+			err = WorkerRowsProblem(rows, w, HeartbeatTimeout(ctl))
 			if err != nil {
 				err = fmt.Errorf("through %s: %w", ControllerAddress(ctl), err)
 			}

@@ -87,7 +87,7 @@ func TestWorkerRowsProblem(t *testing.T) {
 		{[]dbgpt.Instance{row("glm@llm", 90*time.Second, false), row("glm@llm", time.Second, true), row("WorkerManager@service", time.Second, true)}, ""},
 	}
 	for i, tc := range cases {
-		err := workerRowsProblem(JudgeRows(tc.rows, now, time.Minute, nil, nil), w, time.Minute)
+		err := WorkerRowsProblem(JudgeRows(tc.rows, now, time.Minute, nil, nil), w, time.Minute)
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("case %d: %v", i, err)

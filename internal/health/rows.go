@@ -117,9 +117,9 @@ func WorkerEndpoint(w *schema.Worker) string {
 	return net.JoinHostPort(w.Server.Address, strconv.Itoa(w.Port))
 }
 
-// workerRowsProblem says what is wrong with a worker's two rows in rows
+// WorkerRowsProblem says what is wrong with a worker's two rows in rows
 // (judged through one controller), or returns nil when both have a live row.
-func workerRowsProblem(rows []Row, w *schema.Worker, timeout time.Duration) error {
+func WorkerRowsProblem(rows []Row, w *schema.Worker, timeout time.Duration) error {
 	for _, name := range []string{w.RegistryModelName(), dbgpt.WorkerManagerModelName} {
 		var found []Row
 		for _, r := range rows {

@@ -1,0 +1,422 @@
+package status
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hactl/hactl/internal/dbgpt"
+	"github.com/hactl/hactl/internal/health"
+	"github.com/hactl/hactl/providers"
+	"github.com/hactl/hactl/schema"
+)
+
+// Component states.
+const (
+	StateRunning     = "running"
+	StateDown        = "down"
+	StateUnhealthy   = "unhealthy"
+	StateNotDeployed = "not deployed"
+	StateUnknown     = "unknown" // its server could not be observed
+)
+
+// Where the models came from.
+const (
+	SourceControllers = "controllers"
+	SourceDatabase    = "registry database"
+	SourceNone        = "none"
+)
+
+// Report is everything `hactl status` shows.
+type Report struct {
+	Cluster     string       `json:"cluster"`
+	Version     string       `json:"dbgpt_version"`
+	Components  []Component  `json:"components"`
+	Controllers []Controller `json:"controllers"`
+	// ModelsSource is SourceControllers, SourceDatabase (no controller
+	// answered) or SourceNone (neither could be read).
+	ModelsSource string   `json:"models_source"`
+	Models       []Model  `json:"models"`
+	Notes        []string `json:"notes,omitempty"`
+}
+
+// Component is one deployed or declared component.
+type Component struct {
+	Name          string    `json:"name"` // e.g. controller.ctrl1
+	Role          string    `json:"role"`
+	Server        string    `json:"server"`
+	Address       string    `json:"address"` // host:port
+	State         string    `json:"state"`
+	Reason        string    `json:"reason,omitempty"` // why unhealthy / down / unknown
+	PID           int       `json:"pid"`
+	StartedAt     time.Time `json:"started_at,omitzero"`
+	UptimeSeconds int64     `json:"uptime_seconds"`
+	Restarts      int       `json:"restarts"`
+	// InFile is false for a component found on a server but no longer in the
+	// cluster file (the next apply destroys it).
+	InFile bool `json:"in_file"`
+}
+
+// Controller says whether a controller answered the registry listing.
+type Controller struct {
+	Name     string `json:"name"`
+	URL      string `json:"url"`
+	Answered bool   `json:"answered"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Model is one registry row, with dbgpt model list's columns and hactl's
+// judgement.
+type Model struct {
+	ModelName      string `json:"model_name"`
+	ModelType      string `json:"model_type"`
+	Host           string `json:"host"`
+	Port           int    `json:"port"`
+	Healthy        bool   `json:"healthy"`
+	Enabled        bool   `json:"enabled"`
+	PromptTemplate string `json:"prompt_template"`
+	LastHeartbeat  string `json:"last_heartbeat"`
+	// HeartbeatAgeSeconds is -1 when the row never had a heartbeat.
+	HeartbeatAgeSeconds int64 `json:"heartbeat_age_seconds"`
+	// State: "live", "unhealthy", "stale" or "stale registration", with
+	// ", duplicate" appended for duplicate rows.
+	State             string   `json:"state"`
+	Live              bool     `json:"live"`
+	Stale             bool     `json:"stale"`
+	Duplicate         bool     `json:"duplicate"`
+	StaleRegistration bool     `json:"stale_registration"`
+	Via               []string `json:"via"` // controllers that listed it
+}
+
+// Options tune Gather.
+type Options struct {
+	RequestTimeout time.Duration // one HTTP request; 0 = health.DefaultRequestTimeout
+}
+
+// registryReader is providers.Provider's direct registry read (optional
+// until the interface carries it).
+type registryReader interface {
+	RegistryRows(ctx context.Context, c *schema.Cluster) ([]dbgpt.Instance, error)
+}
+
+// Gather observes the cluster and reads its registry. It fails only when
+// nothing at all could be learnt; partial failures (a host or controller
+// down) are in the report.
+func Gather(ctx context.Context, p providers.Provider, c *schema.Cluster, opt Options) (*Report, error) {
+	r := &Report{Cluster: c.Name, Version: c.Version, Components: []Component{}, Models: []Model{}, Controllers: []Controller{}}
+	cl := health.NewClient(p, c, opt.RequestTimeout)
+	defer cl.Close()
+
+	var (
+		wg       sync.WaitGroup
+		observed []providers.Observed
+		obsErr   error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		observed, obsErr = p.Observe(ctx, c)
+	}()
+
+	// Registry rows through every controller, in parallel.
+	declared := health.DeclaredWorkerEndpoints(c)
+	perCtl := make([][]health.Row, len(c.Controllers))
+	r.Controllers = make([]Controller, len(c.Controllers))
+	for i, ctl := range c.Controllers {
+		r.Controllers[i] = Controller{Name: health.ControllerAddress(ctl), URL: ctl.URL()}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rows, err := health.JudgeThrough(ctx, cl, ctl, declared)
+			if err != nil {
+				r.Controllers[i].Error = err.Error()
+				return
+			}
+			r.Controllers[i].Answered = true
+			perCtl[i] = rows
+		}()
+	}
+	wg.Wait()
+
+	var answering []*schema.Controller
+	for i, ctl := range c.Controllers {
+		if r.Controllers[i].Answered {
+			answering = append(answering, ctl)
+		}
+	}
+	switch {
+	case len(answering) > 0:
+		r.ModelsSource = SourceControllers
+		r.Models = merge(c, r.Controllers, perCtl)
+	case len(c.Controllers) == 0:
+		r.ModelsSource = SourceNone
+		r.Notes = append(r.Notes, "the cluster file declares no controller")
+	default:
+		r.ModelsSource = SourceNone
+		rr, ok := p.(registryReader)
+		if !ok {
+			r.Notes = append(r.Notes, "no controller answered and this provider cannot read the registry database directly")
+			break
+		}
+		rows, err := rr.RegistryRows(ctx, c)
+		if err != nil {
+			r.Notes = append(r.Notes, "no controller answered, and reading the registry database failed: "+err.Error())
+			break
+		}
+		r.ModelsSource = SourceDatabase
+		r.Notes = append(r.Notes, "no controller answered: models read from the registry database directly; heartbeat ages use this machine's clock")
+		judged := health.JudgeRows(rows, time.Now().UTC(), maxTimeout(c), nil, declared)
+		r.Models = toModels(judged, []string{SourceDatabase})
+	}
+	sortModels(r.Models)
+
+	comps, err := components(ctx, cl, c, observed, obsErr, answering)
+	if err != nil {
+		return nil, err
+	}
+	r.Components = comps
+	if obsErr != nil {
+		r.Notes = append(r.Notes, "observing the servers failed: "+obsErr.Error())
+	}
+	return r, nil
+}
+
+func maxTimeout(c *schema.Cluster) time.Duration {
+	var m time.Duration
+	for _, ctl := range c.Controllers {
+		m = max(m, health.HeartbeatTimeout(ctl))
+	}
+	if m == 0 {
+		m = 60 * time.Second
+	}
+	return m
+}
+
+// merge joins the rows listed by each controller. Controllers sharing one
+// registry list the same rows; a key (model, host, port) keeps the rows of
+// the controller that listed it most often, so duplicates stay visible.
+func merge(c *schema.Cluster, ctls []Controller, perCtl [][]health.Row) []Model {
+	type entry struct {
+		rows []health.Row
+		via  []string
+	}
+	byKey := map[string]*entry{}
+	var order []string
+	for i, rows := range perCtl {
+		if rows == nil {
+			continue
+		}
+		group := map[string][]health.Row{}
+		var keys []string
+		for _, row := range rows {
+			k := health.Key(row.Instance)
+			if _, seen := group[k]; !seen {
+				keys = append(keys, k)
+			}
+			group[k] = append(group[k], row)
+		}
+		for _, k := range keys {
+			e := byKey[k]
+			if e == nil {
+				e = &entry{}
+				byKey[k] = e
+				order = append(order, k)
+			}
+			e.via = append(e.via, ctls[i].Name)
+			if len(group[k]) > len(e.rows) {
+				e.rows = group[k]
+			}
+		}
+	}
+	var out []Model
+	for _, k := range order {
+		e := byKey[k]
+		out = append(out, toModels(e.rows, e.via)...)
+	}
+	return out
+}
+
+func toModels(rows []health.Row, via []string) []Model {
+	out := make([]Model, 0, len(rows))
+	for _, row := range rows {
+		name, typ := row.Split()
+		m := Model{
+			ModelName: name, ModelType: typ, Host: row.Host, Port: row.Port,
+			Healthy: row.Healthy, Enabled: row.Enabled,
+			HeartbeatAgeSeconds: -1,
+			State:               row.State(), Live: row.Live(), Stale: row.Liveness == health.Stale,
+			Duplicate: row.Duplicate, StaleRegistration: row.StaleRegistration,
+			Via: append([]string(nil), via...),
+		}
+		if row.PromptTemplate != nil {
+			m.PromptTemplate = *row.PromptTemplate
+		}
+		if row.LastHeartbeat != nil && !row.LastHeartbeat.IsZero() {
+			m.LastHeartbeat = row.LastHeartbeat.String()
+		}
+		if row.Age >= 0 {
+			m.HeartbeatAgeSeconds = int64(row.Age.Round(time.Second) / time.Second)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func sortModels(ms []Model) {
+	sort.SliceStable(ms, func(i, j int) bool {
+		a, b := ms[i], ms[j]
+		if a.Host != b.Host {
+			return a.Host < b.Host
+		}
+		if a.Port != b.Port {
+			return a.Port < b.Port
+		}
+		// the model's row before its WorkerManager@service row
+		if (a.ModelType == "service") != (b.ModelType == "service") {
+			return b.ModelType == "service"
+		}
+		return a.ModelName < b.ModelName
+	})
+}
+
+// declaredComponent is one component of the cluster file with its check.
+type declaredComponent struct {
+	name, role string
+	server     *schema.Server
+	port       int
+	check      func(ctx context.Context) error
+}
+
+func declaredComponents(cl *health.Client, c *schema.Cluster, answering []*schema.Controller) []declaredComponent {
+	var out []declaredComponent
+	for _, ctl := range c.Controllers {
+		out = append(out, declaredComponent{health.ControllerAddress(ctl), schema.RoleController, ctl.Server, ctl.Port,
+			func(ctx context.Context) error { return health.CheckController(ctx, cl, ctl) }})
+	}
+	for _, w := range c.Workers {
+		out = append(out, declaredComponent{health.WorkerAddress(w), schema.RoleWorker, w.Server, w.Port,
+			func(ctx context.Context) error {
+				if len(answering) == 0 {
+					return errors.New("no controller answers: its registration cannot be checked")
+				}
+				return health.CheckWorkerThrough(ctx, cl, w, answering)
+			}})
+	}
+	if ws := c.Webserver; ws != nil {
+		out = append(out, declaredComponent{"webserver", schema.RoleWebserver, ws.Server, ws.Port,
+			func(ctx context.Context) error { return health.CheckWebserver(ctx, cl, c) }})
+	}
+	if a := c.APIServer; a != nil {
+		out = append(out, declaredComponent{"apiserver", schema.RoleAPIServer, a.Server, a.Port,
+			func(ctx context.Context) error { return health.CheckAPIServer(ctx, cl, c) }})
+	}
+	return out
+}
+
+func components(ctx context.Context, cl *health.Client, c *schema.Cluster, observed []providers.Observed, obsErr error, answering []*schema.Controller) ([]Component, error) {
+	decl := declaredComponents(cl, c, answering)
+	obsBy := map[string]providers.Observed{}
+	for _, o := range observed {
+		obsBy[o.Address] = o
+	}
+	now := time.Now()
+	out := make([]Component, len(decl))
+	var wg sync.WaitGroup
+	for i, d := range decl {
+		comp := Component{Name: d.name, Role: d.role, Server: d.server.Name,
+			Address: net.JoinHostPort(d.server.Address, strconv.Itoa(d.port)), InFile: true}
+		o, found := obsBy[d.name]
+		if found {
+			fillObserved(&comp, o, now)
+		}
+		out[i] = comp
+		switch {
+		case found && !o.Running:
+			out[i].State = StateDown
+			continue
+		case !found && obsErr == nil:
+			out[i].State = StateNotDeployed
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := d.check(ctx)
+			switch {
+			case err == nil && found:
+				out[i].State = StateRunning
+			case err == nil:
+				out[i].State = StateRunning
+				out[i].Reason = "answers, but its server could not be observed"
+			case found:
+				out[i].State = StateUnhealthy
+				out[i].Reason = err.Error()
+			default:
+				out[i].State = StateUnknown
+				out[i].Reason = "its server could not be observed, and " + err.Error()
+			}
+		}()
+	}
+	wg.Wait()
+
+	// Components found on servers but gone from the file.
+	known := map[string]bool{}
+	for _, d := range decl {
+		known[d.name] = true
+	}
+	var extra []Component
+	for _, o := range observed {
+		if known[o.Address] {
+			continue
+		}
+		comp := Component{Name: o.Address, Role: o.Role, Server: o.Server, InFile: false,
+			Reason: "not in the cluster file: the next apply removes it"}
+		addr := o.Server
+		if s := c.ServerByName(o.Server); s != nil {
+			addr = s.Address
+		}
+		comp.Address = net.JoinHostPort(addr, strconv.Itoa(o.Port))
+		fillObserved(&comp, o, now)
+		comp.State = StateDown
+		if o.Running {
+			comp.State = StateRunning
+		}
+		extra = append(extra, comp)
+	}
+	sort.Slice(extra, func(i, j int) bool { return extra[i].Name < extra[j].Name })
+	if len(decl) == 0 && len(extra) == 0 && obsErr != nil {
+		return nil, fmt.Errorf("observing the cluster: %w", obsErr)
+	}
+	return append(out, extra...), nil
+}
+
+func fillObserved(comp *Component, o providers.Observed, now time.Time) {
+	comp.PID = o.PID
+	comp.Restarts = o.Restarts
+	if o.Running && !o.StartedAt.IsZero() {
+		comp.StartedAt = o.StartedAt
+		comp.UptimeSeconds = int64(now.Sub(o.StartedAt) / time.Second)
+		if comp.UptimeSeconds < 0 {
+			comp.UptimeSeconds = 0
+		}
+	}
+	if !o.Running {
+		comp.PID = 0
+	}
+}
+
+// Healthy reports whether every component of the file runs and is healthy
+// and every worker has live rows.
+func (r *Report) Healthy() bool {
+	for _, c := range r.Components {
+		if c.InFile && c.State != StateRunning {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,160 @@
+package status
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hactl/hactl/internal/dbgpt"
+	"github.com/hactl/hactl/providers"
+	"github.com/hactl/hactl/schema"
+)
+
+// fakeProvider observes a fixed list and dials directly; every other method
+// is left unimplemented (Gather must not call them).
+type fakeProvider struct {
+	providers.Provider
+	observed []providers.Observed
+	rows     []dbgpt.Instance // RegistryRows
+}
+
+func (f *fakeProvider) Observe(context.Context, *schema.Cluster) ([]providers.Observed, error) {
+	return f.observed, nil
+}
+
+func (f *fakeProvider) DialContext(ctx context.Context, _ *schema.Server, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+func (f *fakeProvider) RegistryRows(context.Context, *schema.Cluster) ([]dbgpt.Instance, error) {
+	return f.rows, nil
+}
+
+func listen(t *testing.T, h http.HandlerFunc) int {
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	_, port, _ := net.SplitHostPort(ts.Listener.Addr().String())
+	p, _ := strconv.Atoi(port)
+	return p
+}
+
+func TestGatherOneControllerDown(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	row := func(name string, port int, age time.Duration, healthy bool) dbgpt.Instance {
+		i := dbgpt.NewInstance(name, "127.0.0.1", port)
+		i.Healthy, i.LastHeartbeat = healthy, dbgpt.NewTime(now.Add(-age))
+		return i
+	}
+	workerPort := listen(t, func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
+	rows := []dbgpt.Instance{
+		row("glm@llm", workerPort, time.Second, true),
+		row("WorkerManager@service", workerPort, time.Second, true),
+		row("glm@llm", 1, 30*time.Second, false), // old port: no worker there any more
+		row("WorkerManager@service", 1, 30*time.Second, false),
+		row("glm@llm", workerPort, 40*time.Second, true), // duplicate, stale although healthy
+	}
+	ctlPort := listen(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/health":
+			w.Write([]byte(`{"status":"ok"}`))
+		case "/api/controller/models":
+			json.NewEncoder(w).Encode(rows)
+		}
+	})
+	srv := &schema.Server{Name: "server1", Address: "127.0.0.1"}
+	ctl1 := &schema.Controller{Name: "ctrl1", Server: srv, Port: ctlPort, HeartbeatTimeoutSecs: 6}
+	ctl2 := &schema.Controller{Name: "ctrl2", Server: srv, Port: 1, HeartbeatTimeoutSecs: 6} // down
+	w := &schema.Worker{Name: "llm", Server: srv, Port: workerPort, Model: &schema.Model{Name: "glm", WorkerType: "llm"}}
+	c := &schema.Cluster{Name: "t", Version: "0.6.3", Servers: []*schema.Server{srv},
+		Controllers: []*schema.Controller{ctl1, ctl2}, Workers: []*schema.Worker{w}}
+	p := &fakeProvider{observed: []providers.Observed{
+		{Address: "controller.ctrl1", Role: "controller", Server: "server1", Port: ctlPort, Running: true, PID: 10, StartedAt: time.Now().Add(-time.Minute)},
+		{Address: "controller.ctrl2", Role: "controller", Server: "server1", Port: 1, Running: false},
+		{Address: "worker.llm", Role: "worker", Server: "server1", Port: workerPort, Running: true, PID: 12},
+		{Address: "worker.old", Role: "worker", Server: "server1", Port: 1, Running: true, PID: 13},
+	}}
+	r, err := Gather(context.Background(), p, c, Options{RequestTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ModelsSource != SourceControllers || !r.Controllers[0].Answered || r.Controllers[1].Answered {
+		t.Fatalf("source %s, controllers %+v", r.ModelsSource, r.Controllers)
+	}
+	states := map[string]string{}
+	for _, comp := range r.Components {
+		states[comp.Name] = comp.State
+	}
+	wantStates := map[string]string{"controller.ctrl1": "running", "controller.ctrl2": "down", "worker.llm": "running", "worker.old": "running"}
+	for k, v := range wantStates {
+		if states[k] != v {
+			t.Errorf("%s: state %q, want %q (all: %v)", k, states[k], v, r.Components)
+		}
+	}
+	var got []string
+	for _, m := range r.Models {
+		got = append(got, m.ModelName+":"+strconv.Itoa(m.Port)+":"+m.State)
+	}
+	want := []string{
+		"glm:1:stale registration", "WorkerManager:1:stale registration",
+		"glm:" + strconv.Itoa(workerPort) + ":live, duplicate", "glm:" + strconv.Itoa(workerPort) + ":stale, duplicate",
+		"WorkerManager:" + strconv.Itoa(workerPort) + ":live",
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("models\n got %v\nwant %v", got, want)
+	}
+
+	var buf bytes.Buffer
+	if err := r.WriteText(&buf, false); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, s := range []string{"Models (through controller.ctrl1; controller.ctrl2 did not answer)", "worker.old", "running (not in file)", "MODEL NAME"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("text output lacks %q:\n%s", s, out)
+		}
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Errorf("colour codes without colour:\n%s", out)
+	}
+	buf.Reset()
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil || len(back.Models) != 5 {
+		t.Fatalf("JSON round trip: %v, %d models", err, len(back.Models))
+	}
+}
+
+func TestGatherFallsBackToDatabase(t *testing.T) {
+	srv := &schema.Server{Name: "server1", Address: "127.0.0.1"}
+	ctl := &schema.Controller{Name: "ctrl1", Server: srv, Port: 1, HeartbeatTimeoutSecs: 6}
+	c := &schema.Cluster{Name: "t", Servers: []*schema.Server{srv}, Controllers: []*schema.Controller{ctl}}
+	i := dbgpt.NewInstance("glm@llm", "127.0.0.1", 8001)
+	i.Healthy = true
+	i.LastHeartbeat = dbgpt.NewTime(time.Now().UTC().Add(-2 * time.Second))
+	p := &fakeProvider{rows: []dbgpt.Instance{i}}
+	r, err := Gather(context.Background(), p, c, Options{RequestTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ModelsSource != SourceDatabase || len(r.Models) != 1 || r.Models[0].State != "stale registration" {
+		t.Fatalf("source %s, models %+v", r.ModelsSource, r.Models)
+	}
+	var buf bytes.Buffer
+	r.WriteText(&buf, false)
+	if !strings.Contains(buf.String(), "read from the registry database: no controller answered") {
+		t.Errorf("fallback not said:\n%s", buf.String())
+	}
+	if got := r.Components[0].State; got != StateNotDeployed {
+		t.Errorf("controller not observed: state %q", got)
+	}
+}
