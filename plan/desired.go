@@ -1,0 +1,243 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hactl/hactl/internal/dbgpt"
+	"github.com/hactl/hactl/schema"
+)
+
+// Sensitive is how a secret value is shown in attributes, plans and manifests.
+const Sensitive = "(sensitive)"
+
+// Dependency levels.
+const (
+	LevelController = 1
+	LevelWorker     = 2
+	LevelFrontend   = 3 // webserver and apiserver
+)
+
+// Desired renders every component the cluster file wants, in dependency
+// order: controllers, workers, webserver, apiserver (file order within each).
+func Desired(c *schema.Cluster) ([]*Component, error) {
+	var out []*Component
+	add := func(role, name string, srv *schema.Server, port, level int, attrs map[string]string) error {
+		l, err := dbgpt.Render(c, role, name)
+		if err != nil {
+			return err
+		}
+		addr := role + "." + name
+		if role == schema.RoleWebserver || role == schema.RoleAPIServer {
+			addr = role
+		}
+		attrs["server"] = srv.Name
+		attrs["address"] = net.JoinHostPort(srv.Address, strconv.Itoa(port))
+		attrs["port"] = strconv.Itoa(port)
+		attrs["dbgpt_version"] = c.Version
+		attrs["dbgpt_command"] = srv.DBGPTCommand
+		comp := &Component{
+			Address: addr, Role: role, Name: name, Server: srv, Port: port,
+			Launch: l, Level: level, Attributes: attrs,
+		}
+		comp.Hash = hashComponent(comp)
+		out = append(out, comp)
+		return nil
+	}
+	ctlAddr := strings.Join(c.ControllerURLs(), ",")
+	for _, ctl := range c.Controllers {
+		a := map[string]string{
+			"host":                    ctl.Host,
+			"heartbeat_interval_secs": strconv.Itoa(ctl.HeartbeatIntervalSecs),
+			"heartbeat_timeout_secs":  strconv.Itoa(ctl.HeartbeatTimeoutSecs),
+		}
+		setIf(a, "log_level", ctl.LogLevel)
+		registryAttrs(c, a)
+		envAttrs(c, a, ctl.Env)
+		if err := add(schema.RoleController, ctl.Name, ctl.Server, ctl.Port, LevelController, a); err != nil {
+			return nil, err
+		}
+	}
+	for _, w := range c.Workers {
+		m := w.Model
+		a := map[string]string{
+			"host":                 w.Host,
+			"model":                w.RegistryModelName(),
+			"model_path":           m.Path,
+			"controller_addr":      ctlAddr,
+			"worker_register_host": w.Server.Address,
+			"heartbeat_interval":   strconv.Itoa(w.HeartbeatIntervalSecs),
+		}
+		setIf(a, "provider", m.Provider)
+		setIf(a, "device", w.Device)
+		setIf(a, "prompt_template", w.PromptTemplate)
+		setIf(a, "log_level", w.LogLevel)
+		if w.LimitConcurrency > 0 {
+			a["limit_model_concurrency"] = strconv.Itoa(w.LimitConcurrency)
+		}
+		if len(w.ExtraArgs) > 0 {
+			a["extra_args"] = strings.Join(w.ExtraArgs, " ")
+		}
+		for k, v := range m.Params {
+			a["param."+k] = redact(c, v)
+		}
+		envAttrs(c, a, w.Env)
+		if err := add(schema.RoleWorker, w.Name, w.Server, w.Port, LevelWorker, a); err != nil {
+			return nil, err
+		}
+	}
+	if ws := c.Webserver; ws != nil {
+		a := map[string]string{
+			"host":             ws.Host,
+			"light":            strconv.FormatBool(ws.Light),
+			"remote_embedding": strconv.FormatBool(ws.RemoteEmbedding),
+			"remote_rerank":    strconv.FormatBool(ws.RemoteRerank),
+			"controller_addr":  ctlAddr,
+		}
+		if ws.DefaultLLM != nil {
+			a["default_llm"] = ws.DefaultLLM.Name
+		}
+		if ws.DefaultEmbedding != nil {
+			a["default_embedding"] = ws.DefaultEmbedding.Name
+		}
+		setIf(a, "log_level", ws.LogLevel)
+		envAttrs(c, a, ws.Env)
+		if err := add(schema.RoleWebserver, schema.RoleWebserver, ws.Server, ws.Port, LevelFrontend, a); err != nil {
+			return nil, err
+		}
+	}
+	if as := c.APIServer; as != nil {
+		a := map[string]string{
+			"host":            as.Host,
+			"controller_addr": ctlAddr,
+		}
+		if len(as.APIKeys) > 0 {
+			a["api_keys"] = Sensitive
+		}
+		setIf(a, "log_level", as.LogLevel)
+		envAttrs(c, a, as.Env)
+		if err := add(schema.RoleAPIServer, schema.RoleAPIServer, as.Server, as.Port, LevelFrontend, a); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func registryAttrs(c *schema.Cluster, a map[string]string) {
+	r := c.Registry
+	if r == nil {
+		a["registry_type"] = schema.RegistryEmbedded
+		return
+	}
+	a["registry_type"] = r.Type
+	switch r.Type {
+	case schema.RegistryMySQL:
+		a["registry_host"] = net.JoinHostPort(r.Host, strconv.Itoa(r.Port))
+		a["registry_database"] = r.Database
+		a["registry_user"] = r.User
+		if r.Password.IsSet() {
+			a["registry_password"] = Sensitive
+		}
+		if r.PoolSize > 0 {
+			a["registry_pool_size"] = strconv.Itoa(r.PoolSize)
+		}
+		if r.MaxOverflow > 0 {
+			a["registry_max_overflow"] = strconv.Itoa(r.MaxOverflow)
+		}
+	case schema.RegistrySQLite:
+		a["registry_path"] = r.Path
+	}
+}
+
+func envAttrs(c *schema.Cluster, a map[string]string, env map[string]string) {
+	for k, v := range env {
+		a["env."+k] = redact(c, v)
+	}
+}
+
+func setIf(a map[string]string, k, v string) {
+	if v != "" {
+		a[k] = v
+	}
+}
+
+func redact(c *schema.Cluster, v string) string {
+	if v == "" {
+		return v
+	}
+	for _, s := range c.Secrets() {
+		if s != "" && strings.Contains(v, s) {
+			return Sensitive
+		}
+	}
+	return v
+}
+
+// hashComponent digests everything whose change needs a restart: where the
+// process runs, its port and its whole Launch, secrets included. Every field
+// is length-prefixed so no two different inputs share an encoding.
+func hashComponent(comp *Component) string {
+	h := sha256.New()
+	put := func(s string) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	put("hactl-component-v1")
+	put(comp.Address)
+	put(comp.Role)
+	put(comp.Server.Name)
+	put(comp.Server.Address)
+	put(comp.Server.DeployDir)
+	put(comp.Server.DBGPTCommand)
+	put(strconv.Itoa(comp.Port))
+	put(strconv.Itoa(len(comp.Launch.Args)))
+	for _, a := range comp.Launch.Args {
+		put(a)
+	}
+	putMap(h, put, "env", comp.Launch.Env)
+	putMap(h, put, "secret_env", comp.Launch.SecretEnv)
+	names := make([]string, 0, len(comp.Launch.Files))
+	for n := range comp.Launch.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	put(strconv.Itoa(len(names)))
+	for _, n := range names {
+		f := comp.Launch.Files[n]
+		put(n)
+		put(strconv.FormatBool(f.Secret))
+		put(string(f.Content))
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+func putMap(_ hash.Hash, put func(string), label string, m map[string]string) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	put(label)
+	put(strconv.Itoa(len(keys)))
+	for _, k := range keys {
+		put(k)
+		put(m[k])
+	}
+}
+
+// String is for error messages.
+func (c *Component) String() string {
+	if c.Server == nil {
+		return c.Address
+	}
+	return fmt.Sprintf("%s on %s", c.Address, c.Server.Name)
+}

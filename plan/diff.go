@@ -1,0 +1,276 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hactl/hactl/schema"
+)
+
+// Observed is one deployed component as a provider found it. It mirrors
+// providers.Observed (which plan cannot import: providers imports plan); the
+// caller converts.
+type Observed struct {
+	Address    string            `json:"address"`
+	Role       string            `json:"role"`
+	Server     string            `json:"server"`
+	Port       int               `json:"port"`
+	Hash       string            `json:"hash"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+	Running    bool              `json:"running"`
+	PID        int               `json:"-"`
+}
+
+// Action is what apply does to one component.
+type Action string
+
+// Actions. Update and replace rules:
+//   - create: in the file, found on no server.
+//   - update (in place): found on its server, but its settings hash differs
+//     (any setting, the port, the DB-GPT version or command, a secret), or it
+//     is not running ("repair"). Apply redeploys it where it is: new settings,
+//     process restarted.
+//   - replace: found, but on another server than the file says. Apply
+//     creates it on the new server first, waits for its health gate, then
+//     removes the old copy, so a moving controller or worker never leaves
+//     a gap.
+//   - destroy: found on a server but no longer in the file (or a stray
+//     second copy of a component on a server the file does not name).
+const (
+	Create  Action = "create"
+	Update  Action = "update"
+	Replace Action = "replace"
+	Destroy Action = "destroy"
+)
+
+// Change is one planned action on one component.
+type Change struct {
+	Address string `json:"address"`
+	Role    string `json:"role"`
+	Name    string `json:"name"`
+	Action  Action `json:"action"`
+	// Reason says why, e.g. "settings changed", "not running", "server changed".
+	Reason string `json:"reason,omitempty"`
+	Level  int    `json:"level"`
+	// Server is where the component will be (create, update, replace) or is
+	// (destroy); OldServers the servers a replace or destroy removes it from.
+	Server     string   `json:"server"`
+	OldServers []string `json:"old_servers,omitempty"`
+	// Before and After are the displayed attributes (secrets already
+	// "(sensitive)"): Before is nil for a create, After nil for a destroy.
+	Before map[string]string `json:"before,omitempty"`
+	After  map[string]string `json:"after,omitempty"`
+	// DesiredHash and ObservedHash let apply check it applies what was shown.
+	DesiredHash  string `json:"desired_hash,omitempty"`
+	ObservedHash string `json:"observed_hash,omitempty"`
+
+	Desired *Component `json:"-"`
+	// Observed are the deployed copies this change acts on: the one updated
+	// in place, or the ones a replace or destroy removes.
+	Observed []Observed `json:"-"`
+}
+
+// RegistryChange is the registry preparation apply runs before controllers
+// start. It is shown as a line of its own and not counted in the summary: it
+// is idempotent and plan cannot see the table without a database session.
+type RegistryChange struct {
+	Type        string `json:"type"`
+	Where       string `json:"where"`
+	Description string `json:"description"`
+}
+
+// Plan is the ordered set of changes that bring the cluster to the file.
+type Plan struct {
+	Changes  []*Change       `json:"changes"`
+	Registry *RegistryChange `json:"registry,omitempty"`
+	// Desired is every wanted component (changed or not), for apply's gates.
+	Desired []*Component `json:"-"`
+	// Observed is what the providers found, as the diff saw it.
+	Observed []Observed `json:"-"`
+}
+
+// Summary counts changes like Terraform: a replace is one add and one destroy.
+type Summary struct {
+	Add     int `json:"add"`
+	Change  int `json:"change"`
+	Destroy int `json:"remove"`
+}
+
+// Summary counts the plan's changes.
+func (p *Plan) Summary() Summary {
+	var s Summary
+	for _, ch := range p.Changes {
+		switch ch.Action {
+		case Create:
+			s.Add++
+		case Update:
+			s.Change++
+		case Replace:
+			s.Add++
+			s.Destroy++
+		case Destroy:
+			s.Destroy++
+		}
+	}
+	return s
+}
+
+// Empty reports whether applying the plan would change nothing.
+func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
+
+// Diff compares what the file wants with what is deployed.
+func Diff(c *schema.Cluster, desired []*Component, observed []Observed) *Plan {
+	p := &Plan{Desired: desired, Observed: observed}
+	byAddr := map[string][]Observed{}
+	for _, o := range observed {
+		byAddr[o.Address] = append(byAddr[o.Address], o)
+	}
+	wanted := map[string]bool{}
+	var strays []*Change
+	for _, d := range desired {
+		wanted[d.Address] = true
+		obs := byAddr[d.Address]
+		var here *Observed
+		var elsewhere []Observed
+		for i := range obs {
+			if obs[i].Server == d.Server.Name && here == nil {
+				here = &obs[i]
+			} else {
+				elsewhere = append(elsewhere, obs[i])
+			}
+		}
+		ch := &Change{
+			Address: d.Address, Role: d.Role, Name: d.Name, Level: d.Level,
+			Server: d.Server.Name, After: d.Attributes, DesiredHash: d.Hash, Desired: d,
+		}
+		switch {
+		case here == nil && len(elsewhere) == 0:
+			ch.Action = Create
+			ch.Before = nil
+		case here == nil:
+			ch.Action = Replace
+			ch.Reason = "server changed"
+			ch.Before = elsewhere[0].Attributes
+			ch.ObservedHash = elsewhere[0].Hash
+			ch.Observed = elsewhere
+			for _, o := range elsewhere {
+				ch.OldServers = append(ch.OldServers, o.Server)
+			}
+		default:
+			for _, o := range elsewhere {
+				strays = append(strays, &Change{
+					Address: o.Address, Role: o.Role, Name: d.Name, Level: d.Level, Action: Destroy,
+					Reason: "second copy on a server the file does not name", Server: o.Server,
+					OldServers: []string{o.Server}, Before: o.Attributes, ObservedHash: o.Hash, Observed: []Observed{o},
+				})
+			}
+			ch.Before = here.Attributes
+			ch.ObservedHash = here.Hash
+			ch.Observed = []Observed{*here}
+			switch {
+			case here.Hash != d.Hash:
+				ch.Action = Update
+				ch.Reason = "settings changed"
+			case !here.Running:
+				ch.Action = Update
+				ch.Reason = "not running"
+			default:
+				continue
+			}
+		}
+		p.Changes = append(p.Changes, ch)
+	}
+	p.Changes = append(p.Changes, strays...)
+
+	// Components no longer in the file: destroyed in reverse dependency order.
+	var gone []*Change
+	addrs := make([]string, 0, len(byAddr))
+	for a := range byAddr {
+		addrs = append(addrs, a)
+	}
+	sort.Strings(addrs)
+	for _, a := range addrs {
+		if wanted[a] {
+			continue
+		}
+		for _, o := range byAddr[a] {
+			gone = append(gone, &Change{
+				Address: o.Address, Role: o.Role, Name: nameOf(o.Address), Level: levelOf(o.Role),
+				Action: Destroy, Reason: "no longer in the cluster file", Server: o.Server,
+				OldServers: []string{o.Server}, Before: o.Attributes, ObservedHash: o.Hash, Observed: []Observed{o},
+			})
+		}
+	}
+	sort.SliceStable(gone, func(i, j int) bool { return gone[i].Level > gone[j].Level })
+	p.Changes = append(p.Changes, gone...)
+
+	if c != nil && c.Registry != nil && c.Registry.Type != schema.RegistryEmbedded {
+		for _, ch := range p.Changes {
+			if ch.Action != Destroy {
+				p.Registry = registryChange(c)
+				break
+			}
+		}
+	}
+	return p
+}
+
+func registryChange(c *schema.Cluster) *RegistryChange {
+	r := c.Registry
+	switch r.Type {
+	case schema.RegistryMySQL:
+		desc := "table dbgpt_cluster_registry_instance created when absent, columns checked"
+		if r.CreateDatabase {
+			desc = "database created when absent, " + desc
+		}
+		return &RegistryChange{Type: r.Type,
+			Where:       fmt.Sprintf("mysql %s@%s:%d/%s", r.User, r.Host, r.Port, r.Database),
+			Description: desc}
+	case schema.RegistrySQLite:
+		server := ""
+		if len(c.Controllers) > 0 {
+			server = " on " + c.Controllers[0].Server.Name
+		}
+		return &RegistryChange{Type: r.Type, Where: "sqlite " + r.Path + server,
+			Description: "file and table dbgpt_cluster_registry_instance created when absent"}
+	}
+	return nil
+}
+
+func nameOf(address string) string {
+	if i := strings.IndexByte(address, '.'); i >= 0 {
+		return address[i+1:]
+	}
+	return address
+}
+
+func levelOf(role string) int {
+	switch role {
+	case schema.RoleController:
+		return LevelController
+	case schema.RoleWorker:
+		return LevelWorker
+	}
+	return LevelFrontend
+}
+
+// Fingerprint digests the observed state the plan was made from: which
+// component runs where, with which settings hash, and whether it runs.
+// Process ids are left out: a supervisor restart is not a change of plan.
+func Fingerprint(observed []Observed) string {
+	lines := make([]string, 0, len(observed))
+	for _, o := range observed {
+		lines = append(lines, observedLine(o))
+	}
+	sort.Strings(lines)
+	sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func observedLine(o Observed) string {
+	return strings.Join([]string{o.Address, o.Server, o.Role, strconv.Itoa(o.Port), o.Hash, strconv.FormatBool(o.Running)}, "|")
+}

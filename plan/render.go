@@ -1,0 +1,270 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fatih/color"
+)
+
+// NoChanges is printed when the cluster already matches the file.
+const NoChanges = "No changes. Your cluster matches the configuration."
+
+// Renderer writes plans for people (Terraform's layout) or machines (one
+// JSON object a line).
+type Renderer struct {
+	W     io.Writer
+	Color bool
+}
+
+type palette struct{ add, change, destroy, bold, dim func(a ...any) string }
+
+func (r Renderer) palette() palette {
+	mk := func(attrs ...color.Attribute) func(a ...any) string {
+		c := color.New(attrs...)
+		if r.Color {
+			c.EnableColor()
+		} else {
+			c.DisableColor()
+		}
+		return c.SprintFunc()
+	}
+	return palette{
+		add: mk(color.FgGreen), change: mk(color.FgYellow), destroy: mk(color.FgRed),
+		bold: mk(color.Bold), dim: mk(color.Faint),
+	}
+}
+
+// Text renders the plan like `terraform plan`.
+func (r Renderer) Text(p *Plan) {
+	pal := r.palette()
+	w := r.W
+	if p.Empty() {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, pal.bold(NoChanges))
+		return
+	}
+	used := map[Action]bool{}
+	for _, ch := range p.Changes {
+		used[ch.Action] = true
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "hactl compared the cluster file with what runs on the servers. Actions are shown with these symbols:")
+	if used[Create] {
+		fmt.Fprintf(w, "  %s create\n", pal.add("+"))
+	}
+	if used[Update] {
+		fmt.Fprintf(w, "  %s update in-place (restart with new settings)\n", pal.change("~"))
+	}
+	if used[Replace] {
+		fmt.Fprintf(w, "%s create replacement, then destroy the old copy\n", pal.destroy("-")+"/"+pal.add("+"))
+	}
+	if used[Destroy] {
+		fmt.Fprintf(w, "  %s destroy\n", pal.destroy("-"))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "hactl will perform the following actions:")
+	if p.Registry != nil {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "  %s\n", pal.bold("# registry ("+p.Registry.Where+") will be prepared: "+p.Registry.Description))
+	}
+	for _, ch := range p.Changes {
+		fmt.Fprintln(w)
+		r.change(pal, ch)
+	}
+	s := p.Summary()
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%s %d to add, %d to change, %d to destroy.\n", pal.bold("Plan:"), s.Add, s.Change, s.Destroy)
+}
+
+func (r Renderer) change(pal palette, ch *Change) {
+	w := r.W
+	var sym, verb string
+	switch ch.Action {
+	case Create:
+		sym, verb = "  "+pal.add("+"), "will be created"
+	case Update:
+		sym, verb = "  "+pal.change("~"), "will be updated in-place"
+	case Replace:
+		sym, verb = pal.destroy("-")+"/"+pal.add("+"), "must be replaced"
+	case Destroy:
+		sym, verb = "  "+pal.destroy("-"), "will be destroyed"
+	}
+	head := fmt.Sprintf("# %s %s", ch.Address, verb)
+	if ch.Reason != "" {
+		head += " (" + ch.Reason + ")"
+	}
+	if ch.Action == Destroy && len(ch.OldServers) > 0 {
+		head += " on " + strings.Join(ch.OldServers, ", ")
+	}
+	fmt.Fprintf(w, "  %s\n", pal.bold(head))
+	fmt.Fprintf(w, "%s %s %q {\n", sym, ch.Role, ch.Name)
+
+	keys := unionKeys(ch.Before, ch.After)
+	width := 0
+	for _, k := range keys {
+		if len(k) > width {
+			width = len(k)
+		}
+	}
+	hidden := 0
+	for _, k := range keys {
+		old, hadOld := ch.Before[k]
+		nw, hasNew := ch.After[k]
+		pad := strings.Repeat(" ", width-len(k))
+		switch ch.Action {
+		case Create:
+			fmt.Fprintf(w, "      %s %s%s = %s\n", pal.add("+"), k, pad, value(nw))
+		case Destroy:
+			fmt.Fprintf(w, "      %s %s%s = %s %s\n", pal.destroy("-"), k, pad, value(old), pal.dim("-> null"))
+		default:
+			switch {
+			case hadOld && hasNew && old == nw:
+				hidden++
+			case hadOld && hasNew:
+				note := ""
+				if ch.Action == Replace && k == "server" {
+					note = " " + pal.destroy("# forces replacement")
+				}
+				fmt.Fprintf(w, "      %s %s%s = %s -> %s%s\n", pal.change("~"), k, pad, value(old), value(nw), note)
+			case hasNew:
+				fmt.Fprintf(w, "      %s %s%s = %s\n", pal.add("+"), k, pad, value(nw))
+			default:
+				fmt.Fprintf(w, "      %s %s%s = %s %s\n", pal.destroy("-"), k, pad, value(old), pal.dim("-> null"))
+			}
+		}
+	}
+	if ch.Action == Update || ch.Action == Replace {
+		if ch.Action == Update && ch.Reason == "settings changed" && changedAttrs(ch) == 0 {
+			fmt.Fprintf(w, "        %s\n", pal.dim("# (a sensitive or derived setting changed; values not shown)"))
+		}
+		if ch.Action == Update && ch.Reason == "not running" {
+			fmt.Fprintf(w, "        %s\n", pal.dim("# (the process is not running: it will be restarted)"))
+		}
+		if hidden > 0 {
+			fmt.Fprintf(w, "        %s\n", pal.dim(fmt.Sprintf("# (%d unchanged attributes hidden)", hidden)))
+		}
+	}
+	fmt.Fprintln(w, "    }")
+}
+
+func changedAttrs(ch *Change) int {
+	n := 0
+	for _, k := range unionKeys(ch.Before, ch.After) {
+		o, ok1 := ch.Before[k]
+		v, ok2 := ch.After[k]
+		if ok1 != ok2 || o != v {
+			n++
+		}
+	}
+	return n
+}
+
+func value(v string) string {
+	if v == Sensitive {
+		return v
+	}
+	return strconv.Quote(v)
+}
+
+func unionKeys(a, b map[string]string) []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, m := range []map[string]string{a, b} {
+		for k := range m {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// JSON messages, modelled on Terraform's machine-readable UI.
+type jsonMessage struct {
+	Level     string          `json:"@level"`
+	Message   string          `json:"@message"`
+	Timestamp string          `json:"@timestamp"`
+	Type      string          `json:"type"`
+	Change    *jsonChange     `json:"change,omitempty"`
+	Changes   *jsonSummary    `json:"changes,omitempty"`
+	Registry  *RegistryChange `json:"registry,omitempty"`
+}
+
+type jsonResource struct {
+	Addr   string `json:"addr"`
+	Role   string `json:"role"`
+	Name   string `json:"name"`
+	Server string `json:"server"`
+}
+
+type jsonAttr struct {
+	Old *string `json:"old"`
+	New *string `json:"new"`
+}
+
+type jsonChange struct {
+	Resource   jsonResource        `json:"resource"`
+	Action     Action              `json:"action"`
+	Reason     string              `json:"reason,omitempty"`
+	OldServers []string            `json:"old_servers,omitempty"`
+	Attributes map[string]jsonAttr `json:"attributes"`
+}
+
+type jsonSummary struct {
+	Summary
+	Operation string `json:"operation"`
+}
+
+// JSON writes one object a line: a planned_change per change, a
+// registry_change when the registry is prepared, and a change_summary.
+func (r Renderer) JSON(p *Plan) error {
+	enc := json.NewEncoder(r.W)
+	now := func() string { return time.Now().UTC().Format(time.RFC3339Nano) }
+	if p.Registry != nil {
+		if err := enc.Encode(jsonMessage{Level: "info", Message: "registry: " + p.Registry.Description,
+			Timestamp: now(), Type: "registry_change", Registry: p.Registry}); err != nil {
+			return err
+		}
+	}
+	for _, ch := range p.Changes {
+		jc := &jsonChange{
+			Resource:   jsonResource{Addr: ch.Address, Role: ch.Role, Name: ch.Name, Server: ch.Server},
+			Action:     ch.Action,
+			Reason:     ch.Reason,
+			OldServers: ch.OldServers,
+			Attributes: map[string]jsonAttr{},
+		}
+		for _, k := range unionKeys(ch.Before, ch.After) {
+			var a jsonAttr
+			if v, ok := ch.Before[k]; ok {
+				a.Old = &v
+			}
+			if v, ok := ch.After[k]; ok {
+				a.New = &v
+			}
+			if ch.Action != Create && ch.Action != Destroy && a.Old != nil && a.New != nil && *a.Old == *a.New {
+				continue
+			}
+			jc.Attributes[k] = a
+		}
+		msg := fmt.Sprintf("%s: Plan to %s", ch.Address, ch.Action)
+		if err := enc.Encode(jsonMessage{Level: "info", Message: msg, Timestamp: now(), Type: "planned_change", Change: jc}); err != nil {
+			return err
+		}
+	}
+	s := p.Summary()
+	msg := fmt.Sprintf("Plan: %d to add, %d to change, %d to destroy.", s.Add, s.Change, s.Destroy)
+	if p.Empty() {
+		msg = NoChanges
+	}
+	return enc.Encode(jsonMessage{Level: "info", Message: msg, Timestamp: now(), Type: "change_summary",
+		Changes: &jsonSummary{Summary: s, Operation: "plan"}})
+}
