@@ -51,7 +51,11 @@ var invalidName = regexp.MustCompile(`[^a-z0-9-]+`)
 // that is also a valid host name: lower case letters, digits and '-'.
 func serviceName(role, name string) string {
 	s := role
-	if name != "" && name != role {
+	switch {
+	case name == "" || name == role:
+	case strings.HasPrefix(strings.ToLower(name), role):
+		s = name // "controller1", not "controller-controller1"
+	default:
 		s += "-" + name
 	}
 	s = invalidName.ReplaceAllString(strings.ToLower(s), "-")
