@@ -82,7 +82,10 @@ func CheckWorker(ctx context.Context, cl *Client, c *schema.Cluster, w *schema.W
 
 // CheckWorkerThrough is CheckWorker through the given controllers only.
 func CheckWorkerThrough(ctx context.Context, cl *Client, w *schema.Worker, ctls []*schema.Controller) error {
-	if err := portAnswers(ctx, cl, "http://"+WorkerEndpoint(w)+"/"); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, cl.HTTP.Timeout)
+	err := cl.PortOpen(pctx, WorkerEndpoint(w))
+	cancel()
+	if err != nil {
 		return fmt.Errorf("%s: port %d does not answer: %w", WorkerAddress(w), w.Port, err)
 	}
 	if len(ctls) == 0 {
@@ -179,21 +182,6 @@ func CheckAPIServer(ctx context.Context, cl *Client, c *schema.Cluster) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("apiserver: GET %s: HTTP %d", u, resp.StatusCode)
 	}
-	return nil
-}
-
-// portAnswers succeeds when anything answers HTTP at u (any status).
-func portAnswers(ctx context.Context, cl *Client, u string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := cl.HTTP.Do(req)
-	if err != nil {
-		return trimURLErr(err)
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	resp.Body.Close()
 	return nil
 }
 

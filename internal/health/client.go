@@ -32,6 +32,8 @@ type Client struct {
 	// to read last_heartbeat (a local time without zone). Zero: hosts run in UTC.
 	ZoneOffset time.Duration
 
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+
 	mu     sync.Mutex
 	clocks map[string]time.Duration // URL host → peer clock minus ours
 }
@@ -43,22 +45,23 @@ func NewClient(d Dialer, c *schema.Cluster, timeout time.Duration) *Client {
 		timeout = DefaultRequestTimeout
 	}
 	cl := &Client{clocks: map[string]time.Duration{}}
+	cl.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		srv := serverFor(c, host)
+		if srv == nil {
+			return nil, fmt.Errorf("dial %s: the cluster has no server to dial from", addr)
+		}
+		conn, err := d.DialContext(ctx, srv, network, addr)
+		if err != nil {
+			return nil, fmt.Errorf("dial %s from server %s: %w", addr, srv.Name, err)
+		}
+		return conn, nil
+	}
 	tr := &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, _, err := net.SplitHostPort(addr)
-			if err != nil {
-				return nil, err
-			}
-			srv := serverFor(c, host)
-			if srv == nil {
-				return nil, fmt.Errorf("dial %s: the cluster has no server to dial from", addr)
-			}
-			conn, err := d.DialContext(ctx, srv, network, addr)
-			if err != nil {
-				return nil, fmt.Errorf("dial %s from server %s: %w", addr, srv.Name, err)
-			}
-			return conn, nil
-		},
+		DialContext:           cl.dial,
 		MaxIdleConnsPerHost:   2,
 		IdleConnTimeout:       30 * time.Second,
 		ResponseHeaderTimeout: timeout,
@@ -66,6 +69,16 @@ func NewClient(d Dialer, c *schema.Cluster, timeout time.Duration) *Client {
 	}
 	cl.HTTP = &http.Client{Transport: &clockTransport{next: tr, cl: cl}, Timeout: timeout}
 	return cl
+}
+
+// PortOpen succeeds when a TCP connection to addr ("host:port") opens, dialled
+// like the client's requests.
+func (cl *Client) PortOpen(ctx context.Context, addr string) error {
+	conn, err := cl.dial(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	return conn.Close()
 }
 
 // Close drops idle connections.
