@@ -64,6 +64,16 @@ type decoder struct {
 	ranges map[any]map[string]hcl.Range
 
 	funcs map[string]function.Function
+
+	// unknown records the arguments whose value is not known (they use a
+	// variable without a value under AllowUnsetVariables, or something that
+	// failed); rules that need them are skipped.
+	unknown map[unknownKey]bool
+}
+
+type unknownKey struct {
+	obj  any
+	attr string
 }
 
 type variable struct {
@@ -448,6 +458,9 @@ func (a *attrs) value(name string, ty cty.Type, secretOK bool) (cty.Value, *hcl.
 		v = cv
 	}
 	if !v.IsWhollyKnown() {
+		if a.obj != nil {
+			a.d.unknown[unknownKey{a.obj, name}] = true
+		}
 		return cty.NilVal, at, false
 	}
 	if v.IsNull() {

@@ -23,6 +23,11 @@ type LoadOptions struct {
 	// values, env() and HOME for "~" come from it, never from the real
 	// environment, so tests and callers control it.
 	Environ []string
+	// AllowUnsetVariables makes a variable without a value and without a
+	// default unknown instead of an error, and skips the checks that need its
+	// value (hactl validate: check a file without its secrets, as
+	// terraform validate does).
+	AllowUnsetVariables bool
 }
 
 // DiagnosticsError is the error Load returns for an invalid cluster file. Its
@@ -103,6 +108,7 @@ func newDecoder(filename string, opts LoadOptions, p *hclparse.Parser) *decoder 
 		opts:     opts,
 		env:      env,
 		parser:   p,
+		unknown:  map[unknownKey]bool{},
 	}
 }
 

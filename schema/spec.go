@@ -114,7 +114,7 @@ var (
 		Type: "server", Labels: []string{"name"}, Multiple: true,
 		Doc: "A machine hactl deploys to, referenced as `server.NAME` (the object has `name` and `address`).",
 		Attrs: append([]attrSpec{
-			{Name: "address", Type: "string", Default: `"127.0.0.1" with transport = "local", else required`, Doc: "Address of the server: hactl connects to it and the other components reach the server's components at it (workers register with it)."},
+			{Name: "address", Type: "string", Doc: "Required with `transport = \"ssh\"`; with `local` it defaults to `127.0.0.1`. Address of the server: hactl connects to it and the other components reach the server's components at it (workers register with it)."},
 		}, connectionAttrs...),
 		Blocks: []*blockSpec{jumpSpec},
 	}

@@ -74,7 +74,8 @@ func (d *decoder) validate(f *hcl.File) {
 	}
 	used := map[slot]placed{}
 	for _, p := range d.components() {
-		if p.server == nil || (p.server.Address == "" && p.server.Transport != TransportLocal) {
+		if p.server == nil || (p.server.Address == "" && p.server.Transport != TransportLocal) ||
+			d.unknown[unknownKey{p.obj, "port"}] || d.unknown[unknownKey{p.server, "address"}] || d.unknown[unknownKey{p.server, "transport"}] {
 			continue
 		}
 		k := slot{machineKey(p.server), p.port}

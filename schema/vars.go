@@ -114,6 +114,9 @@ func (d *decoder) resolveVariables() {
 	for _, name := range names {
 		v := d.variables[name]
 		val, ok := vals[name]
+		if !ok && d.opts.AllowUnsetVariables {
+			val, ok = cty.UnknownVal(v.Type), true
+		}
 		if !ok {
 			rng := v.DeclRange
 			d.add(errorf(&rng, "No value for required variable",

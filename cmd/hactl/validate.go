@@ -16,13 +16,17 @@ func init() {
 		Short: "Check a cluster file and report every problem with file:line:column",
 		Long: `Decode the cluster file with its variables (--var, --var-file, HACTL_VAR_NAME)
 and check every rule hactl knows, without touching any server.
+Variables without a value are allowed here (checks that need their value are
+skipped); plan and apply require them.
 Exit status 0 when the file is valid (warnings allowed), 1 otherwise.`,
 		Args: cobra.NoArgs,
 	}
 	flags := addClusterFlags(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON object")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		_, diags, files := schema.LoadDiagnostics(flags.file, flags.options())
+		opts := flags.options()
+		opts.AllowUnsetVariables = true
+		_, diags, files := schema.LoadDiagnostics(flags.file, opts)
 		out := cmd.OutOrStdout()
 		if asJSON {
 			enc := json.NewEncoder(out)
