@@ -36,4 +36,3 @@ func TestDocsReferenceUpToDate(t *testing.T) {
 	}
 	t.Errorf("%s is out of date with spec.go; run: go test ./schema -run TestDocsReferenceUpToDate -update", docsPath)
 }
-

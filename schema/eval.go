@@ -267,8 +267,12 @@ func (d *decoder) checkRefs(expr hcl.Expression, where string, allowed ...string
 		if !slices.Contains(allowed, root) {
 			ok = false
 			if _, known := rootKinds[root]; known {
-				d.add(errorf(&rng, "Reference not allowed here",
-					"%s cannot refer to %s.*; it may refer to %s.", where, root, describeRoots(allowed)))
+				if len(allowed) == 0 {
+					d.add(errorf(&rng, "Reference not allowed here", "%s cannot refer to anything: it must be a constant.", capitalize(where)))
+				} else {
+					d.add(errorf(&rng, "Reference not allowed here",
+						"%s cannot refer to %s.*; it may refer to %s.", capitalize(where), root, describeRoots(allowed)))
+				}
 				continue
 			}
 			detail := fmt.Sprintf("There is nothing called %q. %s may refer to %s.", root, capitalize(where), describeRoots(allowed))

@@ -38,6 +38,7 @@ func (d *decoder) decodeVariable(b *hcl.Block) {
 			if err != nil {
 				rng := at.Expr.Range()
 				d.add(errorf(&rng, "Invalid default value", "The default of variable %q does not match its type %s: %s.", name, typeexpr.TypeString(v.Type), err))
+				v.Default = cty.DynamicVal
 			} else {
 				v.Default = cv
 			}
