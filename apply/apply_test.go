@@ -1,0 +1,358 @@
+package apply
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hactl/hactl/plan"
+	"github.com/hactl/hactl/providers"
+	"github.com/hactl/hactl/schema"
+)
+
+// fakeProvider records what the executor asks; components become healthy
+// (per fakeChecker) once deployed.
+type fakeProvider struct {
+	mu       sync.Mutex
+	log      []string
+	deployed map[string]bool
+	problems []providers.Problem
+	failOn   string // address whose Deploy fails
+}
+
+func newFake() *fakeProvider { return &fakeProvider{deployed: map[string]bool{}} }
+
+func (f *fakeProvider) record(s string) {
+	f.mu.Lock()
+	f.log = append(f.log, s)
+	f.mu.Unlock()
+}
+
+func (f *fakeProvider) events() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.log...)
+}
+
+func (f *fakeProvider) Preflight(ctx context.Context, c *schema.Cluster, want []*plan.Component) []providers.Problem {
+	f.record("preflight")
+	return f.problems
+}
+func (f *fakeProvider) Observe(ctx context.Context, c *schema.Cluster) ([]providers.Observed, error) {
+	return nil, nil
+}
+func (f *fakeProvider) Deploy(ctx context.Context, comp *plan.Component) error {
+	if comp.Address == f.failOn {
+		f.record("deploy-failed " + comp.Address)
+		return errors.New("boom")
+	}
+	f.record("deploy " + comp.Address + "@" + comp.Server.Name)
+	f.mu.Lock()
+	f.deployed[comp.Address] = true
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakeProvider) Remove(ctx context.Context, o providers.Observed) error {
+	f.record("remove " + o.Address + "@" + o.Server)
+	return nil
+}
+func (f *fakeProvider) DialContext(ctx context.Context, s *schema.Server, network, addr string) (net.Conn, error) {
+	return nil, errors.New("fake: no network")
+}
+func (f *fakeProvider) EnsureRegistry(ctx context.Context, c *schema.Cluster) error {
+	f.record("registry")
+	return nil
+}
+func (f *fakeProvider) PurgeRegistry(ctx context.Context, c *schema.Cluster) error {
+	f.record("purge")
+	return nil
+}
+func (f *fakeProvider) Logs(ctx context.Context, o providers.Observed, lines int) (string, error) {
+	return "line 1\nfatal: model path missing", nil
+}
+func (f *fakeProvider) Close() error { return nil }
+
+// fakeChecker: a deployed component is healthy after `warmup` checks; an
+// address in sick never is; every pass is recorded.
+type fakeChecker struct {
+	p      *fakeProvider
+	warmup int
+	sick   map[string]bool
+	mu     sync.Mutex
+	seen   map[string]int
+}
+
+func (k *fakeChecker) Check(ctx context.Context, comp *plan.Component) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.p.mu.Lock()
+	dep := k.p.deployed[comp.Address]
+	k.p.mu.Unlock()
+	if !dep || k.sick[comp.Address] {
+		return fmt.Errorf("%s does not answer", comp.Address)
+	}
+	if k.seen == nil {
+		k.seen = map[string]int{}
+	}
+	k.seen[comp.Address]++
+	if k.seen[comp.Address] <= k.warmup {
+		return fmt.Errorf("%s starting", comp.Address)
+	}
+	k.p.record("healthy " + comp.Address)
+	return nil
+}
+
+func cluster() *schema.Cluster {
+	s1 := &schema.Server{Name: "server1", Address: "10.0.0.1", DeployDir: "/opt/hactl/t", DBGPTCommand: "dbgpt"}
+	s2 := &schema.Server{Name: "server2", Address: "10.0.0.2", DeployDir: "/opt/hactl/t", DBGPTCommand: "dbgpt"}
+	s3 := &schema.Server{Name: "server3", Address: "10.0.0.3", DeployDir: "/opt/hactl/t", DBGPTCommand: "dbgpt"}
+	llm := &schema.Model{Name: "glm", WorkerType: schema.WorkerTypeLLM, Path: "/m/glm"}
+	emb := &schema.Model{Name: "t2v", WorkerType: schema.WorkerTypeText2Vec, Path: "/m/t2v"}
+	return &schema.Cluster{
+		Name: "t", Generation: schema.GenerationFlags, Version: "0.6.3",
+		Servers:  []*schema.Server{s1, s2, s3},
+		Models:   []*schema.Model{llm, emb},
+		Registry: &schema.Registry{Type: schema.RegistrySQLite, Path: "/tmp/r.db"},
+		Controllers: []*schema.Controller{
+			{Name: "c1", Server: s1, Host: "0.0.0.0", Port: 8000, HeartbeatIntervalSecs: 20, HeartbeatTimeoutSecs: 60},
+			{Name: "c2", Server: s2, Host: "0.0.0.0", Port: 8000, HeartbeatIntervalSecs: 20, HeartbeatTimeoutSecs: 60},
+		},
+		Workers: []*schema.Worker{
+			{Name: "llm1", Server: s3, Model: llm, Host: "0.0.0.0", Port: 8001, HeartbeatIntervalSecs: 20},
+			{Name: "llm2", Server: s2, Model: llm, Host: "0.0.0.0", Port: 8002, HeartbeatIntervalSecs: 20},
+			{Name: "emb", Server: s3, Model: emb, Host: "0.0.0.0", Port: 8003, HeartbeatIntervalSecs: 20},
+		},
+		Webserver: &schema.Webserver{Name: "webserver", Server: s1, Host: "0.0.0.0", Port: 5670, Light: true},
+		Compose:   &schema.Compose{},
+	}
+}
+
+func mustDesired(t *testing.T, c *schema.Cluster) []*plan.Component {
+	t.Helper()
+	d, err := plan.Desired(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func observe(d []*plan.Component) []plan.Observed {
+	var out []plan.Observed
+	for _, c := range d {
+		out = append(out, plan.Observed{Address: c.Address, Role: c.Role, Server: c.Server.Name, Port: c.Port,
+			Hash: c.Hash, Attributes: c.Attributes, Running: true})
+	}
+	return out
+}
+
+func opts(p *fakeProvider, k *fakeChecker, out *bytes.Buffer) Options {
+	return Options{Concurrency: 4, Out: out, Checker: k, Poll: time.Millisecond, StillEvery: time.Hour,
+		Timeouts: Timeouts{Controllers: time.Second, Workers: time.Second, Frontends: time.Second}}
+}
+
+func indexOf(ev []string, s string) int {
+	for i, e := range ev {
+		if e == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestApplyOrderAndGates(t *testing.T) {
+	c := cluster()
+	d := mustDesired(t, c)
+	p := plan.Diff(c, d, nil)
+	fp := newFake()
+	var out bytes.Buffer
+	res, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp, warmup: 2}, &out))
+	if err != nil {
+		t.Fatalf("apply: %v\n%s", err, out.String())
+	}
+	if res != (Result{Added: 6}) {
+		t.Errorf("result = %+v", res)
+	}
+	ev := fp.events()
+	if ev[0] != "preflight" || ev[1] != "registry" {
+		t.Fatalf("preflight and registry must come first: %v", ev)
+	}
+	// Every controller healthy before any worker deploys; every worker
+	// healthy before the webserver deploys.
+	lastCtl := max(indexOf(ev, "healthy controller.c1"), indexOf(ev, "healthy controller.c2"))
+	firstWorker := min(indexOf(ev, "deploy worker.llm1@server3"), indexOf(ev, "deploy worker.llm2@server2"), indexOf(ev, "deploy worker.emb@server3"))
+	if lastCtl < 0 || firstWorker < lastCtl {
+		t.Errorf("workers started before controllers were healthy: %v", ev)
+	}
+	web := indexOf(ev, "deploy webserver@server1")
+	for _, w := range []string{"llm1", "llm2", "emb"} {
+		if i := indexOf(ev, "healthy worker."+w); i < 0 || i > web {
+			t.Errorf("webserver deployed before worker.%s was healthy: %v", w, ev)
+		}
+	}
+	for _, want := range []string{"controller.c1: Creating...", "controller.c1: Creation complete after", "gate controllers: 2 healthy", "webserver: Creation complete"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("progress lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestApplyNoChangesDoesNothing(t *testing.T) {
+	c := cluster()
+	d := mustDesired(t, c)
+	p := plan.Diff(c, d, observe(d))
+	fp := newFake()
+	var out bytes.Buffer
+	res, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp}, &out))
+	if err != nil || res != (Result{}) || len(fp.events()) != 0 {
+		t.Fatalf("no-op apply did something: %v %+v %v", err, res, fp.events())
+	}
+}
+
+func TestRollingControllersAndWorkersOfOneModel(t *testing.T) {
+	c := cluster()
+	before := mustDesired(t, c)
+	for _, ctl := range c.Controllers {
+		ctl.HeartbeatTimeoutSecs = 90
+	}
+	for _, w := range c.Workers {
+		w.HeartbeatIntervalSecs = 10
+	}
+	d := mustDesired(t, c)
+	p := plan.Diff(c, d, observe(before))
+	fp := newFake()
+	for _, o := range before {
+		fp.deployed[o.Address] = true
+	}
+	var out bytes.Buffer
+	res, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp, warmup: 3}, &out))
+	if err != nil {
+		t.Fatalf("apply: %v\n%s", err, out.String())
+	}
+	if res.Changed != 5 {
+		t.Errorf("result = %+v", res)
+	}
+	ev := fp.events()
+	// c2 is deployed only after c1 is healthy again.
+	if a, b := indexOf(ev, "healthy controller.c1"), indexOf(ev, "deploy controller.c2@server2"); a < 0 || b < a {
+		t.Errorf("controllers not rolled one at a time: %v", ev)
+	}
+	// Two workers of model glm: llm2 after llm1 healthy.
+	if a, b := indexOf(ev, "healthy worker.llm1"), indexOf(ev, "deploy worker.llm2@server2"); a < 0 || b < a {
+		t.Errorf("workers of one model not rolled: %v", ev)
+	}
+}
+
+func TestGateFailureShowsComponentAndLog(t *testing.T) {
+	c := cluster()
+	p := plan.Diff(c, mustDesired(t, c), nil)
+	fp := newFake()
+	var out bytes.Buffer
+	k := &fakeChecker{p: fp, sick: map[string]bool{"worker.emb": true}}
+	o := opts(fp, k, &out)
+	o.Timeouts.Workers = 50 * time.Millisecond
+	_, err := Apply(context.Background(), fp, c, p, o)
+	var ge *GateError
+	if !errors.As(err, &ge) {
+		t.Fatalf("want a GateError, got %v", err)
+	}
+	if ge.Gate != "workers" || ge.Component != "worker.emb" || ge.Server != "server3" || !strings.Contains(ge.Log, "model path missing") {
+		t.Errorf("gate error = %+v", ge)
+	}
+	if indexOf(fp.events(), "deploy webserver@server1") >= 0 {
+		t.Error("webserver deployed after the worker gate failed")
+	}
+}
+
+func TestDeployFailureStopsAndPreflightChangesNothing(t *testing.T) {
+	c := cluster()
+	p := plan.Diff(c, mustDesired(t, c), nil)
+	fp := newFake()
+	fp.failOn = "controller.c2"
+	var out bytes.Buffer
+	_, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp}, &out))
+	var se *StepError
+	if !errors.As(err, &se) || se.Component != "controller.c2" {
+		t.Fatalf("want StepError for controller.c2, got %v", err)
+	}
+	for _, e := range fp.events() {
+		if strings.HasPrefix(e, "deploy worker") {
+			t.Errorf("workers deployed after a controller failed: %v", fp.events())
+		}
+	}
+
+	fp = newFake()
+	fp.problems = []providers.Problem{{Server: "server1", What: "dbgpt not found", Fix: "install DB-GPT"}, {Server: "server3", Component: "worker.llm1", What: "model path missing"}}
+	_, err = Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp}, &out))
+	var pe *PreflightError
+	if !errors.As(err, &pe) || len(pe.Problems) != 2 || !strings.Contains(err.Error(), "model path missing") {
+		t.Fatalf("want both pre-flight problems, got %v", err)
+	}
+	if ev := fp.events(); len(ev) != 1 {
+		t.Errorf("pre-flight failure changed something: %v", ev)
+	}
+}
+
+func TestReplaceCreatesBeforeRemovingAndRemovedLast(t *testing.T) {
+	c := cluster()
+	before := mustDesired(t, c)
+	c.Workers[2].Server = c.Servers[0] // emb moves server3 → server1
+	c.Workers = c.Workers[1:]          // llm1 removed
+	c.Webserver = nil                  // webserver removed
+	p := plan.Diff(c, mustDesired(t, c), observe(before))
+	fp := newFake()
+	for _, o := range before {
+		fp.deployed[o.Address] = true
+	}
+	var out bytes.Buffer
+	res, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp}, &out))
+	if err != nil {
+		t.Fatalf("apply: %v\n%s", err, out.String())
+	}
+	if res != (Result{Added: 1, Destroyed: 3}) {
+		t.Errorf("result = %+v", res)
+	}
+	ev := fp.events()
+	dep, healthy, rm := indexOf(ev, "deploy worker.emb@server1"), indexOf(ev, "healthy worker.emb"), indexOf(ev, "remove worker.emb@server3")
+	if dep < 0 || healthy < dep || rm < healthy {
+		t.Errorf("replace not create → healthy → remove old: %v", ev)
+	}
+	if a, b := indexOf(ev, "remove webserver@server1"), indexOf(ev, "remove worker.llm1@server3"); a < 0 || b < a {
+		t.Errorf("removed components not frontend-first: %v", ev)
+	}
+}
+
+func TestDestroyOrder(t *testing.T) {
+	c := cluster()
+	d := mustDesired(t, c)
+	var obs []providers.Observed
+	for _, o := range observe(d) {
+		obs = append(obs, toProvider(o))
+	}
+	p := DestroyPlan(obs)
+	if s := p.Summary(); s.Destroy != 6 || s.Add != 0 {
+		t.Fatalf("destroy plan summary = %+v", s)
+	}
+	fp := newFake()
+	var out bytes.Buffer
+	res, err := Destroy(context.Background(), fp, c, p, true, opts(fp, &fakeChecker{p: fp}, &out))
+	if err != nil || res.Destroyed != 6 {
+		t.Fatalf("destroy: %v %+v", err, res)
+	}
+	ev := fp.events()
+	web, ctl := indexOf(ev, "remove webserver@server1"), indexOf(ev, "remove controller.c1@server1")
+	for _, w := range []string{"worker.llm1@server3", "worker.llm2@server2", "worker.emb@server3"} {
+		i := indexOf(ev, "remove "+w)
+		if i < web || i > ctl {
+			t.Errorf("%s not removed between webserver and controllers: %v", w, ev)
+		}
+	}
+	if ev[len(ev)-1] != "purge" {
+		t.Errorf("purge not last: %v", ev)
+	}
+}

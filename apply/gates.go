@@ -1,0 +1,103 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hactl/hactl/internal/health"
+	"github.com/hactl/hactl/plan"
+	"github.com/hactl/hactl/schema"
+)
+
+// Checker says whether one deployed component serves. Check returns nil when
+// it does, else why not; the executor polls it until a gate's timeout.
+type Checker interface {
+	Check(ctx context.Context, comp *plan.Component) error
+}
+
+// HealthChecker checks components with internal/health: a controller
+// answers /api/health and lists its registry; a worker's rows are healthy
+// and fresh through every controller; the webserver answers and sees the
+// models; the API server lists its models.
+type HealthChecker struct {
+	Cluster *schema.Cluster
+	Client  *health.Client
+}
+
+// NewHealthChecker reaches the components through d (the provider).
+func NewHealthChecker(d health.Dialer, c *schema.Cluster, requestTimeout time.Duration) *HealthChecker {
+	return &HealthChecker{Cluster: c, Client: health.NewClient(d, c, requestTimeout)}
+}
+
+// Check implements Checker.
+func (h *HealthChecker) Check(ctx context.Context, comp *plan.Component) error {
+	c := h.Cluster
+	switch comp.Role {
+	case schema.RoleController:
+		for _, ctl := range c.Controllers {
+			if ctl.Name == comp.Name {
+				return health.CheckController(ctx, h.Client, ctl)
+			}
+		}
+	case schema.RoleWorker:
+		for _, w := range c.Workers {
+			if w.Name == comp.Name {
+				return health.CheckWorker(ctx, h.Client, c, w)
+			}
+		}
+	case schema.RoleWebserver:
+		return health.CheckWebserver(ctx, h.Client, c)
+	case schema.RoleAPIServer:
+		return health.CheckAPIServer(ctx, h.Client, c)
+	}
+	return fmt.Errorf("%s: not in the cluster file", comp.Address)
+}
+
+// Timeouts are the health gates' limits per level.
+type Timeouts struct {
+	Controllers time.Duration // default 60s
+	Workers     time.Duration // default 5m: a real worker loads its model first
+	Frontends   time.Duration // default 2m
+}
+
+func (t Timeouts) forLevel(level int) time.Duration {
+	var d, def time.Duration
+	switch level {
+	case plan.LevelController:
+		d, def = t.Controllers, 60*time.Second
+	case plan.LevelWorker:
+		d, def = t.Workers, 5*time.Minute
+	default:
+		d, def = t.Frontends, 2*time.Minute
+	}
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+func gateName(level int) string {
+	switch level {
+	case plan.LevelController:
+		return "controllers"
+	case plan.LevelWorker:
+		return "workers"
+	}
+	return "webserver/apiserver"
+}
+
+// GateError is a failed health gate.
+type GateError struct {
+	Gate      string // "controllers", "workers", "webserver/apiserver"
+	Component string // address
+	Server    string
+	Err       error
+	Log       string // last lines of the component's log, when readable
+}
+
+func (e *GateError) Error() string {
+	return fmt.Sprintf("health gate %q failed: %s on server %s: %v", e.Gate, e.Component, e.Server, e.Err)
+}
+
+func (e *GateError) Unwrap() error { return e.Err }
