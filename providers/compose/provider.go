@@ -1,0 +1,497 @@
+package compose
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hactl/hactl/plan"
+	"github.com/hactl/hactl/providers"
+	"github.com/hactl/hactl/schema"
+)
+
+// Options tune the compose provider.
+type Options struct {
+	// WorkDir holds the project file, env files and settings directories
+	// (mode 0700). Default: ~/.hactl/compose/<project>.
+	WorkDir string
+	// Compose is the compose command, e.g. ["docker", "compose"] or
+	// ["docker-compose"]. Default: the v2 plugin when present, else
+	// docker-compose.
+	Compose []string
+	// HealthTimeout bounds the wait for the managed database to turn
+	// healthy (default 3 minutes).
+	HealthTimeout time.Duration
+}
+
+// Provider deploys a cluster as a docker compose project. Besides
+// providers.Provider it offers Cluster (the adapted cluster plan and apply
+// must work on) and Teardown (remove the database service, network and,
+// when asked, the volume).
+type Provider struct {
+	c       *schema.Cluster // adapted
+	project string
+	dir     string
+	opts    Options
+
+	mu      sync.Mutex // serialises writing the project and compose calls
+	compose []string
+	want    map[string]*plan.Component // by address, what the project file holds
+}
+
+var _ providers.Provider = (*Provider)(nil)
+
+// New returns the compose provider of a cluster. It does not touch Docker
+// yet; Preflight does.
+func New(c *schema.Cluster, opts Options) (providers.Provider, error) {
+	return NewProvider(c, opts)
+}
+
+// NewProvider is New returning the concrete type.
+func NewProvider(c *schema.Cluster, opts Options) (*Provider, error) {
+	ac, err := Adapt(c)
+	if err != nil {
+		return nil, err
+	}
+	project := ProjectName(ac)
+	if project == "" {
+		return nil, fmt.Errorf("compose: project name %q has no letter or digit", ac.Name)
+	}
+	if opts.WorkDir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return nil, fmt.Errorf("compose: no home directory for the work directory: %w", err)
+		}
+		opts.WorkDir = filepath.Join(home, ".hactl", "compose", project)
+	}
+	if opts.HealthTimeout == 0 {
+		opts.HealthTimeout = 3 * time.Minute
+	}
+	p := &Provider{c: ac, project: project, dir: opts.WorkDir, opts: opts, compose: opts.Compose,
+		want: map[string]*plan.Component{}}
+	// The project file always holds every wanted service, so depends_on
+	// resolves; Preflight and Deploy replace entries with the plan's own.
+	if comps, err := plan.Desired(ac); err == nil {
+		for _, comp := range comps {
+			p.want[comp.Address] = comp
+		}
+	}
+	return p, nil
+}
+
+// Cluster returns the adapted cluster (see Adapt): plan, apply, health gates
+// and status must use it so that addresses agree with the containers.
+func (p *Provider) Cluster() *schema.Cluster { return p.c }
+
+// Project is the compose project name.
+func (p *Provider) Project() string { return p.project }
+
+// WorkDir is where the project file is written.
+func (p *Provider) WorkDir() string { return p.dir }
+
+func (p *Provider) file() string { return filepath.Join(p.dir, ComposeFile) }
+
+// composeCmd finds the compose CLI once.
+func (p *Provider) composeCmd(ctx context.Context) ([]string, error) {
+	if p.compose != nil {
+		return p.compose, nil
+	}
+	cmd, err := detectCompose(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.compose = cmd
+	return cmd, nil
+}
+
+// runCompose runs the compose CLI on the project file. Call with p.mu held.
+func (p *Provider) runCompose(ctx context.Context, args ...string) (string, error) {
+	cmd, err := p.composeCmd(ctx)
+	if err != nil {
+		return "", err
+	}
+	full := append(append([]string{}, cmd[1:]...), "--project-name", p.project, "--file", p.file())
+	full = append(full, args...)
+	return run(ctx, p.dir, cmd[0], full...)
+}
+
+// writeProject writes the project of every wanted component. Call with p.mu held.
+func (p *Provider) writeProject() error {
+	comps := make([]*plan.Component, 0, len(p.want))
+	for _, comp := range p.want {
+		comps = append(comps, comp)
+	}
+	proj, err := Build(p.c, sortComponents(comps), BuildOptions{NoPull: true})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(p.dir, 0o700); err != nil {
+		return fmt.Errorf("compose: work directory: %w", err)
+	}
+	if err := os.Chmod(p.dir, 0o700); err != nil {
+		return fmt.Errorf("compose: work directory: %w", err)
+	}
+	return proj.Write(p.file())
+}
+
+func sortComponents(comps []*plan.Component) []*plan.Component {
+	out := append([]*plan.Component(nil), comps...)
+	// Level, then address: a stable file whatever the map order.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0; j-- {
+			a, b := out[j-1], out[j]
+			if a.Level > b.Level || (a.Level == b.Level && a.Address > b.Address) {
+				out[j-1], out[j] = b, a
+			}
+		}
+	}
+	return out
+}
+
+var versionRe = regexp.MustCompile(`version\s+v?([0-9][0-9A-Za-z.+-]*)`)
+
+// Preflight checks, changing nothing: Docker answers, a compose CLI exists,
+// the cluster makes a valid project, the images are local (hactl never
+// pulls), the image's dbgpt is the declared version, the models directory
+// exists.
+func (p *Provider) Preflight(ctx context.Context, c *schema.Cluster, want []*plan.Component) []providers.Problem {
+	var probs []providers.Problem
+	add := func(component, what, fix string) {
+		probs = append(probs, providers.Problem{Component: component, What: what, Fix: fix})
+	}
+	p.mu.Lock()
+	if len(want) > 0 {
+		p.want = map[string]*plan.Component{}
+		for _, comp := range want {
+			p.want[comp.Address] = comp
+		}
+	}
+	comps := make([]*plan.Component, 0, len(p.want))
+	for _, comp := range p.want {
+		comps = append(comps, comp)
+	}
+	p.mu.Unlock()
+
+	if _, err := run(ctx, "", "docker", "version", "--format", "{{.Server.Version}}"); err != nil {
+		add("", "the Docker engine does not answer: "+err.Error(), "start Docker or set DOCKER_HOST")
+		return probs
+	}
+	if _, err := p.composeCmd(ctx); err != nil {
+		add("", err.Error(), "install the docker compose plugin or docker-compose")
+	}
+	if p.c.Registry != nil && p.c.Registry.Type == schema.RegistrySQLite {
+		add("", "the compose provider does not support a sqlite registry", "use a mysql registry (managed_database = true) or deploy over SSH")
+	}
+	if _, err := Build(p.c, sortComponents(comps), BuildOptions{NoPull: true}); err != nil {
+		add("", err.Error(), "fix the compose block of the cluster file")
+		return probs
+	}
+	images := []string{p.c.Compose.DBGPTImage}
+	if Managed(p.c) {
+		img := p.c.Compose.DatabaseImage
+		if img == "" {
+			img = DefaultDatabaseImage
+		}
+		images = append(images, img)
+	}
+	for _, img := range images {
+		if !imagePresent(ctx, img) {
+			add("", fmt.Sprintf("image %s is not in the local image store", img),
+				"build or load it first (docker build / docker load); hactl never pulls")
+		}
+	}
+	if len(probs) == 0 && len(comps) > 0 {
+		// The dbgpt command of the image, as the components will run it.
+		out, err := run(ctx, "", "docker", "run", "--rm", "--network", "none", "--entrypoint", "dbgpt",
+			p.c.Compose.DBGPTImage, "--version")
+		switch m := versionRe.FindStringSubmatch(out); {
+		case err != nil:
+			add("", fmt.Sprintf("image %s: `dbgpt --version` failed: %v", p.c.Compose.DBGPTImage, err),
+				"the image must have DB-GPT's dbgpt command on its PATH")
+		case m == nil:
+			add("", fmt.Sprintf("image %s: cannot read a version from `dbgpt --version`: %q", p.c.Compose.DBGPTImage, strings.TrimSpace(out)), "")
+		case generationOf(m[1]) != generationOf(p.c.Version):
+			add("", fmt.Sprintf("image %s has DB-GPT %s, the cluster file declares %s", p.c.Compose.DBGPTImage, m[1], p.c.Version),
+				"use an image of the declared version or change dbgpt_version")
+		}
+	}
+	if d := p.c.Compose.ModelsDir; d != "" {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			add("", fmt.Sprintf("models_dir %s is not a directory on this machine", d), "create it or fix compose.models_dir")
+		}
+	}
+	return probs
+}
+
+// generationOf maps a DB-GPT version to its command-line generation.
+func generationOf(v string) schema.Generation {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return ""
+	}
+	major, _ := strconv.Atoi(parts[0])
+	minor, _ := strconv.Atoi(parts[1])
+	if major == 0 && minor < 7 {
+		return schema.GenerationFlags
+	}
+	return schema.GenerationTOML
+}
+
+// Observe reads every hactl component container of the project.
+func (p *Provider) Observe(ctx context.Context, c *schema.Cluster) ([]providers.Observed, error) {
+	cs, err := containers(ctx, LabelProject+"="+p.project)
+	if err != nil {
+		return nil, fmt.Errorf("compose: listing the containers of project %s: %w", p.project, err)
+	}
+	var out []providers.Observed
+	seen := map[string]int{}
+	for _, ct := range cs {
+		l := ct.Config.Labels
+		addr := l[LabelComponent]
+		if addr == "" {
+			continue // the database, or not a component
+		}
+		o := providers.Observed{
+			Address:   addr,
+			Role:      l[LabelRole],
+			Server:    l[LabelService],
+			Hash:      l[LabelHash],
+			Running:   ct.State.Running && !ct.State.Paused && !ct.State.Restarting,
+			StartedAt: ct.startedAt(),
+			Restarts:  ct.RestartCount,
+		}
+		o.Port, _ = strconv.Atoi(l[LabelPort])
+		if o.Running {
+			o.PID = ct.State.Pid
+		}
+		if a := l[LabelAttributes]; a != "" {
+			_ = json.Unmarshal([]byte(a), &o.Attributes)
+		}
+		// One container per service; should a second exist (a scaled or
+		// half-recreated service), keep the running one.
+		if i, dup := seen[addr]; dup {
+			if !out[i].Running && o.Running {
+				out[i] = o
+			}
+			continue
+		}
+		seen[addr] = len(out)
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// Deploy writes the project file with the component's settings and
+// (re)creates its container with `up -d --no-deps`; compose leaves an
+// unchanged, running container alone.
+func (p *Provider) Deploy(ctx context.Context, comp *plan.Component) error {
+	if comp.Server != nil && comp.Server.Transport != TransportCompose {
+		return fmt.Errorf("compose: %s was rendered for server %s, not for the compose project: plan on compose.Adapt(cluster) (Provider.Cluster())", comp.Address, comp.Server.Name)
+	}
+	svc := ServiceForAddress(comp.Address)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.want[comp.Address] = comp
+	if err := p.writeProject(); err != nil {
+		return err
+	}
+	if _, err := p.runCompose(ctx, "up", "-d", "--no-deps", "--no-build", "--no-color", svc); err != nil {
+		return fmt.Errorf("compose: starting service %s (%s): %w", svc, comp.Address, err)
+	}
+	return nil
+}
+
+// Remove stops (SIGTERM, so a worker deregisters) and removes the
+// component's containers, and deletes its files from the work directory.
+func (p *Provider) Remove(ctx context.Context, o providers.Observed) error {
+	cs, err := containers(ctx, LabelProject+"="+p.project, LabelComponent+"="+o.Address)
+	if err != nil {
+		return fmt.Errorf("compose: removing %s: %w", o.Address, err)
+	}
+	if len(cs) > 0 {
+		ids := make([]string, len(cs))
+		for i, ct := range cs {
+			ids[i] = ct.ID
+		}
+		if _, err := run(ctx, "", "docker", append([]string{"stop", "--time", "15"}, ids...)...); err != nil {
+			return fmt.Errorf("compose: stopping %s: %w", o.Address, err)
+		}
+		if _, err := run(ctx, "", "docker", append([]string{"rm", "-f", "-v"}, ids...)...); err != nil {
+			return fmt.Errorf("compose: removing %s: %w", o.Address, err)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.want, o.Address)
+	svc := ServiceForAddress(o.Address)
+	_ = os.RemoveAll(filepath.Join(p.dir, svc))
+	_ = os.Remove(filepath.Join(p.dir, svc+".env"))
+	if _, err := os.Stat(p.file()); err == nil {
+		return p.writeProject()
+	}
+	return nil
+}
+
+// serviceContainer returns the running container of a service of the project.
+func (p *Provider) serviceContainer(ctx context.Context, svc string) (container, error) {
+	cs, err := containers(ctx, LabelProject+"="+p.project, LabelService+"="+svc)
+	if err != nil {
+		return container{}, err
+	}
+	for _, ct := range cs {
+		if ct.State.Running {
+			return ct, nil
+		}
+	}
+	if len(cs) > 0 {
+		return cs[0], fmt.Errorf("compose: service %s of project %s is not running (%s)", svc, p.project, cs[0].State.Status)
+	}
+	return container{}, fmt.Errorf("compose: project %s has no container for service %s", p.project, svc)
+}
+
+// ip returns the container's address on the project network.
+func (p *Provider) ip(ct container) (string, error) {
+	want := p.project + "_" + NetworkName
+	if n, ok := ct.NetworkSettings.Networks[want]; ok && n.IPAddress != "" {
+		return n.IPAddress, nil
+	}
+	for name, n := range ct.NetworkSettings.Networks {
+		if strings.HasSuffix(name, "_"+NetworkName) && n.IPAddress != "" {
+			return n.IPAddress, nil
+		}
+	}
+	return "", fmt.Errorf("compose: container %s has no address on network %s", strings.TrimPrefix(ct.Name, "/"), want)
+}
+
+// DialContext connects to addr as a container of the project sees it: a
+// service name resolves to that service's container address on the project
+// network (which this machine's Docker host reaches directly); "localhost"
+// means the server's own container; anything else is dialled as is.
+func (p *Provider) DialContext(ctx context.Context, server *schema.Server, network, addr string) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("compose: dial %s: %w", addr, err)
+	}
+	svc := ""
+	switch {
+	case host == "localhost" || host == "127.0.0.1" || host == "::1":
+		if server != nil {
+			svc = server.Name
+		}
+	case net.ParseIP(host) == nil && p.isService(host):
+		svc = host
+	}
+	var d net.Dialer
+	if svc == "" {
+		return d.DialContext(ctx, network, addr)
+	}
+	ct, err := p.serviceContainer(ctx, svc)
+	if err != nil {
+		return nil, err
+	}
+	ip, err := p.ip(ct)
+	if err != nil {
+		return nil, err
+	}
+	return d.DialContext(ctx, network, net.JoinHostPort(ip, port))
+}
+
+func (p *Provider) isService(name string) bool {
+	name = strings.ToLower(name)
+	for _, s := range p.c.Servers {
+		if s.Name == name {
+			return true
+		}
+	}
+	return Managed(p.c) && name == DatabaseService(p.c)
+}
+
+// Logs returns the last lines of the component container's output.
+func (p *Provider) Logs(ctx context.Context, o providers.Observed, lines int) (string, error) {
+	cs, err := containers(ctx, LabelProject+"="+p.project, LabelComponent+"="+o.Address)
+	if err != nil {
+		return "", err
+	}
+	if len(cs) == 0 {
+		return "", fmt.Errorf("compose: project %s has no container for %s", p.project, o.Address)
+	}
+	return containerLogs(ctx, cs[0].ID, lines)
+}
+
+func containerLogs(ctx context.Context, id string, lines int) (string, error) {
+	if lines <= 0 {
+		lines = 20
+	}
+	// docker logs writes the container's stderr to its own stderr: keep both.
+	out, err := runCombined(ctx, "docker", "logs", "--tail", strconv.Itoa(lines), id)
+	if err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+// Teardown removes what Remove leaves: the database service, the network,
+// leftover containers of the project, the work directory (it holds
+// secrets), and, with purgeRegistry, the database volume.
+func (p *Provider) Teardown(ctx context.Context, purgeRegistry bool) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	if err := p.writeProject(); err == nil {
+		args := []string{"down", "--remove-orphans", "--timeout", "15"}
+		if purgeRegistry {
+			args = append(args, "--volumes")
+		}
+		if _, err := p.runCompose(ctx, args...); err != nil {
+			errs = append(errs, err)
+		}
+	} else {
+		errs = append(errs, err)
+	}
+	// Whatever compose missed (a lost work directory, another CLI version).
+	if cs, err := containers(ctx, LabelProject+"="+p.project); err == nil && len(cs) > 0 {
+		for _, ct := range cs {
+			if _, err := run(ctx, "", "docker", "rm", "-f", ct.ID); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	net := p.project + "_" + NetworkName
+	if _, err := run(ctx, "", "docker", "network", "inspect", net); err == nil {
+		if _, err := run(ctx, "", "docker", "network", "rm", net); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if purgeRegistry && Managed(p.c) {
+		vol := p.DatabaseVolume()
+		if _, err := run(ctx, "", "docker", "volume", "inspect", vol); err == nil {
+			if _, err := run(ctx, "", "docker", "volume", "rm", vol); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := os.RemoveAll(p.dir); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// DatabaseVolume is the Docker name of the managed database's volume.
+func (p *Provider) DatabaseVolume() string {
+	if v := p.c.Compose.DatabaseVolume; v != "" {
+		return v
+	}
+	return p.project + "_" + DefaultDatabaseVolume
+}
+
+// Close releases nothing: every call runs its own commands.
+func (p *Provider) Close() error { return nil }

@@ -1,0 +1,98 @@
+package compose
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hactl/hactl/schema"
+	"github.com/hactl/hactl/test/images"
+)
+
+func needDocker(t *testing.T) {
+	t.Helper()
+	if os.Getenv("HACTL_E2E") == "skip" {
+		t.Skip("HACTL_E2E=skip")
+	}
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Fatal("docker is required (set HACTL_E2E=skip to skip)")
+	}
+}
+
+// registryOnly is a cluster with a managed database and no component.
+func registryOnly(t *testing.T, dbImage string) *schema.Cluster {
+	name := fmt.Sprintf("hactl-ct-%d", time.Now().UnixNano()%1e9)
+	return &schema.Cluster{
+		Name: name, Generation: schema.GenerationFlags, Version: "0.6.3",
+		Registry: &schema.Registry{Type: schema.RegistryMySQL, Host: "db", Port: 3306, Database: "dbgpt",
+			User: "dbgpt", Password: schema.NewSecret("reg'pw$1"), CreateDatabase: true},
+		Compose: &schema.Compose{DBGPTImage: "unused:latest", DatabaseImage: dbImage, ManagedDatabase: true,
+			RootPassword: schema.NewSecret("root'pw$2")},
+	}
+}
+
+// The managed database starts, turns healthy, and hactl creates the
+// database, the registry user and table; a second run changes nothing;
+// Teardown keeps the volume unless asked to purge it.
+func TestEnsureRegistryManagedDatabase(t *testing.T) {
+	needDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	imgs, err := images.Ensure(ctx, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := registryOnly(t, imgs.DB)
+	p, err := NewProvider(c, Options{WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, ccancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer ccancel()
+		if err := p.Teardown(cctx, true); err != nil {
+			t.Errorf("teardown: %v", err)
+		}
+	})
+	start := time.Now()
+	if err := p.EnsureRegistry(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("EnsureRegistry (start database, wait healthy, schema): %s", time.Since(start).Round(time.Millisecond))
+	if err := p.EnsureRegistry(ctx, c); err != nil {
+		t.Fatalf("second EnsureRegistry: %v", err)
+	}
+	rows, err := p.RegistryRows(ctx, c)
+	if err != nil || len(rows) != 0 {
+		t.Fatalf("rows = %v, %v", rows, err)
+	}
+	if err := p.PurgeRegistry(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	// The secrets are in no container's command line or label.
+	out, err := exec.Command("docker", "ps", "-a", "--no-trunc", "--filter", "label="+LabelProject+"="+p.Project(),
+		"--format", "{{.Command}} {{.Labels}}").CombinedOutput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "pw$") {
+		t.Errorf("a secret shows in docker ps: %s", out)
+	}
+	// Teardown without purge keeps the volume.
+	if err := p.Teardown(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command("docker", "volume", "inspect", p.DatabaseVolume()).Run(); err != nil {
+		t.Errorf("volume %s gone after teardown without purge", p.DatabaseVolume())
+	}
+	if err := exec.Command("docker", "network", "inspect", p.Project()+"_"+NetworkName).Run(); err == nil {
+		t.Errorf("network left after teardown")
+	}
+	if _, err := os.Stat(p.WorkDir()); !os.IsNotExist(err) {
+		t.Errorf("work directory left after teardown: %v", err)
+	}
+}
