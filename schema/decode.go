@@ -168,7 +168,7 @@ func (d *decoder) checkLabel(b *hcl.Block, what string) bool {
 	return true
 }
 
-var versionRe = regexp.MustCompile(`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?(?:[-+.]?[A-Za-z0-9.]+)?$`)
+var versionRe = regexp.MustCompile(`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*)(?:[-+.]?[A-Za-z0-9.]+)?)?$`)
 
 // GenerationOf returns the DB-GPT generation of a version string, or "" when
 // the version is malformed or older than 0.5.9.
