@@ -39,6 +39,8 @@ type Options struct {
 	// RequestTimeout bounds one HTTP request of a health check or a
 	// deregistration. 0 means 5s.
 	RequestTimeout time.Duration
+	// SkipPreflight: the caller already ran Preflight for this plan.
+	SkipPreflight bool
 }
 
 func (o *Options) defaults() {
@@ -157,8 +159,10 @@ func Apply(ctx context.Context, prov providers.Provider, c *schema.Cluster, p *p
 	if p.Empty() {
 		return Result{}, nil
 	}
-	if err := Preflight(ctx, prov, c, p.Desired); err != nil {
-		return Result{}, err
+	if !opts.SkipPreflight {
+		if err := Preflight(ctx, prov, c, p.Desired); err != nil {
+			return Result{}, err
+		}
 	}
 	deploys := 0
 	for _, ch := range p.Changes {

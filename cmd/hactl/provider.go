@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hactl/hactl/providers"
+	"github.com/hactl/hactl/providers/ssh"
+	"github.com/hactl/hactl/schema"
+)
+
+// ProviderOptions are what every provider is opened with.
+type ProviderOptions struct {
+	Concurrency int
+	Out         io.Writer // progress and debug lines, never secrets
+}
+
+// providerFactories are the ways to reach a cluster, by --provider name. A
+// provider package registers itself here from its own file in this package
+// (e.g. provider_compose.go: func init() { registerProvider("compose", ...) }).
+var providerFactories = map[string]func(c *schema.Cluster, o ProviderOptions) (providers.Provider, error){
+	// ssh covers both transports of the file: "ssh" and "local".
+	"ssh": func(c *schema.Cluster, o ProviderOptions) (providers.Provider, error) {
+		return ssh.New(c, ssh.Options{Concurrency: o.Concurrency, Out: o.Out})
+	},
+}
+
+func registerProvider(name string, f func(c *schema.Cluster, o ProviderOptions) (providers.Provider, error)) {
+	providerFactories[name] = f
+}
+
+// providerFlags are the flags of every command that reaches the cluster.
+type providerFlags struct {
+	kind        string
+	concurrency int
+}
+
+func addProviderFlags(cmd *cobra.Command) *providerFlags {
+	f := &providerFlags{}
+	def := os.Getenv("HACTL_PROVIDER")
+	if def == "" {
+		def = "ssh"
+	}
+	cmd.Flags().StringVar(&f.kind, "provider", def, "how to reach the cluster: ssh (servers over SSH, and transport \"local\") or compose; default from $HACTL_PROVIDER")
+	cmd.Flags().IntVar(&f.concurrency, "concurrency", 8, "how many servers and components are worked on at once")
+	return f
+}
+
+// open returns the chosen provider for c.
+func (f *providerFlags) open(c *schema.Cluster, out io.Writer) (providers.Provider, error) {
+	mk, ok := providerFactories[f.kind]
+	if !ok {
+		var names []string
+		for n := range providerFactories {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("unknown provider %q (available: %s)", f.kind, strings.Join(names, ", "))
+	}
+	if f.concurrency < 1 {
+		return nil, fmt.Errorf("--concurrency must be at least 1, not %d", f.concurrency)
+	}
+	return mk(c, ProviderOptions{Concurrency: f.concurrency, Out: out})
+}
