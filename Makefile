@@ -3,7 +3,7 @@ GO        ?= go
 BIN       := bin
 TESTFLAGS ?=
 
-.PHONY: help build test unit e2e fuzz demo bench lint clean
+.PHONY: help build test unit e2e fuzz demo demo-destroy bench lint clean
 
 help:
 	@echo "make build   build bin/hactl and bin/dbgpt-sim (static)"
@@ -37,3 +37,21 @@ clean:
 .PHONY: images
 images:  ## build (or find cached) the e2e test cluster's Docker images
 	$(GO) run ./test/images/cmd/hactl-e2e-images
+
+# The README's first command: everything on this machine, dbgpt-sim as dbgpt,
+# a SQLite registry. Model directories are created where the example expects
+# them (the sim needs only the directory). `make demo-destroy` cleans up.
+QUICKSTART      := examples/quickstart/cluster.hcl
+QUICKSTART_ROOT := /tmp/hactl-quickstart
+
+demo: build
+	@mkdir -p $(QUICKSTART_ROOT)/models/glm-4-9b-chat $(QUICKSTART_ROOT)/models/text2vec-large-chinese
+	$(BIN)/hactl apply -auto-approve -f $(QUICKSTART) -var dbgpt_command=$(CURDIR)/$(BIN)/dbgpt-sim
+	$(BIN)/hactl status -f $(QUICKSTART) -var dbgpt_command=$(CURDIR)/$(BIN)/dbgpt-sim
+
+demo-destroy: build
+	$(BIN)/hactl destroy -auto-approve -f $(QUICKSTART) -var dbgpt_command=$(CURDIR)/$(BIN)/dbgpt-sim
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 200x ./plan
+	$(GO) run ./cmd/hactl-bench -hactl $(BIN)/hactl -sim $(BIN)/dbgpt-sim -f $(QUICKSTART) -root $(QUICKSTART_ROOT)
