@@ -161,8 +161,11 @@ func (d *decoder) validate(f *hcl.File) {
 			served[w.Model] = true
 		}
 	}
+	// Unused-declaration warnings only on an otherwise clean file: after a
+	// broken reference they would be noise.
+	quiet := d.diags.HasErrors()
 	for _, m := range c.Models {
-		if !served[m] {
+		if !served[m] && !quiet {
 			rng := m.DeclRange
 			d.add(warnf(&rng, "Model not served", "No worker serves model %q.", m.Name))
 		}
@@ -212,7 +215,7 @@ func (d *decoder) validate(f *hcl.File) {
 		usedServers[p.server] = true
 	}
 	for _, s := range c.Servers {
-		if !usedServers[s] {
+		if !usedServers[s] && !quiet {
 			rng := s.DeclRange
 			d.add(warnf(&rng, "Server not used", "No component runs on server %q.", s.Name))
 		}
