@@ -1,0 +1,353 @@
+package host_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/hactl/hactl/providers/host"
+	"github.com/hactl/hactl/providers/host/sshdtest"
+	"github.com/hactl/hactl/schema"
+)
+
+func sshServer(d *sshdtest.Server, name string) *schema.Server {
+	return &schema.Server{
+		Name: name, Address: "127.0.0.1", Transport: schema.TransportSSH, DeployDir: "/tmp",
+		SSH: schema.SSHSettings{Port: d.Port, User: "root", KeyFile: d.ClientKey, HostKeyPolicy: schema.HostKeyStrict,
+			KnownHostsFile: d.KnownHosts, ConnectTimeout: 5 * time.Second, CommandTimeout: 10 * time.Second},
+	}
+}
+
+func localServer(name string) *schema.Server {
+	return &schema.Server{Name: name, Address: "127.0.0.1", Transport: schema.TransportLocal, DeployDir: "/tmp",
+		SSH: schema.SSHSettings{CommandTimeout: 10 * time.Second}}
+}
+
+// eachTransport runs f against the same operations over SSH and locally.
+func eachTransport(t *testing.T, f func(t *testing.T, h host.Host)) {
+	d := sshdtest.Start(t)
+	t.Run("ssh", func(t *testing.T) {
+		p := host.NewPool(host.Options{})
+		defer p.Close()
+		f(t, p.Host(sshServer(d, "server1")))
+	})
+	t.Run("local", func(t *testing.T) {
+		p := host.NewPool(host.Options{})
+		defer p.Close()
+		f(t, p.Host(localServer("here")))
+	})
+}
+
+func TestRunQuotingAndStdin(t *testing.T) {
+	eachTransport(t, func(t *testing.T, h host.Host) {
+		ctx := context.Background()
+		marker := filepath.Join(t.TempDir(), "pwned")
+		values := []string{
+			"$(touch " + marker + ")", "`touch " + marker + "`", "; touch " + marker, "x' ; touch " + marker + " ; '",
+			"line\n touch " + marker, `"$(touch ` + marker + `)"`, "it's", "",
+		}
+		script := `for a in ` + host.Join(values...) + `; do printf '<%s>' "$a"; done; cat`
+		out, err := h.Run(ctx, script, strings.NewReader("from stdin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ""
+		for _, v := range values {
+			want += "<" + v + ">"
+		}
+		if string(out) != want+"from stdin" {
+			t.Errorf("got %q\nwant %q", out, want+"from stdin")
+		}
+		if _, err := os.Stat(marker); err == nil {
+			t.Fatal("a quoted value ran a command")
+		}
+	})
+}
+
+func TestRunExitAndTimeout(t *testing.T) {
+	d := sshdtest.Start(t)
+	for _, s := range []*schema.Server{sshServer(d, "server1"), localServer("here")} {
+		t.Run(s.Transport, func(t *testing.T) {
+			s.SSH.CommandTimeout = 500 * time.Millisecond
+			p := host.NewPool(host.Options{})
+			defer p.Close()
+			h := p.Host(s)
+			_, err := h.Run(context.Background(), "echo oops >&2; exit 3", nil)
+			var ee *host.ExitError
+			if !errors.As(err, &ee) || ee.Status != 3 || !strings.Contains(err.Error(), "oops") {
+				t.Fatalf("want exit 3 with stderr, got %v", err)
+			}
+			start := time.Now()
+			_, err = h.Run(context.Background(), "sleep 5", nil)
+			if !errors.Is(err, host.ErrTimeout) {
+				t.Fatalf("want timeout, got %v", err)
+			}
+			if el := time.Since(start); el > 3*time.Second {
+				t.Errorf("timeout took %s", el)
+			}
+			// The connection is still usable after a timed-out command.
+			out, err := h.Run(context.Background(), "echo still", nil)
+			if err != nil || string(out) != "still\n" {
+				t.Fatalf("after timeout: %q %v", out, err)
+			}
+		})
+	}
+}
+
+func TestWriteFileModes(t *testing.T) {
+	eachTransport(t, func(t *testing.T, h host.Host) {
+		dir := t.TempDir()
+		ctx := context.Background()
+		secret := []byte("password=$(hunter2)'\n")
+		if err := host.WriteFile(ctx, h, filepath.Join(dir, "secret.env"), secret, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := host.WriteFile(ctx, h, filepath.Join(dir, "it's public"), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range map[string]os.FileMode{"secret.env": 0o600, "it's public": 0o644} {
+			fi, err := os.Stat(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != want {
+				t.Errorf("%s: mode %o, want %o", name, fi.Mode().Perm(), want)
+			}
+		}
+		got, _ := os.ReadFile(filepath.Join(dir, "secret.env"))
+		if !bytes.Equal(got, secret) {
+			t.Errorf("content %q", got)
+		}
+		// Overwriting keeps the mode asked for, and leaves no temporary file.
+		if err := host.WriteFile(ctx, h, filepath.Join(dir, "secret.env"), []byte("new"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		entries, _ := os.ReadDir(dir)
+		if len(entries) != 2 {
+			t.Errorf("left files: %v", entries)
+		}
+	})
+}
+
+func TestDialThroughHost(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello from ", r.URL.Path) })}
+	go srv.Serve(l)
+	defer srv.Close()
+	eachTransport(t, func(t *testing.T, h host.Host) {
+		hc := &http.Client{Transport: &http.Transport{DialContext: h.DialContext}}
+		resp, err := hc.Get("http://" + l.Addr().String() + "/api/health")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "hello from /api/health" {
+			t.Errorf("got %q", b)
+		}
+		if _, err := h.DialContext(context.Background(), "tcp", "127.0.0.1:1"); err == nil {
+			t.Error("dialing a closed port succeeded")
+		}
+	})
+}
+
+func TestHostKeys(t *testing.T) {
+	d := sshdtest.Start(t)
+	ctx := context.Background()
+	connect := func(s *schema.Server, log io.Writer) error {
+		p := host.NewPool(host.Options{Log: log})
+		defer p.Close()
+		_, err := p.Host(s).Run(ctx, "true", nil)
+		return err
+	}
+
+	t.Run("strict known", func(t *testing.T) {
+		if err := connect(sshServer(d, "server1"), nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("strict unknown", func(t *testing.T) {
+		s := sshServer(d, "server1")
+		s.SSH.KnownHostsFile = filepath.Join(t.TempDir(), "known_hosts")
+		os.WriteFile(s.SSH.KnownHostsFile, nil, 0o600)
+		err := connect(s, nil)
+		if err == nil || !strings.Contains(err.Error(), "host key of server server1 (127.0.0.1:") || !strings.Contains(err.Error(), "is unknown") ||
+			!strings.Contains(err.Error(), "ssh-keyscan") || !strings.Contains(err.Error(), "accept-new") {
+			t.Fatalf("want unknown-host error, got %v", err)
+		}
+	})
+	t.Run("strict missing file", func(t *testing.T) {
+		s := sshServer(d, "server1")
+		s.SSH.KnownHostsFile = filepath.Join(t.TempDir(), "nope", "known_hosts")
+		if err := connect(s, nil); err == nil || !strings.Contains(err.Error(), "is unknown") {
+			t.Fatalf("want unknown-host error, got %v", err)
+		}
+	})
+	t.Run("mismatch", func(t *testing.T) {
+		s := sshServer(d, "server1")
+		other := sshdtest.WriteKey(t, filepath.Join(t.TempDir(), "other"))
+		kh := filepath.Join(t.TempDir(), "known_hosts")
+		content := "# comment\n[127.0.0.1]:1 " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(other))) + "\n" +
+			fmt.Sprintf("[127.0.0.1]:%d %s", d.Port, ssh.MarshalAuthorizedKey(other))
+		os.WriteFile(kh, []byte(content), 0o600)
+		s.SSH.KnownHostsFile = kh
+		for _, policy := range []string{schema.HostKeyStrict, schema.HostKeyAcceptNew} {
+			s.SSH.HostKeyPolicy = policy
+			err := connect(s, nil)
+			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("host key for server server1 (127.0.0.1:%d) does not match known_hosts line 3", d.Port)) ||
+				!strings.Contains(err.Error(), "man-in-the-middle") {
+				t.Fatalf("%s: want mismatch error, got %v", policy, err)
+			}
+		}
+		s.SSH.HostKeyPolicy = schema.HostKeyInsecure
+		if err := connect(s, nil); err != nil {
+			t.Fatalf("insecure: %v", err)
+		}
+	})
+	t.Run("accept-new", func(t *testing.T) {
+		s := sshServer(d, "server1")
+		s.SSH.KnownHostsFile = filepath.Join(t.TempDir(), "sub", "known_hosts")
+		s.SSH.HostKeyPolicy = schema.HostKeyAcceptNew
+		var log bytes.Buffer
+		if err := connect(s, &log); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(log.String(), "added host key of server1") {
+			t.Errorf("log: %q", log.String())
+		}
+		b, err := os.ReadFile(s.SSH.KnownHostsFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		n := 0
+		for sc.Scan() {
+			n++
+			if !strings.Contains(sc.Text(), fmt.Sprintf("[127.0.0.1]:%d ssh-ed25519 ", d.Port)) {
+				t.Errorf("line %q", sc.Text())
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d lines", n)
+		}
+		// Now strict works with the learned key, and accept-new adds nothing.
+		s.SSH.HostKeyPolicy = schema.HostKeyStrict
+		if err := connect(s, nil); err != nil {
+			t.Fatal(err)
+		}
+		s.SSH.HostKeyPolicy = schema.HostKeyAcceptNew
+		if err := connect(s, nil); err != nil {
+			t.Fatal(err)
+		}
+		b2, _ := os.ReadFile(s.SSH.KnownHostsFile)
+		if !bytes.Equal(b, b2) {
+			t.Errorf("known_hosts changed:\n%s", b2)
+		}
+	})
+}
+
+func TestAuthErrors(t *testing.T) {
+	d := sshdtest.Start(t)
+	ctx := context.Background()
+	t.Setenv("SSH_AUTH_SOCK", "")
+	t.Run("wrong key", func(t *testing.T) {
+		s := sshServer(d, "server1")
+		s.SSH.KeyFile = filepath.Join(t.TempDir(), "stranger")
+		sshdtest.WriteKey(t, s.SSH.KeyFile)
+		p := host.NewPool(host.Options{})
+		defer p.Close()
+		err := p.Host(s).Connect(ctx)
+		if err == nil || !strings.Contains(err.Error(), "ssh login to server server1 as root@127.0.0.1") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("encrypted key", func(t *testing.T) {
+		s := sshServer(d, "server1")
+		raw, _ := os.ReadFile(d.ClientKey)
+		k, err := ssh.ParseRawPrivateKey(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		block, err := ssh.MarshalPrivateKeyWithPassphrase(k, "", []byte("secret"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.SSH.KeyFile = filepath.Join(t.TempDir(), "enc")
+		os.WriteFile(s.SSH.KeyFile, pem.EncodeToMemory(block), 0o600)
+		p := host.NewPool(host.Options{})
+		defer p.Close()
+		err = p.Host(s).Connect(ctx)
+		if err == nil || !strings.Contains(err.Error(), "protected by a passphrase") || !strings.Contains(err.Error(), "ssh-add") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("no key no agent", func(t *testing.T) {
+		s := sshServer(d, "server1")
+		s.SSH.KeyFile = ""
+		p := host.NewPool(host.Options{})
+		defer p.Close()
+		err := p.Host(s).Connect(ctx)
+		if err == nil || !strings.Contains(err.Error(), "SSH_AUTH_SOCK") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("nothing listens", func(t *testing.T) {
+		s := sshServer(d, "server1")
+		s.SSH.Port = 1
+		p := host.NewPool(host.Options{})
+		defer p.Close()
+		err := p.Host(s).Connect(ctx)
+		if err == nil || !strings.Contains(err.Error(), "cannot reach server server1 at 127.0.0.1:1") {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+// TestOneConnectionReused: many commands and dials share one SSH connection,
+// and a dropped connection is re-dialed.
+func TestOneConnectionReused(t *testing.T) {
+	d := sshdtest.Start(t)
+	var log bytes.Buffer
+	p := host.NewPool(host.Options{Log: &log})
+	defer p.Close()
+	h := p.Host(sshServer(d, "server1"))
+	ctx := context.Background()
+	errs := make(chan error, 30)
+	for i := 0; i < 30; i++ {
+		go func() {
+			_, err := h.Run(ctx, "echo $SSH_CONNECTION", nil)
+			errs <- err
+		}()
+	}
+	for i := 0; i < 30; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(log.String(), "connected to server1"); n != 1 {
+		t.Fatalf("%d connections:\n%s", n, log.String())
+	}
+	h.Close()
+	if _, err := h.Run(ctx, "true", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(log.String(), "connected to server1"); n != 2 {
+		t.Fatalf("want a reconnect, log:\n%s", log.String())
+	}
+}

@@ -1,0 +1,60 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// localHost runs scripts on this machine: the "local" transport.
+type localHost struct {
+	name    string
+	sudo    bool
+	timeout time.Duration
+}
+
+func (h *localHost) Name() string                      { return h.name }
+func (h *localHost) Connect(ctx context.Context) error { return nil }
+func (h *localHost) Close() error                      { return nil }
+
+func (h *localHost) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+func (h *localHost) Run(ctx context.Context, script string, stdin io.Reader) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
+	argv := shellCommand(script, h.sudo)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdin = stdin
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	// On timeout kill the script's whole process group, not only sh; a
+	// process it started in the background may still hold the pipes open.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 2 * time.Second
+	err := cmd.Run()
+	if ctx.Err() != nil && err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return stdout.Bytes(), fmt.Errorf("%s: %w after %s", h.name, ErrTimeout, h.timeout)
+		}
+		return stdout.Bytes(), fmt.Errorf("%s: %w", h.name, ctx.Err())
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return stdout.Bytes(), &ExitError{Host: h.name, Status: ee.ExitCode(), Stderr: stderr.String()}
+	}
+	if err != nil && !errors.Is(err, exec.ErrWaitDelay) {
+		return stdout.Bytes(), fmt.Errorf("%s: %w", h.name, err)
+	}
+	return stdout.Bytes(), nil
+}

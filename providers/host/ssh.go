@@ -1,0 +1,342 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/hactl/hactl/schema"
+)
+
+// sshHost is a server reached over SSH, with its one lazily made connection.
+type sshHost struct {
+	pool     *Pool
+	name     string
+	addr     string // host:port
+	settings schema.SSHSettings
+	conn     sshConn
+	// sessions bounds the sessions open at once on the one connection:
+	// OpenSSH refuses more than MaxSessions (default 10).
+	sessions chan struct{}
+}
+
+// sshConn is one SSH client connection, dialed on first use.
+type sshConn struct {
+	mu     sync.Mutex
+	client *ssh.Client
+	dial   func(ctx context.Context) (*ssh.Client, error)
+}
+
+func (c *sshConn) get(ctx context.Context) (*ssh.Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.client != nil {
+		return c.client, nil
+	}
+	cl, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.client = cl
+	go func() {
+		// Forget the client when the connection drops so the next use redials.
+		_ = cl.Wait()
+		c.mu.Lock()
+		if c.client == cl {
+			c.client = nil
+		}
+		c.mu.Unlock()
+	}()
+	return cl, nil
+}
+
+// drop forgets cl if it is still the current client.
+func (c *sshConn) drop(cl *ssh.Client) {
+	c.mu.Lock()
+	if c.client == cl {
+		c.client = nil
+	}
+	c.mu.Unlock()
+	_ = cl.Close()
+}
+
+func (c *sshConn) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.client == nil {
+		return nil
+	}
+	err := c.client.Close()
+	c.client = nil
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	return err
+}
+
+func newSSHHost(p *Pool, s *schema.Server) *sshHost {
+	port := s.SSH.Port
+	if port == 0 {
+		port = 22
+	}
+	h := &sshHost{pool: p, name: s.Name, addr: net.JoinHostPort(s.Address, strconv.Itoa(port)), settings: s.SSH, sessions: make(chan struct{}, 8)}
+	h.conn.dial = h.dial
+	return h
+}
+
+func (h *sshHost) Name() string { return h.name }
+func (h *sshHost) Close() error { return h.conn.close() }
+
+func (h *sshHost) Connect(ctx context.Context) error {
+	_, err := h.conn.get(ctx)
+	return err
+}
+
+func (h *sshHost) user() string {
+	if h.settings.User == "" {
+		return "root"
+	}
+	return h.settings.User
+}
+
+func (h *sshHost) dial(ctx context.Context) (*ssh.Client, error) {
+	timeout := orDefault(h.settings.ConnectTimeout, DefaultConnectTimeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	var underlying func(ctx context.Context, network, addr string) (net.Conn, error)
+	via := ""
+	if j := h.settings.Jump; j != nil {
+		jc, err := h.pool.jump(ctx, h, j)
+		if err != nil {
+			return nil, err
+		}
+		underlying = jc.DialContext
+		via = " via jump host " + j.Address
+	} else {
+		var d net.Dialer
+		underlying = d.DialContext
+	}
+	cl, err := clientOver(ctx, underlying, h.name, h.addr, h.user(), h.settings.KeyFile, h.settings.UseAgent, h.settings, h.pool.opts.Log)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(h.pool.opts.Log, "connected to %s (%s@%s%s) in %s\n", h.name, h.user(), h.addr, via, time.Since(start).Round(time.Millisecond))
+	return cl, nil
+}
+
+// jump returns the shared connection to a jump host.
+func (p *Pool) jump(ctx context.Context, h *sshHost, j *schema.JumpHost) (*ssh.Client, error) {
+	port := j.Port
+	if port == 0 {
+		port = 22
+	}
+	user := j.User
+	if user == "" {
+		user = "root"
+	}
+	addr := net.JoinHostPort(j.Address, strconv.Itoa(port))
+	key := user + "@" + addr + " " + j.KeyFile
+	p.mu.Lock()
+	c, ok := p.jumps[key]
+	if !ok {
+		c = &sshConn{}
+		c.dial = func(ctx context.Context) (*ssh.Client, error) {
+			var d net.Dialer
+			name := "jump host of " + h.name
+			return clientOver(ctx, d.DialContext, name, addr, user, j.KeyFile, j.KeyFile == "", h.settings, p.opts.Log)
+		}
+		p.jumps[key] = c
+	}
+	p.mu.Unlock()
+	return c.get(ctx)
+}
+
+// clientOver makes an SSH client connection to addr, the TCP connection
+// opened with dial. Host keys are checked per settings (policy, known_hosts).
+func clientOver(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error),
+	name, addr, user, keyFile string, useAgent bool, settings schema.SSHSettings, log io.Writer) (*ssh.Client, error) {
+	auth, closeAuth, err := authMethods(name, keyFile, useAgent)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAuth()
+	hk, err := newHostKeyChecker(name, settings, log)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &ssh.ClientConfig{
+		User:              user,
+		Auth:              auth,
+		HostKeyCallback:   hk.check,
+		HostKeyAlgorithms: hk.algorithms(addr),
+	}
+	conn, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach server %s at %s (check the address and ssh port, and that sshd runs there): %w", name, addr, err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	stop()
+	if err != nil {
+		_ = conn.Close()
+		if hk.err != nil {
+			return nil, hk.err
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("server %s at %s: no SSH handshake within the connect timeout (is sshd answering on that port?): %w", name, addr, ctx.Err())
+		}
+		if strings.Contains(err.Error(), "unable to authenticate") {
+			return nil, fmt.Errorf("ssh login to server %s as %s@%s refused: %w (check that the key is in ~%s/.ssh/authorized_keys there, or key_file / the ssh agent)", name, user, addr, err, user)
+		}
+		return nil, fmt.Errorf("ssh handshake with server %s at %s failed: %w", name, addr, err)
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return ssh.NewClient(c, chans, reqs), nil
+}
+
+func authMethods(name, keyFile string, useAgent bool) ([]ssh.AuthMethod, func(), error) {
+	var methods []ssh.AuthMethod
+	closer := func() {}
+	if keyFile != "" {
+		path, err := ExpandHome(keyFile)
+		if err != nil {
+			return nil, closer, err
+		}
+		pem, err := os.ReadFile(path)
+		if err != nil {
+			return nil, closer, fmt.Errorf("server %s: reading key_file: %w", name, err)
+		}
+		signer, err := ssh.ParsePrivateKey(pem)
+		var pm *ssh.PassphraseMissingError
+		if errors.As(err, &pm) {
+			return nil, closer, fmt.Errorf("server %s: key_file %s is protected by a passphrase and hactl does not prompt: add it to your ssh agent (ssh-add %s) and leave key_file empty (or set use_agent = true)", name, path, path)
+		}
+		if err != nil {
+			return nil, closer, fmt.Errorf("server %s: key_file %s is not a usable private key: %w", name, path, err)
+		}
+		methods = append(methods, ssh.PublicKeys(signer))
+	}
+	if useAgent || keyFile == "" {
+		sock := os.Getenv("SSH_AUTH_SOCK")
+		if sock == "" {
+			if keyFile == "" {
+				return nil, closer, fmt.Errorf("server %s: no key_file set and no ssh agent (SSH_AUTH_SOCK is empty): set key_file or start ssh-agent", name)
+			}
+		} else {
+			ac, err := net.Dial("unix", sock)
+			if err != nil {
+				if keyFile == "" {
+					return nil, closer, fmt.Errorf("server %s: cannot reach the ssh agent at SSH_AUTH_SOCK=%s: %w", name, sock, err)
+				}
+			} else {
+				methods = append(methods, ssh.PublicKeysCallback(agent.NewClient(ac).Signers))
+				closer = func() { _ = ac.Close() }
+			}
+		}
+	}
+	return methods, closer, nil
+}
+
+// ExpandHome replaces a leading "~/" with the user's home directory.
+func ExpandHome(p string) (string, error) {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("expanding %s: %w", p, err)
+		}
+		return filepath.Join(home, p[1:]), nil
+	}
+	return p, nil
+}
+
+func (h *sshHost) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	cl, err := h.conn.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := cl.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s from server %s: %w", addr, h.name, err)
+	}
+	return c, nil
+}
+
+func (h *sshHost) Run(ctx context.Context, script string, stdin io.Reader) ([]byte, error) {
+	timeout := orDefault(h.settings.CommandTimeout, DefaultCommandTimeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cl, err := h.conn.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case h.sessions <- struct{}{}:
+		defer func() { <-h.sessions }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("server %s: waiting for a free ssh session: %w", h.name, ctx.Err())
+	}
+	sess, err := cl.NewSession()
+	if err != nil {
+		// The connection may have dropped since it was cached: redial once.
+		h.conn.drop(cl)
+		if cl, err = h.conn.get(ctx); err != nil {
+			return nil, err
+		}
+		if sess, err = cl.NewSession(); err != nil {
+			return nil, fmt.Errorf("server %s: opening an ssh session: %w", h.name, err)
+		}
+	}
+	defer sess.Close()
+	var stdout, stderr bytes.Buffer
+	sess.Stdin = stdin
+	sess.Stdout = &stdout
+	sess.Stderr = &stderr
+	argv := shellCommand(script, h.settings.Sudo)
+	if err := sess.Start(Join(argv...)); err != nil {
+		return nil, fmt.Errorf("server %s: starting a command: %w", h.name, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		_ = sess.Signal(ssh.SIGKILL)
+		_ = sess.Close()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return stdout.Bytes(), fmt.Errorf("server %s: %w after %s", h.name, ErrTimeout, timeout)
+		}
+		return stdout.Bytes(), fmt.Errorf("server %s: %w", h.name, ctx.Err())
+	}
+	var ee *ssh.ExitError
+	if errors.As(err, &ee) {
+		status := ee.ExitStatus()
+		if h.settings.Sudo && status == 1 && strings.Contains(stderr.String(), "sudo:") && strings.Contains(stderr.String(), "password") {
+			return stdout.Bytes(), fmt.Errorf("server %s: sudo asks for a password for %s: allow it without one (NOPASSWD in sudoers) or connect as root: %s", h.name, h.user(), strings.TrimSpace(stderr.String()))
+		}
+		return stdout.Bytes(), &ExitError{Host: h.name, Status: status, Stderr: stderr.String()}
+	}
+	var missing *ssh.ExitMissingError
+	if errors.As(err, &missing) {
+		return stdout.Bytes(), &ExitError{Host: h.name, Status: -1, Stderr: stderr.String()}
+	}
+	if err != nil {
+		return stdout.Bytes(), fmt.Errorf("server %s: %w", h.name, err)
+	}
+	return stdout.Bytes(), nil
+}

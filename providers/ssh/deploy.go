@@ -1,0 +1,241 @@
+package ssh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hactl/hactl/plan"
+	"github.com/hactl/hactl/providers"
+	"github.com/hactl/hactl/providers/host"
+	"github.com/hactl/hactl/schema"
+)
+
+// Deploy stops the component's old process (if any), writes its settings,
+// env files, scripts and manifest, starts it under supervision and returns
+// once the process has stayed up for Options.StartCheck. When it exits at
+// once the error carries the last lines of its log; the supervisor keeps
+// retrying with backoff, so status shows the restarts.
+func (p *Provider) Deploy(ctx context.Context, comp *plan.Component) error {
+	if comp == nil || comp.Server == nil {
+		return errors.New("deploy: component without a server")
+	}
+	s := comp.Server
+	dir, err := componentDir(s, comp.Address)
+	if err != nil {
+		return err
+	}
+	h := p.host(s)
+	fail := func(step string, err error) error {
+		return fmt.Errorf("deploying %s on server %s: %s: %w", comp.Address, s.Name, step, err)
+	}
+	useSystemd, err := p.usesSystemd(ctx, s)
+	if err != nil {
+		return fail("probing the host", err)
+	}
+
+	// Everything is rendered before touching the host, so a bad value
+	// changes nothing there.
+	files := map[string]fileSpec{}
+	for name, f := range comp.Launch.Files {
+		if err := settingsFileName(name); err != nil {
+			return fail("settings", err)
+		}
+		mode := os.FileMode(0o644)
+		if f.Secret {
+			mode = 0o600
+		}
+		files[name] = fileSpec{f.Content, mode}
+	}
+	env, err := envFile(comp.Launch.Env)
+	if err != nil {
+		return fail("environment", err)
+	}
+	secretEnv, err := envFile(comp.Launch.SecretEnv)
+	if err != nil {
+		return fail("secret environment", err)
+	}
+	command := s.DBGPTCommand
+	if command == "" {
+		command = "dbgpt"
+	}
+	files[fileEnv] = fileSpec{env, 0o644}
+	files[fileSecretEnv] = fileSpec{secretEnv, 0o600}
+	files[fileStart] = fileSpec{startScript(comp.Address, dir, command, comp.Launch.Args), 0o755}
+	m := Manifest{
+		Format: 1, Cluster: p.cluster.Name, Address: comp.Address, Role: comp.Role, Name: comp.Name,
+		Server: s.Name, Port: comp.Port, Hash: comp.Hash, Attributes: comp.Attributes,
+		Supervisor: supervisorProcess, DeployedAt: time.Now().UTC().Truncate(time.Second),
+	}
+	unit := unitName(p.cluster.Name, comp.Address)
+	if useSystemd {
+		m.Supervisor, m.Unit = supervisorSystemd, unit
+		files[fileUnit] = fileSpec{[]byte(unit + "\n"), 0o644}
+	} else {
+		files[fileRun] = fileSpec{runScript(comp.Address, dir, p.opts.StopTimeout), 0o755}
+	}
+	manifest, err := encodeManifest(m)
+	if err != nil {
+		return fail("manifest", err)
+	}
+
+	// One script, fed on stdin (file contents and secrets never reach a
+	// command line): stop the old process, clear the directory but for the
+	// log, write every file (the manifest last), start and watch.
+	var b strings.Builder
+	b.WriteString(shStop(p.opts.StopTimeout))
+	fmt.Fprintf(&b, `d=%s
+stop_component "$d" || exit 1
+mkdir -p "$d" && chmod 0755 "$d" || exit 1
+find "$d" -mindepth 1 -maxdepth 1 ! -name log -exec rm -rf {} + || exit 1
+echo 0 > "$d/restarts"
+`, host.Quote(dir))
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if sub := path.Dir(name); sub != "." {
+			b.WriteString("mkdir -p " + host.Quote(path.Join(dir, sub)) + " || exit 1\n")
+		}
+		b.WriteString(host.FileScript(path.Join(dir, name), files[name].content, files[name].mode))
+	}
+	if useSystemd {
+		b.WriteString(host.FileScript("/etc/systemd/system/"+unit, unitFile(p.cluster.Name, comp.Address, dir, p.opts.StopTimeout), 0o644))
+	}
+	b.WriteString(host.FileScript(path.Join(dir, fileManifest), manifest, 0o644))
+	b.WriteString(startAndWatch(dir, unit, useSystemd, p.opts.StartCheck))
+	out, err := host.RunStdinScript(ctx, h, b.String())
+	if err != nil {
+		return fail("writing files and starting", err)
+	}
+	status, logTail, _ := strings.Cut(string(out), "\n")
+	if f := strings.Fields(status); len(f) == 2 && f[0] == "ok" {
+		fmt.Fprintf(p.opts.Out, "%s: started %s (pid %s)\n", s.Name, comp.Address, f[1])
+		return nil
+	}
+	logTail = strings.TrimRight(logTail, "\n")
+	if logTail == "" {
+		logTail = "(the log is empty)"
+	}
+	return fmt.Errorf("deploying %s on server %s: the process exited right after starting (%s); last lines of %s/log:\n%s",
+		comp.Address, s.Name, strings.TrimSpace(status), dir, logTail)
+}
+
+type fileSpec struct {
+	content []byte
+	mode    os.FileMode
+}
+
+// startAndWatch starts the supervisor (or unit) and prints "ok <pid>" when
+// the process is still up after the check period and was not restarted,
+// else "failed <why>" and the new lines of the log.
+func startAndWatch(dir, unit string, useSystemd bool, check time.Duration) string {
+	ticks := int(check / (200 * time.Millisecond))
+	if ticks < 1 {
+		ticks = 1
+	}
+	start := `setsid=; command -v setsid >/dev/null 2>&1 && setsid=setsid
+$setsid nohup sh ./run.sh >> log 2>&1 < /dev/null &
+`
+	restarts := `r=$(cat restarts 2>/dev/null)`
+	if useSystemd {
+		start = "systemctl daemon-reload && systemctl enable " + host.Quote(unit) + " >/dev/null 2>&1 && systemctl restart " + host.Quote(unit) + " || exit 1\n"
+		restarts = `r=$(systemctl show -p NRestarts --value ` + host.Quote(unit) + ` 2>/dev/null)`
+	}
+	return shAlive + fmt.Sprintf(`cd %s || exit 1
+: >> log
+size=$(wc -c < log)
+echo "hactl: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) deploy: starting" >> log
+%s
+i=0
+while [ $i -lt %d ]; do
+	sleep 0.2
+	i=$((i+1))
+	%s
+	[ "${r:-0}" -gt 0 ] 2>/dev/null && break
+done
+c=$(cat child.pid 2>/dev/null)
+if [ "${r:-0}" = 0 ] && alive "$c"; then
+	echo "ok $c"
+	exit 0
+fi
+echo "failed: restarted ${r:-0} times, pid ${c:-none}"
+tail -c +$((size + 1)) log | tail -n 20
+`, host.Quote(dir), start, ticks, restarts)
+}
+
+// usesSystemd reports (once per server) whether components there run as
+// systemd units: systemd is PID 1 and hactl runs as root.
+func (p *Provider) usesSystemd(ctx context.Context, s *schema.Server) (bool, error) {
+	if p.opts.NoSystemd {
+		return false, nil
+	}
+	p.mu.Lock()
+	v, ok := p.systemd[s.Name]
+	p.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	out, err := p.host(s).Run(ctx, `if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then echo systemd; else echo process; fi`, nil)
+	if err != nil {
+		return false, err
+	}
+	v = strings.TrimSpace(string(out)) == "systemd"
+	p.mu.Lock()
+	p.systemd[s.Name] = v
+	p.mu.Unlock()
+	return v, nil
+}
+
+// Remove stops the component's process and deletes its directory (and unit).
+func (p *Provider) Remove(ctx context.Context, o providers.Observed) error {
+	s, err := p.server(o.Server)
+	if err != nil {
+		return fmt.Errorf("removing %s: %w", o.Address, err)
+	}
+	dir, err := componentDir(s, o.Address)
+	if err != nil {
+		return err
+	}
+	script := shStop(p.opts.StopTimeout) + fmt.Sprintf(`d=%s
+u=$(cat "$d/unit" 2>/dev/null)
+stop_component "$d" || exit 1
+case $u in hactl-*.service) rm -f "/etc/systemd/system/$u"; systemctl daemon-reload 2>/dev/null;; esac
+rm -rf "$d"
+rmdir %s 2>/dev/null
+exit 0
+`, host.Quote(dir), host.Quote(s.DeployDir))
+	if _, err := p.host(s).Run(ctx, script, nil); err != nil {
+		return fmt.Errorf("removing %s from server %s: %w", o.Address, s.Name, err)
+	}
+	fmt.Fprintf(p.opts.Out, "%s: removed %s\n", s.Name, o.Address)
+	return nil
+}
+
+// Logs returns the last lines of the component's log.
+func (p *Provider) Logs(ctx context.Context, o providers.Observed, lines int) (string, error) {
+	s, err := p.server(o.Server)
+	if err != nil {
+		return "", err
+	}
+	dir, err := componentDir(s, o.Address)
+	if err != nil {
+		return "", err
+	}
+	if lines <= 0 {
+		lines = 20
+	}
+	out, err := p.host(s).Run(ctx, "tail -n "+strconv.Itoa(lines)+" "+host.Quote(path.Join(dir, fileLog)), nil)
+	if err != nil {
+		return "", fmt.Errorf("reading the log of %s on server %s: %w", o.Address, s.Name, err)
+	}
+	return string(out), nil
+}

@@ -1,0 +1,228 @@
+package ssh
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hactl/hactl/providers"
+	"github.com/hactl/hactl/providers/host"
+	"github.com/hactl/hactl/schema"
+)
+
+// Observe reads every component manifest under each server's deploy
+// directory (one command per server, servers in parallel) with the liveness
+// of its processes. Manifests of other clusters sharing a deploy directory
+// are ignored. When servers cannot be reached it returns what it could read
+// and an error naming each unreachable server.
+func (p *Provider) Observe(ctx context.Context, c *schema.Cluster) ([]providers.Observed, error) {
+	if c == nil {
+		c = p.cluster
+	}
+	// Servers that share a machine and a deploy directory (several "local"
+	// servers) are read once.
+	type target struct {
+		server *schema.Server
+		names  map[string]bool
+	}
+	byKey := map[string]*target{}
+	var order []*schema.Server
+	for _, s := range c.Servers {
+		key := hostKey(s) + "\x00" + s.DeployDir
+		if t, ok := byKey[key]; ok {
+			t.names[s.Name] = true
+			continue
+		}
+		byKey[key] = &target{server: s, names: map[string]bool{s.Name: true}}
+		order = append(order, s)
+	}
+	var mu sync.Mutex
+	var all []providers.Observed
+	errs := p.eachServer(ctx, order, func(ctx context.Context, s *schema.Server) error {
+		out, err := p.host(s).Run(ctx, observeScript(s.DeployDir), nil)
+		if err != nil {
+			return fmt.Errorf("observing server %s: %w", s.Name, err)
+		}
+		found, err := parseObserve(out)
+		if err != nil {
+			return fmt.Errorf("observing server %s: %w", s.Name, err)
+		}
+		t := byKey[hostKey(s)+"\x00"+s.DeployDir]
+		mu.Lock()
+		defer mu.Unlock()
+		for _, f := range found {
+			if f.manifest.Cluster != c.Name {
+				continue
+			}
+			o := f.observed()
+			o.Server = s.Name
+			if t.names[f.manifest.Server] {
+				o.Server = f.manifest.Server
+			}
+			all = append(all, o)
+		}
+		return nil
+	})
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Server != all[j].Server {
+			return all[i].Server < all[j].Server
+		}
+		return all[i].Address < all[j].Address
+	})
+	if len(errs) > 0 {
+		names := make([]string, 0, len(errs))
+		for n := range errs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return all, fmt.Errorf("cannot observe %s: %w", strings.Join(names, ", "), joinServerErrors(errs))
+	}
+	return all, nil
+}
+
+// hostKey identifies the machine behind a server.
+func hostKey(s *schema.Server) string {
+	if s.Transport == schema.TransportLocal {
+		return "local"
+	}
+	return s.Address + ":" + strconv.Itoa(s.SSH.Port)
+}
+
+func observeScript(deployDir string) string {
+	return shAlive + fmt.Sprintf(`d=%s
+[ -d "$d" ] || exit 0
+for m in "$d"/*/manifest.json; do
+	[ -f "$m" ] || continue
+	c=${m%%/manifest.json}
+	echo "@@component ${c##*/}"
+	printf '@@manifest '
+	tr -d '\n' < "$m"
+	echo
+	s=$(cat "$c/supervisor.pid" 2>/dev/null)
+	k=$(cat "$c/child.pid" 2>/dev/null)
+	sa=0; alive "$s" && sa=1
+	ka=0; alive "$k" && ka=1
+	echo "@@supervisor ${s:-0} $sa"
+	echo "@@child ${k:-0} $ka"
+	echo "@@started $(cat "$c/started_at" 2>/dev/null)"
+	echo "@@restarts $(cat "$c/restarts" 2>/dev/null)"
+	u=$(cat "$c/unit" 2>/dev/null)
+	if [ -n "$u" ] && command -v systemctl >/dev/null 2>&1; then
+		echo "@@unit $(systemctl is-active "$u" 2>/dev/null) $(systemctl show -p MainPID --value "$u" 2>/dev/null) $(systemctl show -p NRestarts --value "$u" 2>/dev/null)"
+	fi
+done
+`, host.Quote(deployDir))
+}
+
+// found is one component as the observe script printed it.
+type found struct {
+	dir         string
+	manifest    Manifest
+	supervisor  int
+	supAlive    bool
+	child       int
+	childAlive  bool
+	startedAt   time.Time
+	restarts    int
+	unitActive  bool
+	unitSeen    bool
+	unitMainPID int
+}
+
+func (f found) observed() providers.Observed {
+	o := providers.Observed{
+		Address:    f.manifest.Address,
+		Role:       f.manifest.Role,
+		Server:     f.manifest.Server,
+		Port:       f.manifest.Port,
+		Hash:       f.manifest.Hash,
+		Attributes: f.manifest.Attributes,
+		StartedAt:  f.startedAt,
+		Restarts:   f.restarts,
+	}
+	if o.Address == "" {
+		o.Address = f.dir
+	}
+	switch {
+	case f.unitSeen:
+		o.Running = f.unitActive && f.childAlive
+	default:
+		o.Running = f.supAlive && f.childAlive
+	}
+	if o.Running {
+		o.PID = f.child
+	} else {
+		o.StartedAt = time.Time{}
+	}
+	return o
+}
+
+// parseObserve reads the observe script's output.
+func parseObserve(out []byte) ([]found, error) {
+	var res []found
+	var cur *found
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		tag, rest, _ := strings.Cut(line, " ")
+		if tag == "@@component" {
+			res = append(res, found{dir: rest})
+			cur = &res[len(res)-1]
+			continue
+		}
+		if cur == nil {
+			continue
+		}
+		f := strings.Fields(rest)
+		switch tag {
+		case "@@manifest":
+			if err := json.Unmarshal([]byte(rest), &cur.manifest); err != nil {
+				return nil, fmt.Errorf("manifest of %s is not valid JSON: %w", cur.dir, err)
+			}
+		case "@@supervisor":
+			cur.supervisor, cur.supAlive = pidAlive(f)
+		case "@@child":
+			cur.child, cur.childAlive = pidAlive(f)
+		case "@@started":
+			if len(f) == 1 {
+				if n, err := strconv.ParseInt(f[0], 10, 64); err == nil && n > 0 {
+					cur.startedAt = time.Unix(n, 0).UTC()
+				}
+			}
+		case "@@restarts":
+			if len(f) == 1 {
+				cur.restarts, _ = strconv.Atoi(f[0])
+			}
+		case "@@unit":
+			cur.unitSeen = true
+			if len(f) >= 1 {
+				cur.unitActive = f[0] == "active"
+			}
+			if len(f) >= 2 {
+				cur.unitMainPID, _ = strconv.Atoi(f[1])
+			}
+			if len(f) >= 3 {
+				cur.restarts, _ = strconv.Atoi(f[2])
+			}
+		}
+	}
+	return res, sc.Err()
+}
+
+func pidAlive(f []string) (int, bool) {
+	if len(f) != 2 {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(f[0])
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	return pid, f[1] == "1"
+}

@@ -1,0 +1,347 @@
+package ssh
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/hactl/hactl/plan"
+	"github.com/hactl/hactl/providers"
+	"github.com/hactl/hactl/providers/host"
+	"github.com/hactl/hactl/schema"
+)
+
+// Preflight checks, changing nothing, that every wanted component can be
+// deployed; see providers.Provider. All servers are checked in parallel and
+// every problem is returned.
+func (p *Provider) Preflight(ctx context.Context, c *schema.Cluster, want []*plan.Component) []providers.Problem {
+	if c == nil {
+		c = p.cluster
+	}
+	byServer := map[string][]*plan.Component{}
+	for _, w := range want {
+		if w.Server != nil {
+			byServer[w.Server.Name] = append(byServer[w.Server.Name], w)
+		}
+	}
+	var mu sync.Mutex
+	var problems []providers.Problem
+	add := func(ps ...providers.Problem) {
+		mu.Lock()
+		problems = append(problems, ps...)
+		mu.Unlock()
+	}
+	_ = p.eachServer(ctx, c.Servers, func(ctx context.Context, s *schema.Server) error {
+		if err := p.host(s).Connect(ctx); err != nil {
+			add(providers.Problem{Server: s.Name, What: "not reachable: " + err.Error(), Fix: reachFix(s)})
+			return nil
+		}
+		add(p.preflightServer(ctx, c, s, byServer[s.Name], want)...)
+		if c.Registry != nil && c.Registry.Type == schema.RegistryMySQL {
+			for _, ctl := range c.Controllers {
+				if ctl.Server != nil && ctl.Server.Name == s.Name {
+					if pr := p.checkMySQLFrom(ctx, c.Registry, s); pr != nil {
+						add(*pr)
+					}
+					break
+				}
+			}
+		}
+		return nil
+	})
+	sort.SliceStable(problems, func(i, j int) bool {
+		if problems[i].Server != problems[j].Server {
+			return problems[i].Server < problems[j].Server
+		}
+		return problems[i].Component < problems[j].Component
+	})
+	return problems
+}
+
+func reachFix(s *schema.Server) string {
+	if s.Transport == schema.TransportLocal {
+		return "check that sh works on this machine"
+	}
+	return fmt.Sprintf("check that %s is up and sshd answers on port %d, and the ssh settings of server %q", s.Address, portOr22(s.SSH.Port), s.Name)
+}
+
+func portOr22(p int) int {
+	if p == 0 {
+		return 22
+	}
+	return p
+}
+
+// preflightScript gathers, in one command, everything the checks of one
+// server need. Output lines are tagged; see parsePreflight.
+func preflightScript(c *schema.Cluster, s *schema.Server, comps []*plan.Component, modelPaths []string) string {
+	var b strings.Builder
+	b.WriteString(shAlive)
+	b.WriteString(`writable() {
+	_d=$1
+	while [ ! -e "$_d" ]; do _d=$(dirname "$_d"); done
+	if [ -d "$_d" ] && [ -w "$_d" ]; then echo "ok $_d"; else echo "no $_d"; fi
+}
+`)
+	if len(comps) > 0 {
+		cmd := s.DBGPTCommand
+		if cmd == "" {
+			cmd = "dbgpt"
+		}
+		fmt.Fprintf(&b, `cmd=%s
+if ! command -v "$cmd" >/dev/null 2>&1; then
+	echo "@@nocmd"
+else
+	v=$("$cmd" --version 2>&1 </dev/null)
+	echo "@@versionrc $?"
+	printf '%%s\n' "$v" | head -n 5 | sed 's/^/@@version /'
+	h=$("$cmd" start controller --help 2>&1 </dev/null)
+	printf '%%s\n' "$h" | grep -e '--registry_type' -e '--config' | head -n 5 | sed 's/^/@@help /'
+fi
+`, host.Quote(cmd))
+	}
+	fmt.Fprintf(&b, "echo \"@@deploydir $(writable %s)\"\n", host.Quote(s.DeployDir))
+	for i, mp := range modelPaths {
+		fmt.Fprintf(&b, "if [ -e %s ]; then echo '@@model %d 1'; else echo '@@model %d 0'; fi\n", host.Quote(mp), i, i)
+	}
+	if r := c.Registry; r != nil && r.Type == schema.RegistrySQLite && len(c.Controllers) > 0 && c.Controllers[0].Server != nil && c.Controllers[0].Server.Name == s.Name {
+		fmt.Fprintf(&b, "echo \"@@sqlitedir $(writable %s)\"\n", host.Quote(path.Dir(r.Path)))
+		fmt.Fprintf(&b, "if [ -e %[1]s ]; then if [ -w %[1]s ]; then echo '@@sqlitefile ok'; else echo '@@sqlitefile readonly'; fi; else echo '@@sqlitefile absent'; fi\n", host.Quote(r.Path))
+	}
+	b.WriteString(`cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | sed 's/^/@@tcp /'
+`)
+	// Socket inodes of every process hactl supervises here: those in the
+	// session of a component's supervisor (or of its process, for systemd).
+	fmt.Fprintf(&b, `d=%s
+sids=
+for c in "$d"/*/manifest.json; do
+	[ -f "$c" ] || continue
+	c=${c%%/manifest.json}
+	for f in supervisor.pid child.pid; do
+		x=$(cat "$c/$f" 2>/dev/null)
+		alive "$x" && sids="$sids $x:${c##*/}"
+	done
+done
+if [ -n "$sids" ]; then
+	for p in /proc/[0-9]*; do
+		read -r l < "$p/stat" 2>/dev/null || continue
+		l=${l##*") "}
+		set -- $l
+		sid=$4
+		for e in $sids; do
+			if [ "${e%%%%:*}" = "$sid" ]; then
+				ls -l "$p/fd" 2>/dev/null | grep 'socket:' | sed "s|^|@@sock ${e#*:} |"
+			fi
+		done
+	done
+fi
+`, host.Quote(s.DeployDir))
+	return b.String()
+}
+
+// preflightFacts is what the preflight script found on one server.
+type preflightFacts struct {
+	noCmd       bool
+	versionRC   int
+	version     []string
+	help        []string
+	deployDir   string // "ok DIR" or "no DIR"
+	models      map[int]bool
+	sqliteDir   string
+	sqliteFile  string
+	listeners   []listener
+	socketOwner map[string]string // inode → component address
+}
+
+func parsePreflight(out []byte) preflightFacts {
+	f := preflightFacts{models: map[int]bool{}, socketOwner: map[string]string{}}
+	var tcp strings.Builder
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		tag, rest, _ := strings.Cut(sc.Text(), " ")
+		switch tag {
+		case "@@nocmd":
+			f.noCmd = true
+		case "@@versionrc":
+			f.versionRC, _ = strconv.Atoi(rest)
+		case "@@version":
+			f.version = append(f.version, rest)
+		case "@@help":
+			f.help = append(f.help, rest)
+		case "@@deploydir":
+			f.deployDir = rest
+		case "@@model":
+			x := strings.Fields(rest)
+			if len(x) == 2 {
+				i, _ := strconv.Atoi(x[0])
+				f.models[i] = x[1] == "1"
+			}
+		case "@@sqlitedir":
+			f.sqliteDir = rest
+		case "@@sqlitefile":
+			f.sqliteFile = rest
+		case "@@tcp":
+			tcp.WriteString(rest + "\n")
+		case "@@sock":
+			addr, line, _ := strings.Cut(rest, " ")
+			if inode, ok := parseSocketInodes(line); ok {
+				f.socketOwner[inode] = addr
+			}
+		}
+	}
+	f.listeners = parseProcNetTCP(tcp.String())
+	return f
+}
+
+var versionRe = regexp.MustCompile(`(?i)version\s+v?(\d+)\.(\d+)(?:\.(\d+))?`)
+
+// detectGeneration tells the DB-GPT generation from `dbgpt --version`, or
+// from the shape of `dbgpt start controller --help`.
+func detectGeneration(versionRC int, version, help []string) (gen schema.Generation, shown string) {
+	if versionRC == 0 {
+		for _, l := range version {
+			if m := versionRe.FindStringSubmatch(l); m != nil {
+				maj, _ := strconv.Atoi(m[1])
+				min, _ := strconv.Atoi(m[2])
+				shown = strings.TrimPrefix(m[0][strings.IndexAny(m[0], "0123456789v"):], "v")
+				if maj == 0 && min < 7 {
+					return schema.GenerationFlags, shown
+				}
+				return schema.GenerationTOML, shown
+			}
+		}
+	}
+	for _, l := range help {
+		if strings.Contains(l, "--registry_type") {
+			return schema.GenerationFlags, "flags generation (start controller --help lists --registry_type)"
+		}
+	}
+	for _, l := range help {
+		if strings.Contains(l, "--config") {
+			return schema.GenerationTOML, "TOML generation (start controller --help lists -c, --config)"
+		}
+	}
+	return "", ""
+}
+
+func (p *Provider) preflightServer(ctx context.Context, c *schema.Cluster, s *schema.Server, comps []*plan.Component, want []*plan.Component) []providers.Problem {
+	var modelPaths []string
+	var modelOwners []*plan.Component
+	for _, comp := range comps {
+		if comp.Role != schema.RoleWorker {
+			continue
+		}
+		for _, w := range c.Workers {
+			if w.Server != nil && w.Server.Name == s.Name && w.Model != nil && w.Model.Path != "" && comp.Name == w.Name {
+				modelPaths = append(modelPaths, w.Model.Path)
+				modelOwners = append(modelOwners, comp)
+			}
+		}
+	}
+	out, err := p.host(s).Run(ctx, preflightScript(c, s, comps, modelPaths), nil)
+	if err != nil {
+		return []providers.Problem{{Server: s.Name, What: "pre-flight checks failed to run: " + err.Error(), Fix: "check that the ssh user can run sh (and sudo -n when sudo is set)"}}
+	}
+	f := parsePreflight(out)
+	var ps []providers.Problem
+	cmd := s.DBGPTCommand
+	if cmd == "" {
+		cmd = "dbgpt"
+	}
+	if len(comps) > 0 {
+		switch gen, shown := detectGeneration(f.versionRC, f.version, f.help); {
+		case f.noCmd:
+			ps = append(ps, providers.Problem{Server: s.Name, What: fmt.Sprintf("the dbgpt command %q is not found", cmd),
+				Fix: "install DB-GPT " + c.Version + " there or set dbgpt_command of the server to its path"})
+		case gen == "":
+			ps = append(ps, providers.Problem{Server: s.Name, What: fmt.Sprintf("cannot tell the DB-GPT version of %q (neither `--version` nor `start controller --help` says)", cmd),
+				Fix: "check that " + cmd + " is DB-GPT's dbgpt command"})
+		case gen != c.Generation:
+			ps = append(ps, providers.Problem{Server: s.Name, What: fmt.Sprintf("%s is DB-GPT %s, of the %s generation, but the cluster file declares version %s (generation %s)", cmd, shown, gen, c.Version, c.Generation),
+				Fix: "install DB-GPT " + c.Version + " there or change the cluster's version"})
+		}
+	}
+	if ok, dir, _ := strings.Cut(f.deployDir, " "); ok != "ok" {
+		ps = append(ps, providers.Problem{Server: s.Name, What: fmt.Sprintf("deploy directory %s cannot be created (%s is not a writable directory)", s.DeployDir, dir),
+			Fix: "create it writable for the ssh user, set sudo = true, or choose another deploy_dir"})
+	}
+	for i, comp := range modelOwners {
+		if !f.models[i] {
+			ps = append(ps, providers.Problem{Server: s.Name, Component: comp.Address, What: fmt.Sprintf("model path %s does not exist", modelPaths[i]),
+				Fix: "download the model there or correct the model's path"})
+		}
+	}
+	if f.sqliteDir != "" {
+		if ok, dir, _ := strings.Cut(f.sqliteDir, " "); ok != "ok" && f.sqliteFile == "absent" {
+			ps = append(ps, providers.Problem{Server: s.Name, What: fmt.Sprintf("SQLite registry %s cannot be created (%s is not a writable directory)", c.Registry.Path, dir),
+				Fix: "create the directory writable for the ssh user or change the registry path"})
+		}
+		if f.sqliteFile == "readonly" {
+			ps = append(ps, providers.Problem{Server: s.Name, What: fmt.Sprintf("SQLite registry %s is not writable", c.Registry.Path),
+				Fix: "make it writable for the user the controllers run as"})
+		}
+	}
+	ps = append(ps, portProblems(s, comps, want, f)...)
+	return ps
+}
+
+// portProblems: each wanted port must be free, held by the same component,
+// or held by a hactl component that the plan moves or removes.
+func portProblems(s *schema.Server, comps, want []*plan.Component, f preflightFacts) []providers.Problem {
+	wantPort := map[string]int{}
+	for _, w := range want {
+		if w.Server != nil && w.Server.Name == s.Name {
+			wantPort[w.Address] = w.Port
+		}
+	}
+	var ps []providers.Problem
+	for _, comp := range comps {
+		if comp.Port == 0 {
+			continue
+		}
+		var holders []string
+		blocked := false
+		for _, l := range f.listeners {
+			if l.Port != comp.Port {
+				continue
+			}
+			owner := f.socketOwner[l.Inode]
+			switch {
+			case owner == comp.Address:
+			case owner != "":
+				if wp, ok := wantPort[owner]; ok && wp == comp.Port {
+					blocked = true
+					holders = append(holders, "hactl's "+owner)
+				}
+			default:
+				blocked = true
+				holders = append(holders, "a process hactl did not deploy")
+			}
+		}
+		if blocked {
+			ps = append(ps, providers.Problem{Server: s.Name, Component: comp.Address,
+				What: fmt.Sprintf("port %d is already in use by %s", comp.Port, strings.Join(dedupe(holders), " and ")),
+				Fix:  fmt.Sprintf("stop what listens on %d there (ss -ltnp 'sport = :%d') or choose another port", comp.Port, comp.Port)})
+		}
+	}
+	return ps
+}
+
+func dedupe(xs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,145 @@
+package ssh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hactl/hactl/providers"
+	"github.com/hactl/hactl/providers/host"
+	"github.com/hactl/hactl/schema"
+)
+
+// Options tune a Provider.
+type Options struct {
+	// Concurrency bounds how many hosts are worked on at once (Observe,
+	// Preflight). 0 means 8.
+	Concurrency int
+	// Out receives progress and debug lines (connections made, host keys
+	// added). Never secrets. nil = discard.
+	Out io.Writer
+	// StartCheck is how long Deploy watches a freshly started process before
+	// calling it alive. 0 means 2s.
+	StartCheck time.Duration
+	// StopTimeout is how long a process gets to exit after SIGTERM before
+	// SIGKILL. 0 means 15s.
+	StopTimeout time.Duration
+	// NoSystemd keeps to the supervised-process path even on hosts that run
+	// systemd.
+	NoSystemd bool
+}
+
+// Provider reaches the servers of one cluster over SSH or locally. Safe for
+// concurrent use; it keeps one connection per server until Close.
+type Provider struct {
+	cluster *schema.Cluster
+	opts    Options
+	pool    *host.Pool
+
+	mu      sync.Mutex
+	systemd map[string]bool // server name → host runs systemd (probed once)
+}
+
+var _ providers.Provider = (*Provider)(nil)
+
+// New returns a Provider for the cluster's servers. It connects lazily: the
+// first operation on a server dials it.
+func New(c *schema.Cluster, opts Options) (providers.Provider, error) {
+	if c == nil {
+		return nil, errors.New("ssh provider: nil cluster")
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	if opts.StartCheck <= 0 {
+		opts.StartCheck = 2 * time.Second
+	}
+	if opts.StopTimeout <= 0 {
+		opts.StopTimeout = 15 * time.Second
+	}
+	for _, s := range c.Servers {
+		if s.Transport != schema.TransportSSH && s.Transport != schema.TransportLocal {
+			return nil, fmt.Errorf("ssh provider: server %s has transport %q (want %q or %q)", s.Name, s.Transport, schema.TransportSSH, schema.TransportLocal)
+		}
+		if !strings.HasPrefix(s.DeployDir, "/") {
+			return nil, fmt.Errorf("ssh provider: server %s: deploy_dir %q is not an absolute path", s.Name, s.DeployDir)
+		}
+	}
+	return &Provider{
+		cluster: c,
+		opts:    opts,
+		pool:    host.NewPool(host.Options{Log: opts.Out}),
+		systemd: map[string]bool{},
+	}, nil
+}
+
+// Close releases every connection.
+func (p *Provider) Close() error { return p.pool.Close() }
+
+// DialContext opens a connection to addr as seen from server: a direct-tcpip
+// channel of its SSH connection, or a plain dial for the local transport.
+func (p *Provider) DialContext(ctx context.Context, server *schema.Server, network, addr string) (net.Conn, error) {
+	if server == nil {
+		return nil, errors.New("DialContext: nil server")
+	}
+	return p.host(server).DialContext(ctx, network, addr)
+}
+
+func (p *Provider) host(s *schema.Server) host.Host { return p.pool.Host(s) }
+
+// server finds a server of the provider's cluster by name.
+func (p *Provider) server(name string) (*schema.Server, error) {
+	if s := p.cluster.ServerByName(name); s != nil {
+		return s, nil
+	}
+	return nil, fmt.Errorf("server %q is not in the cluster file any more: hactl cannot reach it to act on its components", name)
+}
+
+// eachServer runs fn for every server in parallel, at most Concurrency at a
+// time, and collects every error.
+func (p *Provider) eachServer(ctx context.Context, servers []*schema.Server, fn func(ctx context.Context, s *schema.Server) error) map[string]error {
+	var mu sync.Mutex
+	errs := map[string]error{}
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.opts.Concurrency)
+	for _, s := range servers {
+		g.Go(func() error {
+			if err := fn(ctx, s); err != nil {
+				mu.Lock()
+				errs[s.Name] = err
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return errs
+}
+
+// joinServerErrors orders errors by server name for stable messages.
+func joinServerErrors(errs map[string]error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(errs))
+	for n := range errs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []error
+	for _, n := range names {
+		out = append(out, errs[n])
+	}
+	return errors.Join(out...)
+}

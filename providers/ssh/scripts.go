@@ -1,0 +1,149 @@
+package ssh
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hactl/hactl/providers/host"
+)
+
+// shAlive is a POSIX sh function: alive PID succeeds when PID is a live
+// (not zombie) process. Builtins only, so it is cheap in loops.
+const shAlive = `alive() {
+	case $1 in ''|*[!0-9]*) return 1;; esac
+	[ -r "/proc/$1/stat" ] || return 1
+	read -r _l < "/proc/$1/stat" || return 1
+	_l=${_l##*") "}
+	case $_l in Z*|X*|x*) return 1;; esac
+	return 0
+}
+`
+
+// shStop defines stop_component DIR: stop the supervisor (which forwards
+// SIGTERM to the process), then anything left in its process group, then an
+// orphaned process; or stop the systemd unit. A pid is acted on only when
+// that process's working directory is DIR, so a recycled pid is left alone.
+func shStop(stopTimeout time.Duration) string {
+	ticks := int(stopTimeout/(100*time.Millisecond)) + 30
+	return shAlive + fmt.Sprintf(`ours() {
+	case $1 in ''|*[!0-9]*) return 1;; esac
+	[ "$(readlink "/proc/$1/cwd" 2>/dev/null)" = "$2" ]
+}
+stop_component() {
+	[ -d "$1" ] || return 0
+	_real=$(cd "$1" && pwd -P) || return 1
+	if [ -f "$1/unit" ] && command -v systemctl >/dev/null 2>&1; then
+		_u=$(cat "$1/unit")
+		systemctl stop "$_u" >/dev/null 2>&1
+		systemctl disable "$_u" >/dev/null 2>&1
+	fi
+	_s=$(cat "$1/supervisor.pid" 2>/dev/null)
+	if ours "$_s" "$_real"; then
+		kill -TERM "$_s" 2>/dev/null
+		_i=0
+		while ours "$_s" "$_real" && [ $_i -lt %d ]; do sleep 0.1; _i=$((_i+1)); done
+		kill -KILL -- "-$_s" 2>/dev/null
+		kill -KILL "$_s" 2>/dev/null
+	fi
+	_c=$(cat "$1/child.pid" 2>/dev/null)
+	if ours "$_c" "$_real"; then
+		kill -TERM "$_c" 2>/dev/null
+		_i=0
+		while ours "$_c" "$_real" && [ $_i -lt %d ]; do sleep 0.1; _i=$((_i+1)); done
+		kill -KILL "$_c" 2>/dev/null
+	fi
+	rm -f "$1/supervisor.pid" "$1/child.pid"
+}
+`, ticks, ticks)
+}
+
+// startScript is start.sh: it becomes the DB-GPT process (exec), with the
+// component directory as working directory and the env files exported.
+func startScript(address, dir, command string, args []string) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#!/bin/sh\n# hactl: starts %s; overwritten on every deploy\n", address)
+	fmt.Fprintf(&b, "cd %s || exit 1\n", host.Quote(dir))
+	b.WriteString("echo $$ > child.pid\ndate +%s > started_at\n")
+	b.WriteString("set -a\n. ./env\n. ./secret.env\nset +a\n")
+	b.WriteString("exec " + host.Join(append([]string{command}, args...)...) + "\n")
+	return []byte(b.String())
+}
+
+// runScript is run.sh, the supervisor: it runs start.sh, restarts it when it
+// exits (backoff 1s doubling to 30s, reset after a minute of uptime), counts
+// restarts, and on SIGTERM forwards it to the process, waits up to
+// stopTimeout, then SIGKILLs it and exits.
+func runScript(address, dir string, stopTimeout time.Duration) []byte {
+	secs := int(stopTimeout / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return []byte(fmt.Sprintf(`#!/bin/sh
+# hactl: supervises %[1]s; overwritten on every deploy
+cd %[2]s || exit 1
+echo $$ > supervisor.pid
+child=
+sleeper=
+stop() {
+	trap '' TERM INT HUP
+	[ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
+	if [ -n "$child" ]; then
+		kill -TERM "$child" 2>/dev/null
+		( sleep %[3]d; kill -KILL "$child" 2>/dev/null && echo "hactl: process $child did not exit %[3]ds after SIGTERM: killed" ) &
+		killer=$!
+		wait "$child"
+		kill "$killer" 2>/dev/null
+	fi
+	rm -f supervisor.pid child.pid
+	echo "hactl: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) supervisor stopped"
+	exit 0
+}
+trap stop TERM INT HUP
+backoff=1
+while :; do
+	began=$(date +%%s)
+	sh ./start.sh </dev/null &
+	child=$!
+	wait "$child"
+	rc=$?
+	[ $(( $(date +%%s) - began )) -ge 60 ] && backoff=1
+	n=$(cat restarts 2>/dev/null)
+	n=$(( ${n:-0} + 1 ))
+	echo "$n" > restarts
+	echo "hactl: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) process exited with status $rc; restart $n in ${backoff}s"
+	sleep "$backoff" &
+	sleeper=$!
+	wait "$sleeper"
+	sleeper=
+	backoff=$((backoff * 2))
+	[ "$backoff" -gt 30 ] && backoff=30
+done
+`, address, host.Quote(dir), secs))
+}
+
+// unitFile is the systemd unit used instead of run.sh where systemd runs.
+func unitFile(cluster, address, dir string, stopTimeout time.Duration) []byte {
+	// systemd does its own quoting: a path in ExecStart may be double-quoted.
+	q := func(s string) string {
+		return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`
+	}
+	return []byte(fmt.Sprintf(`# hactl: %s of cluster %s; overwritten on every deploy
+[Unit]
+Description=hactl %s %s
+After=network-online.target
+
+[Service]
+Type=simple
+WorkingDirectory=%s
+ExecStart=/bin/sh %s
+Restart=always
+RestartSec=2
+TimeoutStopSec=%d
+StandardOutput=append:%s
+StandardError=append:%s
+
+[Install]
+WantedBy=multi-user.target
+`, address, cluster, cluster, address, dir, q(dir+"/start.sh"), int(stopTimeout/time.Second)+1, dir+"/log", dir+"/log"))
+}
