@@ -330,15 +330,38 @@ func (p *Provider) Remove(ctx context.Context, o providers.Observed) error {
 		}
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	delete(p.want, o.Address)
 	svc := ServiceForAddress(o.Address)
 	_ = os.RemoveAll(filepath.Join(p.dir, svc))
 	_ = os.Remove(filepath.Join(p.dir, svc+".env"))
-	if _, err := os.Stat(p.file()); err == nil {
-		return p.writeProject()
+	if _, statErr := os.Stat(p.file()); statErr == nil {
+		err = p.writeProject()
+	}
+	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	// The last component gone (destroy, or a file without components):
+	// the database service and the network go too; the volume stays.
+	if left, err := p.componentsLeft(ctx); err == nil && left == 0 {
+		return p.Teardown(ctx, false)
 	}
 	return nil
+}
+
+// componentsLeft counts the project's component containers.
+func (p *Provider) componentsLeft(ctx context.Context) (int, error) {
+	cs, err := containers(ctx, LabelProject+"="+p.project)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, ct := range cs {
+		if ct.Config.Labels[LabelComponent] != "" {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // serviceContainer returns the running container of a service of the project.

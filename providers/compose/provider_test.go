@@ -37,7 +37,7 @@ func registryOnly(t *testing.T, dbImage string) *schema.Cluster {
 
 // The managed database starts, turns healthy, and hactl creates the
 // database, the registry user and table; a second run changes nothing;
-// Teardown keeps the volume unless asked to purge it.
+// Teardown keeps the volume; PurgeRegistry then removes it.
 func TestEnsureRegistryManagedDatabase(t *testing.T) {
 	needDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -70,9 +70,6 @@ func TestEnsureRegistryManagedDatabase(t *testing.T) {
 	if err != nil || len(rows) != 0 {
 		t.Fatalf("rows = %v, %v", rows, err)
 	}
-	if err := p.PurgeRegistry(ctx, c); err != nil {
-		t.Fatal(err)
-	}
 	// The secrets are in no container's command line or label.
 	out, err := exec.Command("docker", "ps", "-a", "--no-trunc", "--filter", "label="+LabelProject+"="+p.Project(),
 		"--format", "{{.Command}} {{.Labels}}").CombinedOutput()
@@ -94,5 +91,12 @@ func TestEnsureRegistryManagedDatabase(t *testing.T) {
 	}
 	if _, err := os.Stat(p.WorkDir()); !os.IsNotExist(err) {
 		t.Errorf("work directory left after teardown: %v", err)
+	}
+	// With no component left, purging the managed registry removes its volume.
+	if err := p.PurgeRegistry(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command("docker", "volume", "inspect", p.DatabaseVolume()).Run(); err == nil {
+		t.Errorf("volume %s left after PurgeRegistry", p.DatabaseVolume())
 	}
 }

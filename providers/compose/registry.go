@@ -233,14 +233,19 @@ func (p *Provider) RegistryRows(ctx context.Context, c *schema.Cluster) ([]dbgpt
 }
 
 // PurgeRegistry deletes the registry rows of every worker of the cluster
-// (destroy --purge-registry). A database that is not running has nothing to
-// purge through; Teardown removes its volume.
+// (destroy --purge-registry). For a managed database with no component
+// left it removes the database with its volume (Teardown(ctx, true)).
 func (p *Provider) PurgeRegistry(ctx context.Context, c *schema.Cluster) error {
 	r := p.c.Registry
 	if r == nil || r.Type != schema.RegistryMySQL {
 		return nil
 	}
 	if Managed(p.c) {
+		// With every component gone, purging the managed registry means its
+		// data: the database service, network and volume are removed.
+		if left, err := p.componentsLeft(ctx); err == nil && left == 0 {
+			return p.Teardown(ctx, true)
+		}
 		if _, err := p.serviceContainer(ctx, DatabaseService(p.c)); err != nil {
 			return nil
 		}

@@ -1,0 +1,359 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+
+	"github.com/hactl/hactl/providers/compose"
+	"github.com/hactl/hactl/test/images"
+)
+
+// The compose example's fixed names (examples/compose/cluster.hcl).
+const (
+	composeProject = "dbgpt-ha"
+	composeVolume  = "dbgpt-ha-registry"
+	composeSecret  = "e2e-Registry'pw$1"
+)
+
+// composeEnv is what the compose e2e runs with: the built binaries, the
+// local images, a throw-away HOME (hactl's work directory lives there).
+type composeEnv struct {
+	t       *testing.T
+	root    string // repository root
+	hactl   string
+	example string
+	env     []string
+}
+
+func newComposeEnv(t *testing.T) *composeEnv {
+	t.Helper()
+	if os.Getenv("HACTL_E2E") == "skip" {
+		t.Skip("HACTL_E2E=skip")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	_, here, _, _ := runtime.Caller(0)
+	root := filepath.Clean(filepath.Join(filepath.Dir(here), "..", ".."))
+	bin := t.TempDir()
+	e := &composeEnv{t: t, root: root, hactl: filepath.Join(bin, "hactl"),
+		example: filepath.Join(root, "examples", "compose", "cluster.hcl")}
+	for _, b := range []struct{ out, pkg string }{{e.hactl, "./cmd/hactl"}, {filepath.Join(bin, "dbgpt-sim"), "./cmd/dbgpt-sim"}} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", b.out, b.pkg)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", b.pkg, err, out)
+		}
+	}
+	imgs, err := images.Ensure(ctx, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := images.EnsureSim(ctx, filepath.Join(bin, "dbgpt-sim"), t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	e.env = append(os.Environ(),
+		"HOME="+home,
+		"NO_COLOR=1",
+		"HACTL_PROVIDER=compose",
+		"HACTL_VAR_dbgpt_image="+sim,
+		"HACTL_VAR_database_image="+imgs.DB,
+		"HACTL_VAR_registry_password="+composeSecret,
+	)
+	composeSweep(t)
+	t.Cleanup(func() { composeSweep(t) })
+	return e
+}
+
+// composeSweep removes every container, the network and the volume of the
+// example's project, whatever state a failed run left.
+func composeSweep(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, "docker", "ps", "-aq", "--filter", "label="+compose.LabelProject+"="+composeProject).Output()
+	if ids := strings.Fields(string(out)); len(ids) > 0 {
+		_ = exec.CommandContext(ctx, "docker", append([]string{"rm", "-f", "-v"}, ids...)...).Run()
+	}
+	out, _ = exec.CommandContext(ctx, "docker", "ps", "-aq", "--filter", "label=com.docker.compose.project="+composeProject).Output()
+	if ids := strings.Fields(string(out)); len(ids) > 0 {
+		_ = exec.CommandContext(ctx, "docker", append([]string{"rm", "-f", "-v"}, ids...)...).Run()
+	}
+	_ = exec.CommandContext(ctx, "docker", "network", "rm", composeProject+"_"+compose.NetworkName).Run()
+	_ = exec.CommandContext(ctx, "docker", "volume", "rm", composeVolume).Run()
+}
+
+// hactl runs the built hactl on the example and returns its combined output
+// and exit code; it fails the test only when the command could not run.
+func (e *composeEnv) run(timeout time.Duration, args ...string) (string, int) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	full := append(append([]string{}, args[0]), append([]string{"-f", e.example}, args[1:]...)...)
+	cmd := exec.CommandContext(ctx, e.hactl, full...)
+	cmd.Env = e.env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			e.t.Fatalf("hactl %s: %v", strings.Join(full, " "), err)
+		}
+		code = ee.ExitCode()
+	}
+	if strings.Contains(out.String(), composeSecret) {
+		e.t.Errorf("hactl %s printed the registry password", args[0])
+	}
+	return out.String(), code
+}
+
+// must runs hactl and fails the test on a non-zero exit.
+func (e *composeEnv) must(timeout time.Duration, args ...string) string {
+	e.t.Helper()
+	out, code := e.run(timeout, args...)
+	if code != 0 {
+		e.t.Fatalf("hactl %s: exit %d\n%s", strings.Join(args, " "), code, out)
+	}
+	return out
+}
+
+type composeStatus struct {
+	Components []struct {
+		Name, Role, Server, State string
+		PID                       int `json:"pid"`
+	} `json:"components"`
+	Models []struct {
+		ModelName string   `json:"model_name"`
+		ModelType string   `json:"model_type"`
+		Host      string   `json:"host"`
+		Port      int      `json:"port"`
+		Live      bool     `json:"live"`
+		Via       []string `json:"via"`
+	} `json:"models"`
+	ModelsSource string `json:"models_source"`
+}
+
+func (e *composeEnv) status() (composeStatus, string) {
+	e.t.Helper()
+	out := e.must(time.Minute, "status", "--json")
+	var st composeStatus
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		e.t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	return st, out
+}
+
+// modelsLiveVia waits until both models are live as listed by every one of
+// the given controllers.
+func (e *composeEnv) modelsLiveVia(within time.Duration, controllers ...string) {
+	e.t.Helper()
+	want := []struct {
+		name, typ, host string
+		port            int
+	}{
+		{"glm-4-9b-chat", "llm", "worker-glm-4-9b-chat", 8001},
+		{"text2vec", "text2vec", "worker-text2vec", 8003},
+	}
+	deadline := time.Now().Add(within)
+	for {
+		st, out := e.status()
+		missing := ""
+		for _, w := range want {
+			for _, ctl := range controllers {
+				found := false
+				for _, m := range st.Models {
+					if m.ModelName == w.name && m.ModelType == w.typ && m.Host == w.host && m.Port == w.port && m.Live &&
+						containsString(m.Via, ctl) {
+						found = true
+					}
+				}
+				if !found {
+					missing += fmt.Sprintf(" %s@%s via %s;", w.name, w.typ, ctl)
+				}
+			}
+		}
+		if missing == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("not live:%s\n%s", missing, out)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s || strings.HasSuffix(v, "."+s) || strings.Contains(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// projectContainers lists name → running of the project's containers, by
+// compose service.
+func projectContainers(t *testing.T) map[string]bool {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "-a", "--filter", "label="+compose.LabelProject+"="+composeProject,
+		"--format", `{{.Label "`+compose.LabelService+`"}} {{.State}}`).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if f := strings.Fields(line); len(f) == 2 {
+			m[f[0]] = f[1] == "running"
+		}
+	}
+	return m
+}
+
+func containerID(t *testing.T, svc string) string {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "-q", "--filter", "label="+compose.LabelProject+"="+composeProject,
+		"--filter", "label="+compose.LabelService+"="+svc).Output()
+	if err != nil || len(strings.Fields(string(out))) != 1 {
+		t.Fatalf("container of %s: %q %v", svc, out, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func dockerOK(args ...string) bool { return exec.Command("docker", args...).Run() == nil }
+
+// Issue 5, must show 1-4: the compose example on this machine's Docker with
+// local images: apply, models through both controllers, a no-op plan, a
+// killed controller, destroy keeping then purging the registry volume.
+func TestComposeApplyStatusKillDestroy(t *testing.T) {
+	e := newComposeEnv(t)
+	services := []string{"controller1", "controller2", "worker-glm-4-9b-chat", "worker-text2vec", "webserver"}
+
+	// 1. apply brings up two controllers, two workers and the webserver.
+	start := time.Now()
+	out := e.must(10*time.Minute, "apply", "-auto-approve")
+	t.Logf("compose apply from nothing: %s", time.Since(start).Round(100*time.Millisecond))
+	running := projectContainers(t)
+	for _, svc := range append(services, "registry-db") {
+		if !running[svc] {
+			t.Fatalf("service %s not running after apply: %v\n%s", svc, running, out)
+		}
+	}
+	e.modelsLiveVia(90*time.Second, "controller1", "controller2")
+
+	// 2. plan again: no changes.
+	out, code := e.run(2*time.Minute, "plan", "-detailed-exitcode")
+	if code != 0 || !strings.Contains(out, "No changes") {
+		t.Fatalf("second plan: exit %d\n%s", code, out)
+	}
+	ctl2 := containerID(t, "controller2")
+
+	// 3. kill the first controller: the models are still listed through the
+	// second; apply brings the first back and leaves the rest alone.
+	if out, err := exec.Command("docker", "kill", containerID(t, "controller1")).CombinedOutput(); err != nil {
+		t.Fatalf("docker kill: %v %s", err, out)
+	}
+	e.modelsLiveVia(30*time.Second, "controller2")
+	start = time.Now()
+	out = e.must(5*time.Minute, "apply", "-auto-approve")
+	t.Logf("compose apply restoring a killed controller: %s", time.Since(start).Round(100*time.Millisecond))
+	if !projectContainers(t)["controller1"] {
+		t.Fatalf("controller1 not back after apply:\n%s", out)
+	}
+	if containerID(t, "controller2") != ctl2 {
+		t.Errorf("controller2 was recreated by the repairing apply")
+	}
+	e.modelsLiveVia(90*time.Second, "controller1", "controller2")
+	if out, code := e.run(2*time.Minute, "plan", "-detailed-exitcode"); code != 0 {
+		t.Fatalf("plan after repair: exit %d\n%s", code, out)
+	}
+
+	// 4. destroy removes the containers and the network, keeps the volume.
+	out = e.must(5*time.Minute, "destroy", "-auto-approve")
+	if left := projectContainers(t); len(left) > 0 {
+		t.Fatalf("containers left after destroy: %v\n%s", left, out)
+	}
+	if dockerOK("network", "inspect", composeProject+"_"+compose.NetworkName) {
+		t.Errorf("network left after destroy:\n%s", out)
+	}
+	if !dockerOK("volume", "inspect", composeVolume) {
+		t.Fatalf("registry volume removed by destroy without --purge-registry:\n%s", out)
+	}
+	out = e.must(5*time.Minute, "destroy", "-auto-approve", "--purge-registry")
+	if dockerOK("volume", "inspect", composeVolume) {
+		t.Errorf("registry volume left after destroy --purge-registry:\n%s", out)
+	}
+}
+
+// Issue 5, must show 5: the exported HA example loads back through
+// compose-go and the docker compose CLI accepts it.
+func TestComposeExportHAExample(t *testing.T) {
+	if os.Getenv("HACTL_E2E") == "skip" {
+		t.Skip("HACTL_E2E=skip")
+	}
+	_, here, _, _ := runtime.Caller(0)
+	root := filepath.Clean(filepath.Join(filepath.Dir(here), "..", ".."))
+	bin := filepath.Join(t.TempDir(), "hactl")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/hactl")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "docker-compose.yml")
+	cmd := exec.Command(bin, "export", "compose", "-f", filepath.Join(root, "examples", "compose", "cluster.hcl"), "-o", file)
+	cmd.Env = append(os.Environ(), "HACTL_VAR_registry_password="+composeSecret)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("hactl export compose: %v\n%s", err, out)
+	}
+	y, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(y), "e2e-Registry") {
+		t.Fatal("the exported YAML holds the registry password")
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, en := range entries {
+		if strings.HasSuffix(en.Name(), ".env") && en.Name() != ".env" {
+			st, _ := os.Stat(filepath.Join(dir, en.Name()))
+			if st.Mode().Perm() != 0o600 {
+				t.Errorf("%s has mode %o", en.Name(), st.Mode().Perm())
+			}
+		}
+	}
+	ctx := context.Background()
+	details, err := loader.LoadConfigFiles(ctx, []string{file}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proj, err := loader.LoadWithContext(ctx, *details, func(o *loader.Options) { o.SetProjectName(composeProject, true) })
+	if err != nil {
+		t.Fatalf("compose-go loader: %v", err)
+	}
+	if n := len(proj.Services); n != 6 {
+		t.Errorf("compose-go sees %d services, want 6 (2 controllers, 2 workers, webserver, database)", n)
+	}
+	cli := []string{"docker", "compose"}
+	if exec.Command("docker", "compose", "version").Run() != nil {
+		cli = []string{"docker-compose"}
+	}
+	check := exec.Command(cli[0], append(cli[1:], "config", "-q")...)
+	check.Dir = dir
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Fatalf("%s config: %v\n%s", strings.Join(cli, " "), err, out)
+	}
+}
