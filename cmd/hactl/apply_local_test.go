@@ -1,0 +1,297 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/hactl/hactl/providers/ssh"
+	"github.com/hactl/hactl/schema"
+)
+
+// The real thing on this machine: hactl and dbgpt-sim binaries, transport
+// local, a SQLite registry. apply → plan (no changes) → apply (pids kept) →
+// port change through a saved plan → stale plan refused → destroy (nothing
+// left). Both DB-GPT generations.
+
+var builtBins struct {
+	hactl, sim string
+}
+
+func buildBins(t *testing.T) (hactl, sim string) {
+	t.Helper()
+	if builtBins.hactl != "" {
+		return builtBins.hactl, builtBins.sim
+	}
+	dir, err := os.MkdirTemp("", "hactl-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hactl, sim = filepath.Join(dir, "hactl"), filepath.Join(dir, "dbgpt-sim")
+	for _, b := range []struct{ out, pkg string }{{hactl, "."}, {sim, "../dbgpt-sim"}} {
+		cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", b.pkg, err, out)
+		}
+	}
+	builtBins.hactl, builtBins.sim = hactl, sim
+	return hactl, sim
+}
+
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+const localCluster = `
+cluster {
+  name          = "local-e2e"
+  dbgpt_version = "%[1]s"
+}
+
+server "local" {
+  transport     = "local"
+  address       = "127.0.0.1"
+  deploy_dir    = "%[2]s/deploy"
+  dbgpt_command = "%[3]s"
+}
+
+registry "sqlite" {
+  path = "%[2]s/registry.db"
+}
+
+model "glm-4-9b-chat" {
+  type = "llm"
+  path = "%[2]s/models/glm"
+}
+
+controller "c1" {
+  server = server.local
+  port   = %[4]d
+  heartbeat_interval = 2
+  heartbeat_timeout  = 6
+}
+
+controller "c2" {
+  server = server.local
+  port   = %[5]d
+  heartbeat_interval = 2
+  heartbeat_timeout  = 6
+}
+
+worker "llm" {
+  server = server.local
+  model  = model.glm-4-9b-chat
+  port   = %[6]d
+  heartbeat_interval = 2
+}
+
+webserver {
+  server      = server.local
+  port        = %[7]d
+  default_llm = model.glm-4-9b-chat
+}
+`
+
+type hactlRun struct {
+	t     *testing.T
+	bin   string
+	file  string
+	extra []string
+}
+
+func (h hactlRun) run(wantCode int, args ...string) string {
+	h.t.Helper()
+	args = append(args, "-f", h.file)
+	args = append(args, h.extra...)
+	cmd := exec.Command(h.bin, args...)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		h.t.Fatal(err)
+	}
+	if code != wantCode {
+		h.t.Fatalf("hactl %s: exit %d, want %d\n%s", strings.Join(args, " "), code, wantCode, out.String())
+	}
+	return out.String()
+}
+
+func observePIDs(t *testing.T, file string) map[string]int {
+	t.Helper()
+	c, err := schema.Load(file, schema.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ssh.New(c, ssh.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	obs, err := p.Observe(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := map[string]int{}
+	for _, o := range obs {
+		if !o.Running || o.PID == 0 {
+			t.Errorf("%s: not running (pid %d)", o.Address, o.PID)
+		}
+		pids[o.Address] = o.PID
+	}
+	return pids
+}
+
+func TestLocalApplyPlanDestroy(t *testing.T) {
+	if os.Getenv("HACTL_E2E") == "skip" {
+		t.Skip("HACTL_E2E=skip")
+	}
+	if _, err := os.Stat("../dbgpt-sim/main.go"); err != nil {
+		t.Skip("cmd/dbgpt-sim not present")
+	}
+	hactl, sim := buildBins(t)
+	for _, version := range []string{"0.6.3", "0.7.0"} {
+		t.Run(version, func(t *testing.T) { localRoundTrip(t, hactl, sim, version) })
+	}
+}
+
+func localRoundTrip(t *testing.T, hactl, sim, version string) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "models", "glm"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ports := freePorts(t, 5)
+	file := filepath.Join(root, "cluster.hcl")
+	write := func(workerPort int) {
+		src := fmt.Sprintf(localCluster, version, root, sim, ports[0], ports[1], workerPort, ports[3])
+		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(ports[2])
+	h := hactlRun{t: t, bin: hactl, file: file}
+	t.Cleanup(func() {
+		cmd := exec.Command(hactl, "destroy", "--auto-approve", "-f", file)
+		_ = cmd.Run()
+	})
+
+	out := h.run(2, "plan", "-detailed-exitcode")
+	if !strings.Contains(out, "Plan: 5 to add, 0 to change, 0 to destroy.") {
+		t.Fatalf("first plan:\n%s", out)
+	}
+	out = h.run(0, "apply", "-auto-approve")
+	if !strings.Contains(out, "Apply complete! Resources: 5 added, 0 changed, 0 destroyed.") ||
+		!strings.Contains(out, "controller.c1: Creation complete after") ||
+		!strings.Contains(out, "gate workers: 1 healthy") {
+		t.Fatalf("apply:\n%s", out)
+	}
+	pids := observePIDs(t, file)
+	if len(pids) != 4 {
+		t.Fatalf("observed %v, want 4 components", pids)
+	}
+
+	out = h.run(0, "plan", "-detailed-exitcode")
+	if !strings.Contains(out, "No changes. Your cluster matches the configuration.") {
+		t.Fatalf("second plan:\n%s", out)
+	}
+	out = h.run(0, "apply", "-auto-approve")
+	if !strings.Contains(out, "No changes.") {
+		t.Fatalf("second apply:\n%s", out)
+	}
+	if again := observePIDs(t, file); fmt.Sprint(again) != fmt.Sprint(pids) {
+		t.Fatalf("a no-op apply restarted processes: %v -> %v", pids, again)
+	}
+
+	// Move the worker to another port: exactly that component changes.
+	write(ports[4])
+	planFile := filepath.Join(root, "port.tfplan")
+	out = h.run(2, "plan", "-detailed-exitcode", "-out", planFile)
+	if !strings.Contains(out, "# worker.llm will be updated in-place") ||
+		!strings.Contains(out, fmt.Sprintf(`~ port                 = "%d" -> "%d"`, ports[2], ports[4])) ||
+		!strings.Contains(out, "Plan: 0 to add, 1 to change, 0 to destroy.") {
+		t.Fatalf("port-change plan:\n%s", out)
+	}
+	if st, err := os.Stat(planFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("plan file: %v %v", st, err)
+	}
+	js := h.run(2, "plan", "-json", "-detailed-exitcode")
+	var kinds []string
+	sc := bufio.NewScanner(strings.NewReader(js))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("-json line %q: %v", sc.Text(), err)
+		}
+		kinds = append(kinds, fmt.Sprint(m["type"]))
+	}
+	if strings.Join(kinds, ",") != "registry_change,planned_change,change_summary" {
+		t.Errorf("-json types %v:\n%s", kinds, js)
+	}
+	out = h.run(0, "apply", planFile)
+	if !strings.Contains(out, "Resources: 0 added, 1 changed, 0 destroyed.") {
+		t.Fatalf("apply plan file:\n%s", out)
+	}
+	after := observePIDs(t, file)
+	for _, a := range []string{"controller.c1", "controller.c2", "webserver"} {
+		if after[a] != pids[a] {
+			t.Errorf("%s restarted by a worker port change (pid %d -> %d)", a, pids[a], after[a])
+		}
+	}
+	// The saved plan is now stale: the cluster changed since.
+	out = h.run(1, "apply", planFile)
+	if !strings.Contains(out, "can no longer be applied") || !strings.Contains(out, "worker.llm on local was redeployed") {
+		t.Fatalf("stale plan not refused clearly:\n%s", out)
+	}
+
+	// Without a terminal and without -auto-approve, apply refuses.
+	write(ports[2])
+	out = h.run(1, "apply")
+	if !strings.Contains(out, "auto-approve") {
+		t.Fatalf("apply without approval:\n%s", out)
+	}
+
+	out = h.run(0, "destroy", "-auto-approve")
+	if !strings.Contains(out, "Destroy complete! Resources: 4 destroyed.") {
+		t.Fatalf("destroy:\n%s", out)
+	}
+	for a, pid := range after {
+		if syscall.Kill(pid, 0) == nil {
+			t.Errorf("%s (pid %d) still runs after destroy", a, pid)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "deploy")); !os.IsNotExist(err) {
+		entries, _ := os.ReadDir(filepath.Join(root, "deploy"))
+		t.Errorf("deploy dir left after destroy: %v %v", err, entries)
+	}
+	out = h.run(0, "destroy", "-auto-approve")
+	if !strings.Contains(out, "No hactl component is deployed") {
+		t.Errorf("second destroy:\n%s", out)
+	}
+}
