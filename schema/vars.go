@@ -25,13 +25,15 @@ func (d *decoder) decodeVariable(b *hcl.Block) {
 	content, diags := b.Body.Content(variableSpec.bodySchema())
 	d.addAll(diags)
 	if at, ok := content.Attributes["type"]; ok {
+		d.setRange(v, "type", at.Expr.Range())
 		v.Type = d.decodeType(at.Expr)
 	}
-	a := &attrs{d: d, own: content.Attributes, where: "a variable block"}
+	a := &attrs{d: d, own: content.Attributes, where: "a variable block", obj: v}
 	a.str("description", &v.Description)
 	a.boolean("sensitive", &v.Sensitive)
 	v.Default = cty.NilVal
 	if at, ok := content.Attributes["default"]; ok {
+		d.setRange(v, "default", at.Expr.Range())
 		val, ok := d.evalExpr(at.Expr, "a variable's default", nil)
 		if ok && !val.IsNull() {
 			cv, err := convert.Convert(val, v.Type)
