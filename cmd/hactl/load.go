@@ -45,13 +45,15 @@ func (f *clusterFlags) load() (*schema.Cluster, error) {
 	return c, nil
 }
 
-// terraformStyleFlags are long flags users type with one dash, as in
-// Terraform (-var, -var-file, -json, ...). pflag reads "-var" as the
-// shorthands -v -a -r, so such arguments are rewritten to "--var" before
-// cobra parses them.
+// terraformStyleFlags are the long flags users may type with one dash, as in
+// Terraform (-var, -var-file, -json, ...). pflag would read "-var" as the
+// shorthands -v -a -r, so these arguments are rewritten to "--var" before
+// cobra parses them. A command adding a long flag adds its name here;
+// TestTerraformStyleFlagsComplete checks that none is missing.
 var terraformStyleFlags = []string{
-	"var", "var-file", "json", "check", "diff", "out", "detailed-exitcode",
-	"auto-approve", "no-color", "parallelism", "file", "single", "force", "provider",
+	"var", "var-file", "json", "check", "diff", "out", "output", "detailed-exitcode",
+	"auto-approve", "no-color", "parallelism", "concurrency", "file", "single", "force", "provider",
+	"lines", "purge-registry", "timeout", "timeout-controllers", "timeout-workers", "timeout-webserver",
 }
 
 func init() {

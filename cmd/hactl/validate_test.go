@@ -10,6 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // These tests run the real hactl binary: exit codes and output are the
@@ -218,4 +221,20 @@ func TestInit(t *testing.T) {
 	if r := runHactl(t, dir, nil, "init", "-o", "other.hcl"); r.code != 0 {
 		t.Errorf("init -o: %+v", r)
 	}
+}
+
+// Every long flag of every command can be written with one dash.
+func TestTerraformStyleFlagsComplete(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if f.Name != "help" && !slices.Contains(terraformStyleFlags, f.Name) {
+				t.Errorf("%s --%s is not in terraformStyleFlags (load.go)", c.CommandPath(), f.Name)
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(rootCmd)
 }
