@@ -1,0 +1,235 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hactl/hactl/internal/sim/upstream"
+)
+
+func text(name, def, help string) Option {
+	return Option{Name: name, Kind: "TEXT", Default: def, Help: help}
+}
+func integer(name, def, help string) Option {
+	return Option{Name: name, Kind: "INTEGER", Default: def, Help: help}
+}
+func flag(name, help string) Option { return Option{Name: name, Help: help} }
+
+var logOpts = []Option{
+	text("log_level", "", "Logging level"),
+	text("log_file", "", "The filename to store log"),
+	text("tracer_file", "", "The filename to store tracer span records"),
+}
+
+// Flags generation (v0.5.9 – v0.6.3) commands.
+var (
+	flagsController = &Command{
+		Path: "dbgpt start controller", Summary: "Start model controller",
+		EnvPrefix: []string{"controller_"},
+		Options: append([]Option{
+			text("host", "0.0.0.0", "Model Controller deploy host"),
+			integer("port", "8000", "Model Controller deploy port"),
+			flag("daemon", "Run Model Controller in background"),
+			text("registry_type", "embedded", "Registry type: embedded or database"),
+			text("registry_db_type", "mysql", "Registry database type, now only support sqlite and mysql, it is valid when registry_type is database"),
+			text("registry_db_name", "dbgpt", "Registry database name, just for database, it is valid when registry_type is database, please set to full database path for sqlite"),
+			text("registry_db_host", "", "Registry database host, just for database, it is valid when registry_type is database"),
+			integer("registry_db_port", "", "Registry database port, just for database, it is valid when registry_type is database"),
+			text("registry_db_user", "", "Registry database user, just for database, it is valid when registry_type is database"),
+			text("registry_db_password", "", "Registry database password, just for database, it is valid when registry_type is database. We recommend to use environment variable to store password, you can set it in your environment variable like export CONTROLLER_REGISTRY_DB_PASSWORD='your_password'"),
+			integer("registry_db_pool_size", "5", "Registry database pool size, just for database, it is valid when registry_type is database"),
+			integer("registry_db_max_overflow", "10", "Registry database max overflow, just for database, it is valid when registry_type is database"),
+			integer("heartbeat_interval_secs", "20", "The interval for checking heartbeats (seconds)"),
+			integer("heartbeat_timeout_secs", "60", "The timeout for checking heartbeats (seconds), it will be set unhealthy if the worker is not response in this time"),
+			text("tracer_storage_cls", "", "The storage class to storage tracer span records"),
+		}, logOpts...),
+	}
+	flagsWorker = &Command{
+		Path: "dbgpt start worker", Summary: "Start model worker", AllowExtra: true,
+		Options: append([]Option{
+			{Name: "model_name", Kind: "TEXT", Help: "Model name", Required: true},
+			{Name: "model_path", Kind: "TEXT", Help: "Model path", Required: true},
+			text("worker_type", "", "Worker type"),
+			text("model_alias", "", "Model alias"),
+			text("worker_class", "", "Model worker class, pilot.model.cluster.DefaultModelWorker"),
+			text("model_type", "huggingface", "Model type: huggingface, llama.cpp, proxy and vllm"),
+			text("host", "0.0.0.0", "Model worker deploy host"),
+			integer("port", "8001", "Model worker deploy port"),
+			flag("daemon", "Run Model Worker in background"),
+			integer("limit_model_concurrency", "5", "Model concurrency limit"),
+			flag("standalone", "Standalone mode. If True, embedded Run ModelController"),
+			flag("register", "Register current worker to model controller"),
+			text("worker_register_host", "", "The ip address of current worker to register to ModelController. If None, the address is automatically determined"),
+			text("controller_addr", "", "The Model controller address to register"),
+			flag("send_heartbeat", "Send heartbeat to model controller"),
+			integer("heartbeat_interval", "20", "The interval for sending heartbeats (seconds)"),
+			text("device", "", "Device to run model. If None, the device is automatically determined"),
+			text("prompt_template", "", "Prompt template. If None, the prompt template is automatically determined from model path"),
+		}, logOpts...),
+	}
+	flagsWebserver = &Command{
+		Path: "dbgpt start webserver", Summary: "Start webserver(dbgpt_server.py)",
+		EnvPrefix: []string{"webserver_"},
+		Options: append([]Option{
+			text("host", "0.0.0.0", "Webserver deploy host"),
+			integer("port", "5670", "Webserver deploy port"),
+			flag("daemon", "Run Webserver in background"),
+			text("controller_addr", "", "The Model controller address to connect. If None, read model controller address from environment key `MODEL_SERVER`."),
+			text("model_name", "", "The default model name to use. If None, read model name from environment key `LLM_MODEL`."),
+			flag("share", "Whether to create a publicly shareable link for the interface. Creates an SSH tunnel to make your UI accessible from anywhere."),
+			flag("remote_embedding", "Whether to enable remote embedding models. If it is True, you need to start a embedding model through `dbgpt start worker --worker_type text2vec --model_name xxx --model_path xxx`"),
+			flag("remote_rerank", "Whether to enable remote rerank models."),
+			flag("light", "enable light mode"),
+			flag("disable_alembic_upgrade", "Whether to disable alembic to initialize and upgrade database metadata"),
+			text("awel_dirs", "", "The directories to load awel files, split by `,`"),
+		}, logOpts...),
+	}
+	flagsAPIServer = &Command{
+		Path: "dbgpt start apiserver", Summary: "Start apiserver",
+		EnvPrefix: []string{"apiserver_"},
+		Options: append([]Option{
+			text("host", "0.0.0.0", "Model API server deploy host"),
+			integer("port", "8100", "Model API server deploy port"),
+			flag("daemon", "Run Model API server in background"),
+			text("controller_addr", "http://127.0.0.1:8000", "The Model controller address to connect"),
+			text("api_keys", "", "Optional list of comma separated API keys"),
+			integer("embedding_batch_size", "", "Embedding batch size"),
+			flag("ignore_stop_exceeds_error", "Ignore exceeds error"),
+		}, logOpts...),
+	}
+)
+
+// The TOML generation (v0.7.0 and later): a config file and --daemon only.
+func tomlCommand(role, summary string) *Command {
+	return &Command{Path: "dbgpt start " + role, Summary: summary, Options: []Option{
+		{Name: "config", Short: "c", Kind: "TEXT", Help: "The config file path"},
+		flag("daemon", "Run in daemon mode"),
+	}}
+}
+
+func secs(p *Parsed, name string) (time.Duration, error) {
+	n, err := p.Int(name)
+	return time.Duration(n) * time.Second, err
+}
+
+func controllerFromFlags(p *Parsed) (ControllerSettings, error) {
+	s := ControllerSettings{Host: p.Str("host"), LogFile: p.Str("log_file")}
+	err := p.Require()
+	if err != nil {
+		return s, err
+	}
+	if s.Port, err = p.Int("port"); err != nil {
+		return s, err
+	}
+	switch rt := p.Str("registry_type"); rt {
+	case "embedded":
+	case "database":
+		s.DB = &DBSettings{Type: p.Str("registry_db_type"), Name: p.Str("registry_db_name"),
+			Host: p.Str("registry_db_host"), User: p.Str("registry_db_user"), Password: p.Str("registry_db_password")}
+		if s.DB.Port, err = p.Int("registry_db_port"); err != nil {
+			return s, err
+		}
+		if s.DB.PoolSize, err = p.Int("registry_db_pool_size"); err != nil {
+			return s, err
+		}
+		if s.DB.MaxOverflow, err = p.Int("registry_db_max_overflow"); err != nil {
+			return s, err
+		}
+		if s.DB.Type == "sqlite" {
+			s.DB.Path = s.DB.Name
+		}
+	default:
+		return s, fmt.Errorf("Unsupported registry type: %s", rt)
+	}
+	if s.HeartbeatInterval, err = secs(p, "heartbeat_interval_secs"); err != nil {
+		return s, err
+	}
+	if s.HeartbeatTimeout, err = secs(p, "heartbeat_timeout_secs"); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+func workerFromFlags(p *Parsed) (WorkerSettings, error) {
+	// The worker reads its environment with the model name as prefix,
+	// dashes turned into underscores: glm-4-9b-chat → GLM_4_9B_CHAT_MODEL_PATH.
+	name := p.Str("model_name")
+	p.cmd = withPrefix(p.cmd, []string{strings.ReplaceAll(name, "-", "_") + "_"})
+	if err := p.Require(); err != nil {
+		return WorkerSettings{}, err
+	}
+	s := WorkerSettings{ModelName: name, ModelPath: p.Str("model_path"), WorkerType: p.Str("worker_type"),
+		Host: p.Str("host"), RegisterHost: p.Str("worker_register_host"), LogFile: p.Str("log_file"),
+		ControllerAddr: upstream.SplitAddrs(p.Str("controller_addr")), Register: true, SendHeartbeat: true}
+	if a := p.Str("model_alias"); a != "" {
+		s.ModelName = a
+	}
+	if s.WorkerType == "" {
+		s.WorkerType = "llm"
+	}
+	if len(s.ControllerAddr) == 0 {
+		s.ControllerAddr = []string{"http://127.0.0.1:8000"}
+	}
+	if v, ok := p.Get("register"); ok {
+		s.Register = truthy(v)
+	}
+	if v, ok := p.Get("send_heartbeat"); ok {
+		s.SendHeartbeat = truthy(v)
+	}
+	if t := p.Str("prompt_template"); t != "" {
+		s.PromptTemplate = &t
+	}
+	if p.Str("model_type") == "proxy" {
+		s.NoPath = true
+	}
+	var err error
+	if s.Port, err = p.Int("port"); err != nil {
+		return s, err
+	}
+	if s.HeartbeatInterval, err = secs(p, "heartbeat_interval"); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+func withPrefix(c *Command, prefix []string) *Command {
+	cc := *c
+	cc.EnvPrefix = prefix
+	return &cc
+}
+
+func truthy(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "1", "yes", "y", "on":
+		return true
+	}
+	return false
+}
+
+func webFromFlags(p *Parsed) (WebSettings, error) {
+	p.extraEnv = map[string][]string{"port": {"DBGPT_WEBSERVER_PORT"}, "controller_addr": {"MODEL_SERVER"}, "model_name": {"LLM_MODEL"}}
+	s := WebSettings{Host: p.Str("host"), Light: p.Bool("light"), LogFile: p.Str("log_file"),
+		ControllerAddr: upstream.SplitAddrs(p.Str("controller_addr"))}
+	if len(s.ControllerAddr) == 0 {
+		s.ControllerAddr = []string{"http://127.0.0.1:8000"}
+	}
+	if err := p.Require(); err != nil {
+		return s, err
+	}
+	var err error
+	s.Port, err = p.Int("port")
+	return s, err
+}
+
+func apiFromFlags(p *Parsed) (APISettings, error) {
+	s := APISettings{Host: p.Str("host"), LogFile: p.Str("log_file"), ControllerAddr: upstream.SplitAddrs(p.Str("controller_addr"))}
+	for _, k := range strings.Split(p.Str("api_keys"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			s.APIKeys = append(s.APIKeys, k)
+		}
+	}
+	var err error
+	s.Port, err = p.Int("port")
+	return s, err
+}
