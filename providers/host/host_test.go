@@ -164,6 +164,20 @@ func TestDialThroughHost(t *testing.T) {
 		if _, err := h.DialContext(context.Background(), "tcp", "127.0.0.1:1"); err == nil {
 			t.Error("dialing a closed port succeeded")
 		}
+		// Deadlines work on the connection (the MySQL driver needs them).
+		c, err := h.DialContext(context.Background(), "tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		start := time.Now()
+		c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("read past the deadline: %v", err)
+		}
+		if el := time.Since(start); el > 2*time.Second {
+			t.Errorf("deadline took %s", el)
+		}
 	})
 }
 

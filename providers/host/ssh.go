@@ -274,7 +274,7 @@ func (h *sshHost) DialContext(ctx context.Context, network, addr string) (net.Co
 	if err != nil {
 		return nil, fmt.Errorf("connecting to %s from server %s: %w", addr, h.name, err)
 	}
-	return c, nil
+	return &deadlineConn{Conn: c}, nil
 }
 
 func (h *sshHost) Run(ctx context.Context, script string, stdin io.Reader) ([]byte, error) {

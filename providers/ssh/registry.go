@@ -208,7 +208,7 @@ func (p *Provider) ensureSQLite(ctx context.Context, c *schema.Cluster) error {
 		if err := os.MkdirAll(filepath.Dir(r.Path), 0o755); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
-		db, err := openSQLite(r.Path)
+		db, err := openSQLite(r.Path, false)
 		if err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
@@ -230,7 +230,7 @@ func (p *Provider) ensureSQLite(ctx context.Context, c *schema.Cluster) error {
 		}
 		defer os.RemoveAll(tmp)
 		local := filepath.Join(tmp, "registry.db")
-		db, err := openSQLite(local)
+		db, err := openSQLite(local, false)
 		if err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
@@ -267,8 +267,12 @@ func (p *Provider) ensureSQLite(ctx context.Context, c *schema.Cluster) error {
 	return nil
 }
 
-func openSQLite(file string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(5000)")
+func openSQLite(file string, readOnly bool) (*sql.DB, error) {
+	dsn := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(file) + "?_pragma=busy_timeout(5000)"
+	if readOnly {
+		dsn += "&mode=ro"
+	}
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +304,7 @@ func (p *Provider) sqliteCopy(ctx context.Context, s *schema.Server, file string
 			return nil, "", nil, err
 		}
 	}
-	db, err := openSQLite(local)
+	db, err := openSQLite(local, false)
 	if err != nil {
 		cleanup()
 		return nil, "", nil, err
@@ -346,7 +350,7 @@ func (p *Provider) PurgeRegistry(ctx context.Context, c *schema.Cluster) error {
 			if _, err := os.Stat(r.Path); errors.Is(err, os.ErrNotExist) {
 				return nil
 			}
-			db, err := openSQLite(r.Path)
+			db, err := openSQLite(r.Path, false)
 			if err != nil {
 				return fmt.Errorf("%s: %w", where, err)
 			}
@@ -377,4 +381,60 @@ func (p *Provider) PurgeRegistry(ctx context.Context, c *schema.Cluster) error {
 		return nil
 	}
 	return nil
+}
+
+// RegistryRows reads the registry table directly (for status when no
+// controller answers): MySQL through the first reachable controller host,
+// SQLite from the controllers' server (a downloaded copy over SSH).
+func (p *Provider) RegistryRows(ctx context.Context, c *schema.Cluster) ([]dbgpt.Instance, error) {
+	if c == nil {
+		c = p.cluster
+	}
+	r := c.Registry
+	if r == nil || r.Type == schema.RegistryEmbedded || r.Type == "" {
+		return nil, errors.New("the registry is embedded in the controller: no database to read")
+	}
+	var db *sql.DB
+	var where string
+	switch r.Type {
+	case schema.RegistryMySQL:
+		d, s, err := p.mysqlFromController(ctx, c, true)
+		if err != nil {
+			return nil, err
+		}
+		defer d.Close()
+		db, where = d, fmt.Sprintf("registry %s (from %s)", registryAddr(r), s.Name)
+	case schema.RegistrySQLite:
+		s, err := sqliteServer(c)
+		if err != nil {
+			return nil, err
+		}
+		where = fmt.Sprintf("SQLite registry %s on %s", r.Path, s.Name)
+		if s.Transport == schema.TransportLocal {
+			d, err := openSQLite(r.Path, true)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", where, err)
+			}
+			defer d.Close()
+			db = d
+		} else {
+			d, _, cleanup, err := p.sqliteCopy(ctx, s, r.Path)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", where, err)
+			}
+			defer cleanup()
+			db = d
+		}
+	default:
+		return nil, fmt.Errorf("registry type %q is not supported by the ssh provider", r.Type)
+	}
+	rows, err := dbgpt.ListRows(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	out := make([]dbgpt.Instance, len(rows))
+	for i, row := range rows {
+		out[i] = row.Instance
+	}
+	return out, nil
 }
