@@ -68,7 +68,7 @@ func reachFix(s *schema.Server) string {
 	if s.Transport == schema.TransportLocal {
 		return "check that sh works on this machine"
 	}
-	return fmt.Sprintf("check that %s is up and sshd answers on port %d, and the ssh settings of server %q", s.Address, portOr22(s.SSH.Port), s.Name)
+	return fmt.Sprintf("check the ssh settings of server %q (address %s, port %d, user, key)", s.Name, s.Address, portOr22(s.SSH.Port))
 }
 
 func portOr22(p int) int {
@@ -210,7 +210,10 @@ func detectGeneration(versionRC int, version, help []string) (gen schema.Generat
 			if m := versionRe.FindStringSubmatch(l); m != nil {
 				maj, _ := strconv.Atoi(m[1])
 				min, _ := strconv.Atoi(m[2])
-				shown = strings.TrimPrefix(m[0][strings.IndexAny(m[0], "0123456789v"):], "v")
+				shown = m[1] + "." + m[2]
+				if m[3] != "" {
+					shown += "." + m[3]
+				}
 				if maj == 0 && min < 7 {
 					return schema.GenerationFlags, shown
 				}
