@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"net"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -269,7 +270,7 @@ func (d *decoder) decodeServer(sd *serverDecl, defaults *hcl.BodyContent) {
 			rng := b.DefRange
 			d.add(errorf(&rng, "Missing server address", "Server %q needs an address (hactl connects to it over SSH and the other components reach it there).", name))
 		}
-	} else if s.Address == "" || strings.ContainsAny(s.Address, " /,@") {
+	} else if !validHost(s.Address) {
 		d.add(errorf(d.rangeOf(s, "address", b.DefRange), "Invalid address", "%q is not a host name or IP address.", s.Address))
 	}
 	a.str("user", &s.SSH.User)
@@ -330,7 +331,9 @@ func (d *decoder) decodeServer(sd *serverDecl, defaults *hcl.BodyContent) {
 		d.addAll(diags)
 		j := &JumpHost{Port: DefaultSSHPort, User: s.SSH.User, KeyFile: s.SSH.KeyFile}
 		ja := &attrs{d: d, own: content.Attributes, where: "a jump block", allowed: []string{rootVar, rootLocal}, obj: j}
-		ja.str("address", &j.Address)
+		if ja.str("address", &j.Address) && !validHost(j.Address) {
+			d.add(errorf(d.rangeOf(j, "address", jb.DefRange), "Invalid address", "%q is not a host name or IP address.", j.Address))
+		}
 		ja.port("port", &j.Port)
 		ja.str("user", &j.User)
 		if ja.str("key_file", &j.KeyFile) && j.KeyFile != "" {
@@ -344,6 +347,16 @@ func (d *decoder) decodeServer(sd *serverDecl, defaults *hcl.BodyContent) {
 	}
 	d.servers[name] = s
 	d.cluster.Servers = append(d.cluster.Servers, s)
+}
+
+var hostnameRe = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$`)
+
+// validHost accepts a host name or an IPv4 or IPv6 address (no port).
+func validHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	return len(h) <= 253 && hostnameRe.MatchString(h)
 }
 
 var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -424,7 +437,7 @@ func (d *decoder) decodeRegistry(b *hcl.Block) {
 	switch typ {
 	case RegistryMySQL:
 		r.Port = DefaultMySQLPort
-		if a.str("host", &r.Host) && (r.Host == "" || strings.ContainsAny(r.Host, " /,@:")) {
+		if a.str("host", &r.Host) && !validHost(r.Host) {
 			d.add(errorf(d.rangeOf(r, "host", b.DefRange), "Invalid address", "%q is not a host name or IP address.", r.Host))
 		}
 		a.port("port", &r.Port)
@@ -486,7 +499,7 @@ func (d *decoder) decodeEnv(a *attrs, obj any, dst *map[string]string, def hcl.R
 
 func (d *decoder) bindHost(a *attrs, obj any, dst *string, def hcl.Range) {
 	*dst = DefaultBindHost
-	if a.str("host", dst) && (*dst == "" || strings.ContainsAny(*dst, " /,@")) {
+	if a.str("host", dst) && !validHost(*dst) {
 		d.add(errorf(d.rangeOf(obj, "host", def), "Invalid bind address", "host %q is not an IP address or host name to bind to.", *dst))
 	}
 }

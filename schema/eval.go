@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -87,11 +88,23 @@ type variable struct {
 
 func (d *decoder) add(diags ...*hcl.Diagnostic) { d.diags = append(d.diags, diags...) }
 
+var unsupportedBlockRe = regexp.MustCompile(`^Blocks of type "([^"]*)" are not expected here\.$`)
+
 func (d *decoder) addAll(diags hcl.Diagnostics) {
 	for _, diag := range diags {
 		// Never let the diagnostic writer print values: they may be secrets.
 		diag.Expression = nil
 		diag.EvalContext = nil
+		// HCL suggests only very close block names; be a little more generous.
+		if m := unsupportedBlockRe.FindStringSubmatch(diag.Detail); m != nil {
+			var types []string
+			for _, b := range append(topSpecs, jumpSpec) {
+				types = append(types, b.Type)
+			}
+			if s := suggest(m[1], types); s != "" {
+				diag.Detail += fmt.Sprintf(" Did you mean %q?", s)
+			}
+		}
 	}
 	d.diags = append(d.diags, diags...)
 }

@@ -84,6 +84,7 @@ func Decode(filename string, src []byte, opts LoadOptions) (*Cluster, hcl.Diagno
 	d := newDecoder(filename, opts, p)
 	c := d.decode(src)
 	diags := d.diags
+	redactDiagnostics(diags, d.cluster)
 	sortDiagnostics(diags)
 	if diags.HasErrors() {
 		c = nil
@@ -134,4 +135,22 @@ func sortDiagnostics(diags hcl.Diagnostics) {
 			return a.Start.Byte < b.Start.Byte
 		}
 	})
+}
+
+// redactDiagnostics replaces secret values that found their way into a
+// message (say, through a function's error) with "(sensitive)".
+func redactDiagnostics(diags hcl.Diagnostics, c *Cluster) {
+	if c == nil {
+		return
+	}
+	secrets := c.Secrets()
+	for _, diag := range diags {
+		for _, s := range secrets {
+			if len(s) < 3 {
+				continue
+			}
+			diag.Summary = strings.ReplaceAll(diag.Summary, s, "(sensitive)")
+			diag.Detail = strings.ReplaceAll(diag.Detail, s, "(sensitive)")
+		}
+	}
 }

@@ -468,3 +468,42 @@ func TestDiagnosticsJSON(t *testing.T) {
 		t.Errorf("%+v", res.Diagnostics)
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	head := "cluster {\n  name = \"w\"\n}\n\nserver \"a\" {\n  address = \"10.0.0.1\"\n}\n\nserver \"b\" {\n  address = \"10.0.0.2\"\n}\n\n"
+	cases := []struct {
+		name, src string
+		want      []string
+	}{
+		{"clean", head + "controller \"c\" {\n  server = server.a\n}\n\ncontroller \"d\" {\n  server = server.b\n}\n\nregistry \"mysql\" {\n  host     = \"10.0.0.9\"\n  database = \"x\"\n  user     = \"x\"\n  password = var.pw\n}\n\nvariable \"pw\" {\n  default   = \"p\"\n  sensitive = true\n}\n", nil},
+		{"unused", head + "controller \"c\" {\n  server = server.a\n}\n\nmodel \"m\" {\n  type = \"llm\"\n  path = \"/m\"\n}\n", []string{"Model not served", "Server not used"}},
+		{"literal password", head + "controller \"c\" {\n  server = server.a\n}\n\ncontroller \"d\" {\n  server = server.b\n}\n\nregistry \"mysql\" {\n  host     = \"10.0.0.9\"\n  database = \"x\"\n  user     = \"x\"\n  password = \"letmein\"\n}\n", []string{"Password written in the cluster file"}},
+		{"no password", head + "controller \"c\" {\n  server = server.a\n}\n\ncontroller \"d\" {\n  server = server.b\n}\n\nregistry \"mysql\" {\n  host     = \"10.0.0.9\"\n  database = \"x\"\n  user     = \"x\"\n}\n", []string{"Registry without password"}},
+		{"loopback bind", head + "controller \"c\" {\n  server = server.a\n  host   = \"127.0.0.1\"\n}\n\nmodel \"m\" {\n  type = \"llm\"\n  path = \"/m\"\n}\n\nworker \"w\" {\n  server = server.b\n  model  = model.m\n}\n", []string{"Unreachable from other servers"}},
+		{"apiserver without llm", head + "controller \"c\" {\n  server = server.a\n}\n\napiserver {\n  server = server.b\n}\n", []string{"API server without an LLM"}},
+		{"webserver not light", head + "controller \"c\" {\n  server = server.a\n}\n\ncontroller \"d\" {\n  server = server.a\n  port   = 8010\n}\n\nregistry \"sqlite\" {\n  path = \"/r.db\"\n}\n\nwebserver {\n  server           = server.b\n  light            = false\n  remote_embedding = true\n}\n", []string{"No embedding worker", "Webserver not light"}},
+	}
+	for _, tc := range cases {
+		_, diags, _ := Decode("w.hcl", []byte(tc.src), LoadOptions{})
+		var got []string
+		for _, d := range diags {
+			if d.Severity == hcl.DiagError {
+				t.Errorf("%s: unexpected error %s", tc.name, describe(d))
+			} else {
+				got = append(got, d.Summary)
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: warnings %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestIPv6Addresses(t *testing.T) {
+	src := "cluster {\n  name = \"v6\"\n}\n\nserver \"a\" {\n  address = \"fd00::1\"\n}\n\ncontroller \"c\" {\n  server = server.a\n}\n"
+	c := mustDecode(t, src, LoadOptions{})
+	if got := c.Controllers[0].URL(); got != "http://[fd00::1]:8000" {
+		t.Errorf("URL %s", got)
+	}
+}

@@ -189,6 +189,19 @@ func (d *decoder) validate(f *hcl.File) {
 		}
 	}
 
+	if as := c.APIServer; as != nil && !quiet {
+		hasLLM := false
+		for m := range served {
+			hasLLM = hasLLM || m.WorkerType == WorkerTypeLLM
+		}
+		if !hasLLM {
+			rng := as.DeclRange
+			d.add(warnf(&rng, "API server without an LLM", "No worker serves an llm model, so the API server has nothing to answer with."))
+		}
+	}
+
+	d.checkReachability()
+
 	// Settings the DB-GPT generation does not have.
 	for _, m := range c.Models {
 		if m.Provider != "" && c.Generation == GenerationFlags {
@@ -246,4 +259,43 @@ func article(typ string) string {
 		return "an llm"
 	}
 	return "a " + typ
+}
+
+// checkReachability warns when a component listens, or its server is known,
+// only on a loopback address while components on other machines must reach
+// it (controllers are called by everything; workers by the webserver and
+// apiserver).
+func (d *decoder) checkReachability() {
+	machines := map[string]bool{}
+	for _, p := range d.components() {
+		if p.server != nil {
+			machines[machineKey(p.server)] = true
+		}
+	}
+	if len(machines) < 2 {
+		return
+	}
+	for _, p := range d.components() {
+		var host string
+		switch x := p.obj.(type) {
+		case *Controller:
+			host = x.Host
+		case *Worker:
+			host = x.Host
+		default:
+			continue
+		}
+		if p.server == nil {
+			continue
+		}
+		switch {
+		case isLoopback(p.server.Address):
+			rng := p.decl
+			d.add(warnf(&rng, "Unreachable from other servers",
+				"%s runs on server %q whose address %s is loopback, but the cluster spans several machines: the components there cannot reach it.", p.address, p.server.Name, p.server.Address))
+		case isLoopback(host):
+			d.add(warnf(d.rangeOf(p.obj, "host", p.decl), "Unreachable from other servers",
+				"%s listens on %s only, but components on other servers must reach it.", p.address, host))
+		}
+	}
 }
