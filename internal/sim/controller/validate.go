@@ -57,8 +57,8 @@ func decodeInstance(body []byte) (dbgpt.Instance, []fieldError) {
 	var raw any
 	if err := dec.Decode(&raw); err != nil || dec.More() {
 		pos := int(dec.InputOffset())
-		if se, ok := err.(*json.SyntaxError); ok {
-			pos = int(se.Offset)
+		if se, ok := err.(*json.SyntaxError); ok && se.Offset > 0 {
+			pos = int(se.Offset) - 1 // Python counts the offending character from 0
 		}
 		return inst, []fieldError{{Type: "json_invalid", Loc: []any{"body", pos}, Msg: "JSON decode error",
 			Input: map[string]any{}, Ctx: map[string]any{"error": "Expecting value"}}}

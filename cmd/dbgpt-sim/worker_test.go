@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hactl/hactl/internal/dbgpt"
+	"github.com/hactl/hactl/internal/testdb"
+)
+
+func rowsAt(t *testing.T, srvRows func() []dbgpt.Row, port int) map[string]dbgpt.Row {
+	out := map[string]dbgpt.Row{}
+	for _, r := range srvRows() {
+		if r.Port == port {
+			if _, dup := out[r.ModelName]; dup {
+				t.Errorf("duplicate row %s at port %d", r.ModelName, port)
+			}
+			out[r.ModelName] = r
+		}
+	}
+	return out
+}
+
+// The HA guide in small: two controllers on one MariaDB registry, one
+// worker given both; kill the first controller and the worker's rows stay
+// healthy through the second; SIGTERM deregisters.
+func TestWorkerHA(t *testing.T) {
+	t.Parallel()
+	srv := testdb.Start(t)
+	ctx := context.Background()
+	name := srv.NewDatabase(t, "ha")
+	db := srv.Open(t, name)
+	if err := dbgpt.EnsureSchema(ctx, db, dbgpt.MySQL); err != nil {
+		t.Fatal(err)
+	}
+	list := func() []dbgpt.Row {
+		rows, err := dbgpt.ListRows(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	c1, base1 := mysqlController(t, srv, name)
+	c2, base2 := mysqlController(t, srv, name)
+
+	model := t.TempDir()
+	wport := freePort(t)
+	// model_path through the model-name prefixed environment variable.
+	w := start(t, []string{"GLM_4_9B_CHAT_MODEL_PATH=" + model, "DBGPT_SIM_MANAGER_HEARTBEAT=1s"},
+		"start", "worker", "--model_name", "glm-4-9b-chat", "--host", "127.0.0.1", "--port", itoa(wport),
+		"--controller_addr", base1+","+base2, "--worker_register_host", "127.0.0.1", "--heartbeat_interval", "1")
+
+	// The port answers before the worker registers.
+	eventually(t, 10*time.Second, "worker port to open", func() bool { return portOpen(wport) })
+	if rows := rowsAt(t, list, wport); len(rows) != 0 {
+		t.Errorf("rows registered before the port answered: %v", rows)
+	}
+	eventually(t, 10*time.Second, "both worker rows", func() bool {
+		rows := rowsAt(t, list, wport)
+		return rows["glm-4-9b-chat@llm"].Healthy && rows[dbgpt.WorkerManagerModelName].Healthy
+	})
+	rows := rowsAt(t, list, wport)
+	if r := rows["glm-4-9b-chat@llm"]; r.Host != "127.0.0.1" || r.Weight != 1 || !r.CheckHealthy || !r.Enabled {
+		t.Errorf("model row %+v", r)
+	}
+	// Registered through the first healthy controller: POST models, then heartbeat.
+	log1 := c1.err.String()
+	iReg, iBeat := strings.Index(log1, `"POST /api/controller/models HTTP/1.1" 200`), strings.Index(log1, `"POST /api/controller/heartbeat HTTP/1.1" 200`)
+	if iReg < 0 || iBeat < iReg {
+		t.Errorf("worker did not register then heartbeat through the first controller:\n%s", log1)
+	}
+	// Both controllers list the same healthy instances.
+	h1, h2 := listRaw(t, base1, "?healthy_only=true"), listRaw(t, base2, "?healthy_only=true")
+	if len(h1) != 2 || len(h2) != 2 {
+		t.Errorf("healthy instances: %d via controller 1, %d via controller 2", len(h1), len(h2))
+	}
+
+	// Kill controller 1: heartbeats move to controller 2, rows stay healthy
+	// over more than one heartbeat timeout (2 s).
+	c1.cmd.Process.Kill()
+	killed := time.Now()
+	time.Sleep(4 * time.Second)
+	rows = rowsAt(t, list, wport)
+	for _, n := range []string{"glm-4-9b-chat@llm", dbgpt.WorkerManagerModelName} {
+		r := rows[n]
+		if !r.Healthy || r.LastHeartbeat == nil || r.LastHeartbeat.Before(killed.Truncate(time.Second).Add(time.Second)) {
+			t.Errorf("after killing controller 1, %s: healthy=%v last_heartbeat=%v (killed %v)", n, r.Healthy, r.LastHeartbeat, killed)
+		}
+	}
+	if !strings.Contains(c2.err.String(), `"POST /api/controller/heartbeat HTTP/1.1" 200`) {
+		t.Error("controller 2 got no heartbeat after controller 1 died")
+	}
+
+	// SIGTERM: DELETE for each row, exit 0, rows stay unhealthy.
+	w.signal(syscall.SIGTERM)
+	if code := w.wait(20 * time.Second); code != 0 {
+		t.Errorf("worker exit code %d after SIGTERM", code)
+	}
+	rows = rowsAt(t, list, wport)
+	if len(rows) != 2 || rows["glm-4-9b-chat@llm"].Healthy || rows[dbgpt.WorkerManagerModelName].Healthy {
+		t.Errorf("after SIGTERM: %+v", rows)
+	}
+	if n := strings.Count(c2.err.String(), `"DELETE /api/controller/models?`); n != 2 {
+		t.Errorf("controller 2 saw %d DELETEs, want 2", n)
+	}
+	if portOpen(wport) {
+		t.Error("worker port still open after exit")
+	}
+}
+
+func TestWorkerRefusals(t *testing.T) {
+	t.Parallel()
+	// Missing model path: clear error, non-zero exit, port never opened.
+	port := freePort(t)
+	_, errOut, code := run(t, nil, "start", "worker", "--model_name", "m", "--model_path", "/nonexistent/model", "--port", itoa(port))
+	if code == 0 || !strings.Contains(errOut, "/nonexistent/model") || !strings.Contains(errOut, "does not exist") {
+		t.Errorf("missing model path: exit %d\n%s", code, errOut)
+	}
+	// TOML generation likewise.
+	cfg := writeFile(t, "w.toml", "[service.model.worker]\nport = "+itoa(port)+"\n[[models.llms]]\nname = \"m\"\nprovider = \"hf\"\npath = \"/nonexistent/m2\"\n")
+	_, errOut, code = run(t, []string{"DBGPT_SIM_VERSION=0.7.0"}, "start", "worker", "-c", cfg)
+	if code == 0 || !strings.Contains(errOut, "/nonexistent/m2") {
+		t.Errorf("TOML missing model path: exit %d\n%s", code, errOut)
+	}
+	// Two models for one worker.
+	cfg = writeFile(t, "w2.toml", "[[models.llms]]\nname = \"a\"\npath = \"/tmp\"\n[[models.embeddings]]\nname = \"b\"\npath = \"/tmp\"\n")
+	_, errOut, code = run(t, []string{"DBGPT_SIM_VERSION=0.7.0"}, "start", "worker", "-c", cfg)
+	if code == 0 || !strings.Contains(errOut, "exactly one model") {
+		t.Errorf("two models: exit %d\n%s", code, errOut)
+	}
+	// Registration fails (no controller): the worker exits non-zero.
+	dead := freePort(t)
+	start := time.Now()
+	_, errOut, code = run(t, nil, "start", "worker", "--model_name", "m", "--model_path", t.TempDir(), "--host", "127.0.0.1",
+		"--port", itoa(port), "--controller_addr", url(dead))
+	if code == 0 || !strings.Contains(errOut, "registering m@llm") {
+		t.Errorf("no controller: exit %d\n%s", code, errOut)
+	}
+	if time.Since(start) < 2*time.Second {
+		t.Errorf("worker gave up after %s, before the 2 s wait for a healthy controller", time.Since(start))
+	}
+}
+
+// TOML generation worker: the model from [[models.embeddings]], registered
+// as <name>@text2vec at worker_register_host; extra model flags pass through
+// in the flags generation.
+func TestWorkerTOMLAndPassThrough(t *testing.T) {
+	t.Parallel()
+	cport := freePort(t)
+	c := start(t, []string{"DBGPT_SIM_VERSION=0.7.0"}, "start", "controller", "-c",
+		writeFile(t, "c.toml", "[service.model.controller]\nhost = \"127.0.0.1\"\nport = "+itoa(cport)+"\n"))
+	waitUp(t, c, url(cport))
+	wport := freePort(t)
+	cfg := writeFile(t, "w.toml", `[service.model.worker]
+host = "127.0.0.1"
+port = `+itoa(wport)+`
+controller_addr = "${env:CTL}"
+worker_register_host = "10.1.2.3"
+heartbeat_interval = 1
+
+[[models.embeddings]]
+name = "bge-large-zh"
+provider = "hf"
+path = "`+t.TempDir()+`"
+`)
+	w := start(t, []string{"DBGPT_SIM_VERSION=0.7.0", "CTL=" + url(cport)}, "start", "worker", "-c", cfg)
+	eventually(t, 10*time.Second, "embedding worker rows", func() bool {
+		l := listRaw(t, url(cport), "?healthy_only=true")
+		return find(l, "bge-large-zh@text2vec", "10.1.2.3", wport) != nil && find(l, "WorkerManager@service", "10.1.2.3", wport) != nil
+	})
+	w.signal(syscall.SIGINT)
+	if code := w.wait(15 * time.Second); code != 0 {
+		t.Errorf("exit %d after SIGINT", code)
+	}
+
+	// Flags generation: unknown model flags pass through; worker_type text2vec.
+	wport2 := freePort(t)
+	w2 := start(t, nil, "start", "worker", "--model_name", "text2vec", "--model_path", t.TempDir(), "--worker_type", "text2vec",
+		"--host", "127.0.0.1", "--port", itoa(wport2), "--controller_addr", url(cport), "--worker_register_host", "127.0.0.1",
+		"--max_gpu_memory", "20Gib", "--load_8bit", "--device=cpu", "--prompt_template", "vicuna_v1.1")
+	eventually(t, 10*time.Second, "text2vec row", func() bool {
+		r := find(listRaw(t, url(cport), ""), "text2vec@text2vec", "127.0.0.1", wport2)
+		return r != nil && r["prompt_template"] == "vicuna_v1.1"
+	})
+	w2.signal(syscall.SIGTERM)
+	w2.wait(15 * time.Second)
+}
