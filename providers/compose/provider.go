@@ -210,24 +210,57 @@ func (p *Provider) Preflight(ctx context.Context, c *schema.Cluster, want []*pla
 		}
 	}
 	if len(probs) == 0 && len(comps) > 0 {
-		// The dbgpt command of the image, as the components will run it.
-		out, err := run(ctx, "", "docker", "run", "--rm", "--network", "none", "--entrypoint", "dbgpt",
-			p.c.Compose.DBGPTImage, "--version")
-		switch m := versionRe.FindStringSubmatch(out); {
-		case err != nil:
-			add("", fmt.Sprintf("image %s: `dbgpt --version` failed: %v", p.c.Compose.DBGPTImage, err),
-				"the image must have DB-GPT's dbgpt command on its PATH")
-		case m == nil:
-			add("", fmt.Sprintf("image %s: cannot read a version from `dbgpt --version`: %q", p.c.Compose.DBGPTImage, strings.TrimSpace(out)), "")
-		case generationOf(m[1]) != generationOf(p.c.Version):
-			add("", fmt.Sprintf("image %s has DB-GPT %s, the cluster file declares %s", p.c.Compose.DBGPTImage, m[1], p.c.Version),
-				"use an image of the declared version or change dbgpt_version")
-		}
+		probs = append(probs, p.checkImage(ctx)...)
 	}
 	if d := p.c.Compose.ModelsDir; d != "" {
 		if st, err := os.Stat(d); err != nil || !st.IsDir() {
 			add("", fmt.Sprintf("models_dir %s is not a directory on this machine", d), "create it or fix compose.models_dir")
 		}
+	}
+	return probs
+}
+
+// checkImage runs the DB-GPT image once, as the workers will (models
+// directory mounted), to read `dbgpt --version` and test every worker's model
+// path. Needs bash in the image, as the healthchecks do.
+func (p *Provider) checkImage(ctx context.Context) []providers.Problem {
+	var probs []providers.Problem
+	img := p.c.Compose.DBGPTImage
+	args := []string{"run", "--rm", "--network", "none", "--entrypoint", "bash"}
+	if d := p.c.Compose.ModelsDir; d != "" {
+		args = append(args, "-v", d+":"+d+":ro")
+	}
+	args = append(args, img, "-c",
+		`dbgpt --version; rc=$?; for p in "$@"; do [ -e "$p" ] || echo "hactl-missing-path: $p"; done; exit $rc`, "check")
+	paths := map[string][]string{}
+	for _, w := range p.c.Workers {
+		if w.Model.Path == "" {
+			continue
+		}
+		if _, seen := paths[w.Model.Path]; !seen {
+			args = append(args, w.Model.Path)
+		}
+		paths[w.Model.Path] = append(paths[w.Model.Path], "worker."+w.Name)
+	}
+	out, err := run(ctx, "", "docker", args...)
+	for _, line := range strings.Split(out, "\n") {
+		if path, ok := strings.CutPrefix(line, "hactl-missing-path: "); ok {
+			for _, comp := range paths[path] {
+				probs = append(probs, providers.Problem{Component: comp,
+					What: fmt.Sprintf("model path %s does not exist in image %s", path, img),
+					Fix:  "put the model in the image or under compose.models_dir (mounted at the same path)"})
+			}
+		}
+	}
+	switch m := versionRe.FindStringSubmatch(out); {
+	case err != nil:
+		probs = append(probs, providers.Problem{What: fmt.Sprintf("image %s: `dbgpt --version` failed: %v", img, err),
+			Fix: "the image must have bash and DB-GPT's dbgpt command on its PATH"})
+	case m == nil:
+		probs = append(probs, providers.Problem{What: fmt.Sprintf("image %s: cannot read a version from `dbgpt --version`", img)})
+	case generationOf(m[1]) != generationOf(p.c.Version):
+		probs = append(probs, providers.Problem{What: fmt.Sprintf("image %s has DB-GPT %s, the cluster file declares %s", img, m[1], p.c.Version),
+			Fix: "use an image of the declared version or change dbgpt_version"})
 	}
 	return probs
 }
