@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/hactl/hactl/apply"
@@ -151,9 +152,9 @@ func approve(in *os.File, out io.Writer, question, detail string) (bool, error) 
 	return strings.TrimSpace(line) == "yes", nil
 }
 
+// isTerminal asks the terminal driver: /dev/null is a character device too.
 func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return isatty.IsTerminal(f.Fd())
 }
 
 // applyFailure adds the failed component's log tail and the way out.

@@ -91,22 +91,17 @@ model "glm-4-9b-chat" {
 controller "c1" {
   server = server.local
   port   = %[4]d
-  heartbeat_interval = 2
-  heartbeat_timeout  = 6
 }
 
 controller "c2" {
   server = server.local
   port   = %[5]d
-  heartbeat_interval = 2
-  heartbeat_timeout  = 6
 }
 
 worker "llm" {
   server = server.local
   model  = model.glm-4-9b-chat
   port   = %[6]d
-  heartbeat_interval = 2
 }
 
 webserver {
@@ -188,9 +183,19 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 		t.Fatal(err)
 	}
 	ports := freePorts(t, 5)
+	// The dbgpt command: dbgpt-sim claiming the version under test, with a
+	// quick model load.
+	dbgpt := filepath.Join(root, "bin", "dbgpt")
+	if err := os.MkdirAll(filepath.Dir(dbgpt), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	wrapper := fmt.Sprintf("#!/bin/sh\nDBGPT_SIM_VERSION=%s DBGPT_SIM_LOAD_DELAY=200ms DBGPT_SIM_REGISTER_DELAY=200ms exec %s \"$@\"\n", version, sim)
+	if err := os.WriteFile(dbgpt, []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	file := filepath.Join(root, "cluster.hcl")
 	write := func(workerPort int) {
-		src := fmt.Sprintf(localCluster, version, root, sim, ports[0], ports[1], workerPort, ports[3])
+		src := fmt.Sprintf(localCluster, version, root, dbgpt, ports[0], ports[1], workerPort, ports[3])
 		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -203,11 +208,11 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 	})
 
 	out := h.run(2, "plan", "-detailed-exitcode")
-	if !strings.Contains(out, "Plan: 5 to add, 0 to change, 0 to destroy.") {
+	if !strings.Contains(out, "Plan: 4 to add, 0 to change, 0 to destroy.") {
 		t.Fatalf("first plan:\n%s", out)
 	}
 	out = h.run(0, "apply", "-auto-approve")
-	if !strings.Contains(out, "Apply complete! Resources: 5 added, 0 changed, 0 destroyed.") ||
+	if !strings.Contains(out, "Apply complete! Resources: 4 added, 0 changed, 0 destroyed.") ||
 		!strings.Contains(out, "controller.c1: Creation complete after") ||
 		!strings.Contains(out, "gate workers: 1 healthy") {
 		t.Fatalf("apply:\n%s", out)
