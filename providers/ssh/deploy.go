@@ -151,7 +151,7 @@ $setsid nohup sh ./run.sh >> log 2>&1 < /dev/null &
 		restarts = `r=$(systemctl show -p NRestarts --value ` + host.Quote(unit) + ` 2>/dev/null)`
 	}
 	return shAlive + fmt.Sprintf(`cd %s || exit 1
-: >> log
+(umask 077 && : >> log) && chmod 0600 log
 size=$(wc -c < log)
 echo "hactl: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) deploy: starting" >> log
 %s

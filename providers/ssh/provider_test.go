@@ -36,7 +36,7 @@ func transports(t *testing.T) []testEnv {
 }
 
 func (e testEnv) server(t *testing.T, name, command string) *schema.Server {
-	dir := filepath.Join(t.TempDir(), "deploy")
+	dir := filepath.Join(t.TempDir(), "deploy dir it's $(touch pwned) `id`")
 	s := &schema.Server{Name: name, Address: "127.0.0.1", Transport: e.transport, DeployDir: dir, DBGPTCommand: command,
 		SSH: schema.SSHSettings{CommandTimeout: 30 * time.Second, ConnectTimeout: 5 * time.Second}}
 	if e.sshd != nil {
@@ -204,8 +204,12 @@ func TestDeployObserveRemove(t *testing.T) {
 			os.MkdirAll(other, 0o755)
 			os.WriteFile(filepath.Join(other, "manifest.json"), []byte(`{"cluster":"else","address":"controller.other"}`), 0o644)
 
+			spid, _ := os.ReadFile(filepath.Join(dir, "supervisor.pid"))
 			if err := p.Remove(ctx, obs[0]); err != nil {
 				t.Fatal(err)
+			}
+			if left := leftovers(dir, strings.TrimSpace(string(spid))); len(left) > 0 {
+				t.Errorf("processes left after Remove: %v", left)
 			}
 			if alive(obs[0].PID) {
 				t.Errorf("pid %d survived Remove", obs[0].PID)
@@ -222,6 +226,30 @@ func TestDeployObserveRemove(t *testing.T) {
 			}
 		})
 	}
+}
+
+// leftovers lists processes working in dir or in the session sid.
+func leftovers(dir, sid string) []string {
+	var out []string
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range stats {
+		pdir := filepath.Dir(f)
+		cwd, _ := os.Readlink(pdir + "/cwd")
+		b, _ := os.ReadFile(f)
+		st := string(b)
+		if i := strings.LastIndex(st, ") "); i >= 0 {
+			st = st[i+2:]
+		}
+		fields := strings.Fields(st)
+		if len(fields) > 0 && fields[0] == "Z" {
+			continue // exited, waiting for init to reap it
+		}
+		if strings.HasPrefix(cwd, dir) || (len(fields) > 3 && fields[3] == sid && sid != "") {
+			cmd, _ := os.ReadFile(pdir + "/cmdline")
+			out = append(out, pdir+" "+strings.ReplaceAll(string(cmd), "\x00", " ")+" in "+cwd)
+		}
+	}
+	return out
 }
 
 // assertNoSecretOnCommandLines reads every process's command line.
@@ -284,11 +312,14 @@ func TestRestartOnExit(t *testing.T) {
 			if obs[0].Restarts < 1 {
 				t.Errorf("restarts %d", obs[0].Restarts)
 			}
+			dir := filepath.Join(s.DeployDir, "controller.ctrl1")
+			spid, _ := os.ReadFile(filepath.Join(dir, "supervisor.pid"))
 			if err := p.Remove(ctx, obs[0]); err != nil {
 				t.Fatal(err)
 			}
-			out, _ := os.ReadFile("/proc/self/cmdline")
-			_ = out
+			if left := leftovers(dir, strings.TrimSpace(string(spid))); len(left) > 0 {
+				t.Errorf("processes left after Remove: %v", left)
+			}
 		})
 	}
 }

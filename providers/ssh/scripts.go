@@ -43,15 +43,15 @@ stop_component() {
 		kill -TERM "$_s" 2>/dev/null
 		_i=0
 		while ours "$_s" "$_real" && [ $_i -lt %d ]; do sleep 0.1; _i=$((_i+1)); done
-		kill -KILL -- "-$_s" 2>/dev/null
-		kill -KILL "$_s" 2>/dev/null
+		kill -s KILL -- "-$_s" 2>/dev/null
+		kill -s KILL "$_s" 2>/dev/null
 	fi
 	_c=$(cat "$1/child.pid" 2>/dev/null)
 	if ours "$_c" "$_real"; then
 		kill -TERM "$_c" 2>/dev/null
 		_i=0
 		while ours "$_c" "$_real" && [ $_i -lt %d ]; do sleep 0.1; _i=$((_i+1)); done
-		kill -KILL "$_c" 2>/dev/null
+		kill -s KILL "$_c" 2>/dev/null
 	fi
 	rm -f "$1/supervisor.pid" "$1/child.pid"
 }
@@ -82,6 +82,7 @@ func runScript(address, dir string, stopTimeout time.Duration) []byte {
 	return []byte(fmt.Sprintf(`#!/bin/sh
 # hactl: supervises %[1]s; overwritten on every deploy
 cd %[2]s || exit 1
+`+shAlive+`
 echo $$ > supervisor.pid
 child=
 sleeper=
@@ -90,10 +91,13 @@ stop() {
 	[ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
 	if [ -n "$child" ]; then
 		kill -TERM "$child" 2>/dev/null
-		( sleep %[3]d; kill -KILL "$child" 2>/dev/null && echo "hactl: process $child did not exit %[3]ds after SIGTERM: killed" ) &
-		killer=$!
-		wait "$child"
-		kill "$killer" 2>/dev/null
+		i=0
+		while alive "$child" && [ $i -lt %[3]d ]; do sleep 0.1; i=$((i+1)); done
+		if alive "$child"; then
+			echo "hactl: process $child did not exit %[4]ds after SIGTERM: killed"
+			kill -s KILL "$child" 2>/dev/null
+		fi
+		wait "$child" 2>/dev/null
 	fi
 	rm -f supervisor.pid child.pid
 	echo "hactl: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) supervisor stopped"
@@ -119,7 +123,7 @@ while :; do
 	backoff=$((backoff * 2))
 	[ "$backoff" -gt 30 ] && backoff=30
 done
-`, address, host.Quote(dir), secs))
+`, address, host.Quote(dir), secs*10, secs))
 }
 
 // unitFile is the systemd unit used instead of run.sh where systemd runs.
