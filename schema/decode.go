@@ -346,6 +346,7 @@ func (d *decoder) decodeServer(sd *serverDecl, defaults *hcl.BodyContent) {
 		s.SSH.Jump = j
 	}
 	d.servers[name] = s
+	d.changed(rootServer)
 	d.cluster.Servers = append(d.cluster.Servers, s)
 }
 
@@ -398,6 +399,7 @@ func (d *decoder) decodeModel(b *hcl.Block) {
 		}
 	}
 	d.models[name] = m
+	d.changed(rootModel)
 	d.cluster.Models = append(d.cluster.Models, m)
 }
 

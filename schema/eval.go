@@ -39,7 +39,6 @@ const (
 	rootModel  = "model"
 )
 
-var allRoots = []string{rootVar, rootLocal, rootServer, rootModel}
 
 // decoder holds the state of decoding one cluster file.
 type decoder struct {
@@ -65,6 +64,9 @@ type decoder struct {
 	ranges map[any]map[string]hcl.Range
 
 	funcs map[string]function.Function
+	// roots caches the object each reference root evaluates to; changed
+	// drops one when a value under it changes.
+	roots map[string]cty.Value
 
 	// unknown records the arguments whose value is not known (they use a
 	// variable without a value under AllowUnsetVariables, or something that
@@ -238,27 +240,51 @@ func (d *decoder) home() string {
 }
 
 // evalContext builds the context from the values known so far.
-func (d *decoder) evalContext() *hcl.EvalContext {
+func (d *decoder) changed(root string) { delete(d.roots, root) }
+
+// evalContext returns the context with the values known so far, for an
+// expression that may refer to the given roots.
+func (d *decoder) evalContext(roots []string) *hcl.EvalContext {
+	if d.roots == nil {
+		d.roots = map[string]cty.Value{}
+	}
 	vars := map[string]cty.Value{}
-	vars[rootVar] = objectOf(d.varVals)
-	vars[rootLocal] = objectOf(d.localVals)
-	servers := map[string]cty.Value{}
-	for name, s := range d.servers {
-		addr := cty.StringVal(s.Address)
-		if s.Address == "" {
-			addr = cty.UnknownVal(cty.String)
+	for _, root := range roots {
+		v, ok := d.roots[root]
+		if !ok {
+			v = d.rootObject(root)
+			d.roots[root] = v
 		}
-		servers[name] = cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(name), "address": addr})
+		vars[root] = v
 	}
-	vars[rootServer] = objectOf(servers)
-	models := map[string]cty.Value{}
-	for name, m := range d.models {
-		models[name] = cty.ObjectVal(map[string]cty.Value{
-			"name": cty.StringVal(name), "type": cty.StringVal(m.WorkerType), "path": cty.StringVal(m.Path),
-		})
-	}
-	vars[rootModel] = objectOf(models)
 	return &hcl.EvalContext{Variables: vars, Functions: d.functions()}
+}
+
+func (d *decoder) rootObject(root string) cty.Value {
+	switch root {
+	case rootVar:
+		return objectOf(d.varVals)
+	case rootLocal:
+		return objectOf(d.localVals)
+	case rootServer:
+		servers := map[string]cty.Value{}
+		for name, s := range d.servers {
+			addr := cty.StringVal(s.Address)
+			if s.Address == "" {
+				addr = cty.UnknownVal(cty.String)
+			}
+			servers[name] = cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(name), "address": addr})
+		}
+		return objectOf(servers)
+	default:
+		models := map[string]cty.Value{}
+		for name, m := range d.models {
+			models[name] = cty.ObjectVal(map[string]cty.Value{
+				"name": cty.StringVal(name), "type": cty.StringVal(m.WorkerType), "path": cty.StringVal(m.Path),
+			})
+		}
+		return objectOf(models)
+	}
 }
 
 func objectOf(m map[string]cty.Value) cty.Value {
@@ -306,8 +332,8 @@ func (d *decoder) checkRefs(expr hcl.Expression, where string, allowed ...string
 			ok = false
 			continue
 		}
-		names := d.namesOf(root)
-		if !slices.Contains(names, name) {
+		if !d.declared(root, name) {
+			names := d.namesOf(root)
 			ok = false
 			r := hcl.RangeBetween(tr[0].SourceRange(), tr[1].SourceRange())
 			detail := fmt.Sprintf("No %s named %q is declared.", rootKinds[root], name)
@@ -332,6 +358,21 @@ func stepName(t hcl.Traverser) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+func (d *decoder) declared(root, name string) bool {
+	var ok bool
+	switch root {
+	case rootVar:
+		_, ok = d.variables[name]
+	case rootLocal:
+		_, ok = d.locals[name]
+	case rootServer:
+		_, ok = d.serverRaw[name]
+	case rootModel:
+		_, ok = d.models[name]
+	}
+	return ok
 }
 
 func (d *decoder) namesOf(root string) []string {
@@ -492,7 +533,7 @@ func (d *decoder) evalExpr(expr hcl.Expression, where string, allowed []string) 
 	if !d.checkRefs(expr, where, allowed...) {
 		return cty.DynamicVal, false
 	}
-	v, diags := expr.Value(d.evalContext())
+	v, diags := expr.Value(d.evalContext(allowed))
 	d.addAll(diags)
 	if diags.HasErrors() {
 		return cty.DynamicVal, false

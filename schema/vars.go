@@ -138,6 +138,7 @@ func (d *decoder) resolveVariables() {
 			val = val.Mark(sensitiveMark)
 		}
 		d.varVals[name] = val
+		d.changed(rootVar)
 	}
 }
 
@@ -268,6 +269,7 @@ func (d *decoder) evaluateLocals() {
 		state[name] = done
 		if reported[name] {
 			d.localVals[name] = cty.DynamicVal
+			d.changed(rootLocal)
 			return
 		}
 		val, ok := d.evalExpr(at.Expr, "a local value", []string{rootVar, rootLocal})
@@ -275,6 +277,7 @@ func (d *decoder) evaluateLocals() {
 			val = cty.DynamicVal
 		}
 		d.localVals[name] = val
+		d.changed(rootLocal)
 	}
 	for _, name := range d.namesOf(rootLocal) {
 		visit(name, nil)
