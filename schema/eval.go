@@ -39,7 +39,6 @@ const (
 	rootModel  = "model"
 )
 
-
 // decoder holds the state of decoding one cluster file.
 type decoder struct {
 	filename string
