@@ -64,6 +64,12 @@ func newComposeEnv(t *testing.T) *composeEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The example's model paths must exist where the workers run: in the
+	// image, as a real DB-GPT image would carry or mount them.
+	sim, err = composeImageWithModels(ctx, sim, "/app/models/glm-4-9b-chat", "/app/models/text2vec-large-chinese")
+	if err != nil {
+		t.Fatal(err)
+	}
 	home := t.TempDir()
 	e.env = append(os.Environ(),
 		"HOME="+home,
@@ -76,6 +82,24 @@ func newComposeEnv(t *testing.T) *composeEnv {
 	composeSweep(t)
 	t.Cleanup(func() { composeSweep(t) })
 	return e
+}
+
+// composeImageWithModels builds (once per base tag) the sim image with the
+// given model directories.
+func composeImageWithModels(ctx context.Context, sim string, dirs ...string) (string, error) {
+	tag := sim[strings.LastIndex(sim, ":")+1:]
+	ref := images.SimRepo + "-models:" + tag
+	if exec.CommandContext(ctx, "docker", "image", "inspect", ref).Run() == nil {
+		return ref, nil
+	}
+	df := fmt.Sprintf("FROM %s\nRUN mkdir -p %s\nLABEL %s=1\n", sim, strings.Join(dirs, " "), images.Label)
+	cmd := exec.CommandContext(ctx, "docker", "build", "-q", "-t", ref, "-")
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	cmd.Stdin = strings.NewReader(df)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("docker build %s: %v\n%s", ref, err, out)
+	}
+	return ref, nil
 }
 
 // composeSweep removes every container, the network and the volume of the
