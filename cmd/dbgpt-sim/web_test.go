@@ -139,7 +139,7 @@ func TestModelList(t *testing.T) {
 	if !strings.HasPrefix(lines[0], "+-") || lines[0] != lines[2] || lines[0] != lines[len(lines)-1] {
 		t.Errorf("borders:\n%s", out)
 	}
-	if !strings.Contains(out, "| glm-4-9b-chat |    llm     | 10.0.0.3 | 8001 |   True  |   True  |       None      |") {
+	if !strings.Contains(out, "| glm-4-9b-chat |    llm     | 10.0.0.3 | 8001 |   True  |   True  |                 | ") {
 		t.Errorf("row layout:\n%s", out)
 	}
 	if !strings.Contains(out, "|      qwen     |    llm     | 10.0.0.5 | 8001 |  False  |") {

@@ -76,13 +76,15 @@ func model(args []string, stdout, stderr io.Writer) int {
 	var rows [][]string
 	for _, i := range list {
 		n, t := i.Split()
-		pt := "None"
+		// DB-GPT's client keeps the JSON strings as they came (ISO with "T");
+		// its tables show no prompt template as an empty cell.
+		pt := ""
 		if i.PromptTemplate != nil {
 			pt = *i.PromptTemplate
 		}
 		hb := "None"
 		if i.LastHeartbeat != nil {
-			hb = strings.Replace(i.LastHeartbeat.String(), "T", " ", 1)
+			hb = i.LastHeartbeat.String()
 		}
 		rows = append(rows, []string{n, t, i.Host, strconv.Itoa(i.Port), pyBool(i.Healthy), pyBool(i.Enabled), pt, hb})
 	}

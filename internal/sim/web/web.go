@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -154,16 +155,21 @@ func authorized(r *http.Request, keys []string) bool {
 }
 
 // ModelList is the OpenAI-style answer of GET /api/v1/models: one card per
-// distinct healthy llm model, in registry order.
+// distinct healthy llm model, sorted by name as DB-GPT's API server does.
 func ModelList(list []dbgpt.Instance, now time.Time) map[string]any {
 	seen := map[string]bool{}
-	data := []map[string]any{}
+	var names []string
 	for _, i := range list {
 		name, typ := i.Split()
 		if typ != "llm" || !i.Healthy || seen[name] {
 			continue
 		}
 		seen[name] = true
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	data := []map[string]any{}
+	for _, name := range names {
 		data = append(data, map[string]any{
 			"id": name, "object": "model", "created": now.Unix(), "owned_by": "DB-GPT",
 			"root": name, "parent": nil,
