@@ -592,7 +592,8 @@ func (d *decoder) decodeAPIServer(b *hcl.Block) {
 
 func (d *decoder) decodeCompose(blocks []*hcl.Block) {
 	cp := d.cluster.Compose
-	cp.Project = d.cluster.Name
+	// Compose project names are lower case, without dots.
+	cp.Project = strings.ReplaceAll(strings.ToLower(d.cluster.Name), ".", "-")
 	cp.DatabaseImage = DefaultDatabaseImage
 	cp.ManagedDatabase = true
 	if len(blocks) == 0 {

@@ -507,3 +507,11 @@ func TestIPv6Addresses(t *testing.T) {
 		t.Errorf("URL %s", got)
 	}
 }
+
+func TestAnyTypedVariableFromFlag(t *testing.T) {
+	src := "variable \"v\" {\n  type = any\n}\n\ncluster {\n  name = \"My.Cluster\"\n}\n\nserver \"a\" {\n  address = var.v\n}\n\ncontroller \"c\" {\n  server = server.a\n}\n"
+	c := mustDecode(t, src, LoadOptions{Vars: []string{"v=host1"}})
+	if c.Servers[0].Address != "host1" || c.Compose.Project != "my-cluster" {
+		t.Errorf("address %q project %q", c.Servers[0].Address, c.Compose.Project)
+	}
+}

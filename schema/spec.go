@@ -205,7 +205,7 @@ var (
 		Type: "compose",
 		Doc:  "Settings only the docker compose provider (`--provider compose`) uses; the SSH provider ignores them.",
 		Attrs: []attrSpec{
-			{Name: "project", Type: "string", Default: "the cluster name", Doc: "Compose project name."},
+			{Name: "project", Type: "string", Default: "the cluster name", Doc: "Compose project name (lower-case letters, digits, `-`, `_`); the default is the cluster name in lower case with `.` turned into `-`."},
 			{Name: "dbgpt_image", Type: "string", Doc: "Image whose `dbgpt` command runs the components (required by the compose provider)."},
 			{Name: "database_image", Type: "string", Default: `"mysql:8.0"`, Doc: "Image of the managed registry database."},
 			{Name: "managed_database", Type: "bool", Default: "true", Doc: "Run the registry database as a compose service (needs a `mysql` registry; its `host` is then the service name)."},

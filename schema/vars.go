@@ -153,7 +153,7 @@ func didYouMeanVar(name string, names []string) string {
 // literally for primitive types, parsed as an HCL expression otherwise.
 func (d *decoder) parseRawValue(v *variable, raw, source string) (cty.Value, bool) {
 	var val cty.Value
-	if v.Type.IsPrimitiveType() {
+	if v.Type.IsPrimitiveType() || v.Type == cty.DynamicPseudoType {
 		val = cty.StringVal(raw)
 	} else {
 		expr, diags := hclsyntax.ParseExpression([]byte(raw), source, hcl.InitialPos)
