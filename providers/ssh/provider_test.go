@@ -97,7 +97,15 @@ func get(t *testing.T, p *Provider, s *schema.Server, port int, path string) str
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return p.DialContext(ctx, s, network, addr)
 	}}, Timeout: 5 * time.Second}
-	resp, err := hc.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+	// A process just (re)started may not listen yet.
+	var resp *http.Response
+	var err error
+	for i := 0; i < 30; i++ {
+		if resp, err = hc.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path)); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatalf("GET %s through %s: %v", path, s.Name, err)
 	}
