@@ -89,7 +89,33 @@ func Decode(filename string, src []byte, opts LoadOptions) (*Cluster, hcl.Diagno
 	if diags.HasErrors() {
 		c = nil
 	}
-	return c, diags, p.Files()
+	return c, diags, redactFiles(p.Files(), d.cluster)
+}
+
+// redactFiles returns the files with every secret value in their source
+// masked by '*' of the same length, so diagnostic snippets (which quote the
+// source) never show a password written in a file. Offsets stay valid.
+func redactFiles(files map[string]*hcl.File, c *Cluster) map[string]*hcl.File {
+	if c == nil {
+		return files
+	}
+	secrets := c.Secrets()
+	out := make(map[string]*hcl.File, len(files))
+	for name, f := range files {
+		b, changed := f.Bytes, false
+		for _, s := range secrets {
+			if len(s) >= 3 && bytes.Contains(b, []byte(s)) {
+				b, changed = bytes.ReplaceAll(b, []byte(s), bytes.Repeat([]byte("*"), len(s))), true
+			}
+		}
+		if changed {
+			nf := *f
+			nf.Bytes = b
+			f = &nf
+		}
+		out[name] = f
+	}
+	return out
 }
 
 func newDecoder(filename string, opts LoadOptions, p *hclparse.Parser) *decoder {

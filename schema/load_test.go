@@ -515,3 +515,13 @@ func TestAnyTypedVariableFromFlag(t *testing.T) {
 		t.Errorf("address %q project %q", c.Servers[0].Address, c.Compose.Project)
 	}
 }
+
+// A literal password is warned about, and the warning's snippet masks it.
+func TestSnippetsMaskSecrets(t *testing.T) {
+	src := "cluster {\n  name = \"s\"\n}\n\nserver \"a\" {\n  address = \"10.0.0.1\"\n}\n\nregistry \"mysql\" {\n  host     = \"10.0.0.9\"\n  database = \"d\"\n  user     = \"u\"\n  password = \"letmein\"\n}\n\ncontroller \"c\" {\n  server = server.a\n  port   = 0\n}\n"
+	_, diags, files := Decode("s.hcl", []byte(src), LoadOptions{})
+	msg := (&DiagnosticsError{diags, files}).Error()
+	if strings.Contains(msg, "letmein") || !strings.Contains(msg, `password = "*******"`) || !strings.Contains(msg, "Port out of range") {
+		t.Errorf("message:\n%s", msg)
+	}
+}
