@@ -365,3 +365,107 @@ func TestOneConnectionReused(t *testing.T) {
 		t.Fatalf("want a reconnect, log:\n%s", log.String())
 	}
 }
+
+// TestJumpHost reaches a server through another sshd (ProxyJump): both
+// sshds see a login, and the target's commands and dials work.
+func TestJumpHost(t *testing.T) {
+	jump := sshdtest.Start(t)
+	target := sshdtest.Start(t)
+	s := sshServer(target, "server1")
+	s.SSH.Jump = &schema.JumpHost{Address: "127.0.0.1", Port: jump.Port, User: "root", KeyFile: jump.ClientKey}
+	// One known_hosts for both hosts.
+	a, _ := os.ReadFile(target.KnownHosts)
+	b, _ := os.ReadFile(jump.KnownHosts)
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	os.WriteFile(kh, append(a, b...), 0o600)
+	s.SSH.KnownHostsFile = kh
+	var log bytes.Buffer
+	p := host.NewPool(host.Options{Log: &log})
+	defer p.Close()
+	out, err := p.Host(s).Run(context.Background(), "echo through", nil)
+	if err != nil || string(out) != "through\n" {
+		t.Fatalf("%q %v", out, err)
+	}
+	if !strings.Contains(log.String(), "via jump host 127.0.0.1") {
+		t.Errorf("log %q", log.String())
+	}
+	if !strings.Contains(jump.Log(), "Accepted publickey for root") || !strings.Contains(target.Log(), "Accepted publickey for root") {
+		t.Errorf("logins: jump %q, target %q", jump.Log(), target.Log())
+	}
+	// A jump host not in known_hosts is refused like any host.
+	os.WriteFile(kh, a, 0o600)
+	p2 := host.NewPool(host.Options{})
+	defer p2.Close()
+	if err := p2.Host(s).Connect(context.Background()); err == nil || !strings.Contains(err.Error(), "jump host of server1") || !strings.Contains(err.Error(), "is unknown") {
+		t.Errorf("unknown jump host: %v", err)
+	}
+}
+
+// TestSudo runs commands through `sudo -n sh -c` (as root, so no sudoers
+// entry is needed): quoting survives the extra layer and a timeout still
+// applies.
+func TestSudo(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/sudo"); err != nil {
+		t.Skip("sudo is not installed (apt-get install sudo)")
+	}
+	d := sshdtest.Start(t)
+	for _, s := range []*schema.Server{sshServer(d, "server1"), localServer("here")} {
+		t.Run(s.Transport, func(t *testing.T) {
+			s.SSH.Sudo = true
+			p := host.NewPool(host.Options{})
+			defer p.Close()
+			h := p.Host(s)
+			v := "it's $(id) `x` ; \n"
+			out, err := h.Run(context.Background(), `printf '%s|%s' "$SUDO_USER" `+host.Quote(v), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != "root|"+v {
+				t.Errorf("got %q", out)
+			}
+			dir := t.TempDir()
+			if err := host.WriteFile(context.Background(), h, filepath.Join(dir, "f"), []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestFileScript writes files of any content through a script on stdin.
+func TestFileScript(t *testing.T) {
+	eachTransport(t, func(t *testing.T, h host.Host) {
+		dir := filepath.Join(t.TempDir(), "it's a dir")
+		os.MkdirAll(dir, 0o755)
+		files := map[string][]byte{
+			"empty":      nil,
+			"binary":     {0, 1, 2, 255, '\n', 0},
+			"heredoc":    []byte("HACTL_BASE64_END\nEOF\n$(id)\n'"),
+			"big":        bytes.Repeat([]byte("0123456789abcdef"), 20000),
+			"no newline": []byte("x"),
+		}
+		var script strings.Builder
+		for name, content := range files {
+			script.WriteString(host.FileScript(filepath.Join(dir, name), content, 0o600))
+		}
+		script.WriteString("echo done\n")
+		out, err := host.RunStdinScript(context.Background(), h, script.String())
+		if err != nil || string(out) != "done\n" {
+			t.Fatalf("%q %v", out, err)
+		}
+		for name, content := range files {
+			got, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil || !bytes.Equal(got, content) {
+				t.Errorf("%s: got %d bytes %v", name, len(got), err)
+			}
+			fi, _ := os.Stat(filepath.Join(dir, name))
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s: mode %o", name, fi.Mode().Perm())
+			}
+		}
+		// A failed write stops the script.
+		_, err = host.RunStdinScript(context.Background(), h, host.FileScript("/nonexistent/dir/f", []byte("x"), 0o600)+"echo not reached\n")
+		if err == nil || strings.Contains(err.Error(), "not reached") || !strings.Contains(err.Error(), "writing /nonexistent/dir/f failed") {
+			t.Errorf("got %v", err)
+		}
+	})
+}

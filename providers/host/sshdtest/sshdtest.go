@@ -65,7 +65,7 @@ PermitRootLogin yes
 StrictModes no
 UsePAM no
 PidFile %s
-LogLevel ERROR
+LogLevel INFO
 MaxStartups 100
 `, port, filepath.Join(dir, "host_ed25519"), filepath.Join(dir, "authorized_keys"), filepath.Join(dir, "sshd.pid"))
 	cfgFile := filepath.Join(dir, "sshd_config")
@@ -143,4 +143,11 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Log returns what sshd logged so far (LogLevel INFO: one "Accepted
+// publickey" line per login).
+func (s *Server) Log() string {
+	b, _ := os.ReadFile(filepath.Join(s.Dir, "sshd.log"))
+	return string(b)
 }
