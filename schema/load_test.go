@@ -525,3 +525,16 @@ func TestSnippetsMaskSecrets(t *testing.T) {
 		t.Errorf("message:\n%s", msg)
 	}
 }
+
+func TestSensitiveList(t *testing.T) {
+	src := "variable \"keys\" {\n  type      = list(string)\n  sensitive = true\n  default   = [\"key-1\", \"key-2\"]\n}\n\ncluster {\n  name = \"x\"\n}\n\nserver \"a\" {\n  address = \"10.0.0.1\"\n}\n\ncontroller \"c\" {\n  server = server.a\n  env    = { K = join(\",\", var.keys) }\n}\n\napiserver {\n  server   = server.a\n  api_keys = var.keys\n}\n"
+	c := mustDecode(t, src, LoadOptions{})
+	if len(c.APIServer.APIKeys) != 2 || c.APIServer.APIKeys[1].Reveal() != "key-2" || c.Controllers[0].Env["K"] != "key-1,key-2" {
+		t.Errorf("apiserver %+v env %v", c.APIServer, c.Controllers[0].Env)
+	}
+	for _, want := range []string{"key-1", "key-2", "key-1,key-2"} {
+		if !slices.Contains(c.Secrets(), want) {
+			t.Errorf("Secrets() lacks %q", want)
+		}
+	}
+}
