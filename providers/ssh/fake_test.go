@@ -77,7 +77,7 @@ func fakeDBGPT(args []string) int {
 }
 
 // fakeCommand writes a dbgpt wrapper script running the test binary.
-func fakeCommand(t *testing.T, version string) string {
+func fakeCommand(t testing.TB, version string) string {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {

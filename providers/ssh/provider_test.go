@@ -30,12 +30,12 @@ type testEnv struct {
 	sshd      *sshdtest.Server
 }
 
-func transports(t *testing.T) []testEnv {
+func transports(t testing.TB) []testEnv {
 	d := sshdtest.Start(t)
 	return []testEnv{{schema.TransportSSH, d}, {schema.TransportLocal, nil}}
 }
 
-func (e testEnv) server(t *testing.T, name, command string) *schema.Server {
+func (e testEnv) server(t testing.TB, name, command string) *schema.Server {
 	dir := filepath.Join(t.TempDir(), "deploy dir it's $(touch pwned) `id`")
 	s := &schema.Server{Name: name, Address: "127.0.0.1", Transport: e.transport, DeployDir: dir, DBGPTCommand: command,
 		SSH: schema.SSHSettings{CommandTimeout: 30 * time.Second, ConnectTimeout: 5 * time.Second}}
@@ -64,7 +64,7 @@ func (w testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
