@@ -359,3 +359,47 @@ func TestNewRejects(t *testing.T) {
 	}
 	_ = url.Values{}
 }
+
+// TestObserveSharedLocalDir: two local servers sharing a deploy directory
+// are read once, each component under the server its manifest names.
+func TestObserveSharedLocalDir(t *testing.T) {
+	sshdtest.SkipIfDisabled(t)
+	ctx := context.Background()
+	e := testEnv{schema.TransportLocal, nil}
+	a := e.server(t, "a", fakeCommand(t, "0.6.3"))
+	b := e.server(t, "b", a.DBGPTCommand)
+	b.DeployDir = a.DeployDir
+	c := &schema.Cluster{Name: "test", Servers: []*schema.Server{a, b}}
+	p := newTestProvider(t, c)
+	ca := controllerComp(a, freePort(t), "h")
+	cb := controllerComp(b, freePort(t), "h")
+	cb.Address = "controller.ctrl2"
+	for _, comp := range []*plan.Component{ca, cb} {
+		if err := p.Deploy(ctx, comp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	obs, err := p.Observe(ctx, c)
+	if err != nil || len(obs) != 2 || obs[0].Server != "a" || obs[0].Address != "controller.ctrl1" || obs[1].Server != "b" || obs[1].Address != "controller.ctrl2" {
+		t.Fatalf("%+v %v", obs, err)
+	}
+	for _, o := range obs {
+		if err := p.Remove(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestUnitFile(t *testing.T) {
+	u := string(unitFile("prod", "worker.llm", "/opt/hactl/prod/worker.llm", 15*time.Second))
+	for _, want := range []string{
+		"WorkingDirectory=/opt/hactl/prod/worker.llm\n",
+		"ExecStart=/bin/sh \"/opt/hactl/prod/worker.llm/start.sh\"\n",
+		"Restart=always\n", "TimeoutStopSec=16\n",
+		"StandardOutput=append:/opt/hactl/prod/worker.llm/log\n",
+	} {
+		if !strings.Contains(u, want) {
+			t.Errorf("unit lacks %q:\n%s", want, u)
+		}
+	}
+}
