@@ -356,3 +356,35 @@ func TestDestroyOrder(t *testing.T) {
 		t.Errorf("purge not last: %v", ev)
 	}
 }
+
+func TestCheckUnchangedRepairsUnhealthy(t *testing.T) {
+	c := cluster()
+	d := mustDesired(t, c)
+	fp := newFake()
+	for _, o := range d {
+		fp.deployed[o.Address] = true
+	}
+	k := &fakeChecker{p: fp, sick: map[string]bool{"worker.emb": true, "webserver": true}}
+
+	p := plan.Diff(c, d, observe(d))
+	CheckUnchanged(context.Background(), k, p, time.Second, 4)
+	if len(p.Changes) != 2 || p.Changes[0].Address != "worker.emb" || p.Changes[1].Address != "webserver" ||
+		p.Changes[0].Action != plan.Update || !strings.HasPrefix(p.Changes[0].Reason, "unhealthy: ") {
+		t.Fatalf("changes = %+v", p.Changes)
+	}
+	if p.Registry == nil {
+		t.Error("a repair prepares the registry too")
+	}
+
+	// A changed worker: frontends are left to the apply's gates.
+	c.Workers[0].Port = 9001
+	p = plan.Diff(c, mustDesired(t, c), observe(d))
+	CheckUnchanged(context.Background(), k, p, time.Second, 4)
+	var got []string
+	for _, ch := range p.Changes {
+		got = append(got, ch.Address+" "+ch.Reason)
+	}
+	if len(got) != 2 || got[0] != "worker.llm1 settings changed" || !strings.HasPrefix(got[1], "worker.emb unhealthy") {
+		t.Fatalf("changes = %v", got)
+	}
+}

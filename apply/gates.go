@@ -3,6 +3,9 @@ package apply
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/hactl/hactl/internal/health"
@@ -101,3 +104,69 @@ func (e *GateError) Error() string {
 }
 
 func (e *GateError) Unwrap() error { return e.Err }
+
+// CheckUnchanged checks, once each and in parallel, every component the plan
+// leaves unchanged, and turns those that run but do not serve into repairs
+// (an update in place: restart with the same settings). A level is checked
+// only when no lower level changes: its health depends on theirs, and the
+// gates of the apply check it after those changes anyway. So an apply that
+// failed its gates is repaired by the next, and an apply of a healthy,
+// unchanged cluster still changes nothing.
+func CheckUnchanged(ctx context.Context, checker Checker, p *plan.Plan, timeout time.Duration, concurrency int) {
+	if len(p.Unchanged) == 0 {
+		return
+	}
+	lowest := plan.LevelFrontend + 1
+	for _, ch := range p.Changes {
+		if ch.Action != plan.Destroy && ch.Level < lowest {
+			lowest = ch.Level
+		}
+	}
+	if concurrency <= 0 {
+		concurrency = 4
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		repairs = map[string]string{}
+		sem     = make(chan struct{}, concurrency)
+	)
+	for _, ch := range p.Unchanged {
+		if ch.Level > lowest || ch.Desired == nil {
+			continue
+		}
+		wg.Add(1)
+		go func(ch *plan.Change) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := checker.Check(ctx, ch.Desired); err != nil {
+				mu.Lock()
+				repairs[ch.Address] = "unhealthy: " + shortReason(err)
+				mu.Unlock()
+			}
+		}(ch)
+	}
+	wg.Wait()
+	addrs := make([]string, 0, len(repairs))
+	for a := range repairs {
+		addrs = append(addrs, a)
+	}
+	sort.Strings(addrs)
+	for _, a := range addrs {
+		p.Repair(a, repairs[a])
+	}
+}
+
+func shortReason(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}

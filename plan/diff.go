@@ -69,6 +69,7 @@ type Change struct {
 	ObservedHash string `json:"observed_hash,omitempty"`
 
 	Desired *Component `json:"-"`
+	order   int
 	// Observed are the deployed copies this change acts on: the one updated
 	// in place, or the ones a replace or destroy removes.
 	Observed []Observed `json:"-"`
@@ -91,6 +92,31 @@ type Plan struct {
 	Desired []*Component `json:"-"`
 	// Observed is what the providers found, as the diff saw it.
 	Observed []Observed `json:"-"`
+	// Unchanged are the wanted components found deployed as wanted and
+	// running; a health check may still turn one into a repair (Repair).
+	Unchanged []*Change `json:"-"`
+
+	c *schema.Cluster
+}
+
+// Repair turns an unchanged component into an update ("repair") with the
+// given reason, e.g. when it runs but does not pass its health check.
+func (p *Plan) Repair(address, reason string) bool {
+	for i, ch := range p.Unchanged {
+		if ch.Address != address {
+			continue
+		}
+		p.Unchanged = append(p.Unchanged[:i:i], p.Unchanged[i+1:]...)
+		ch.Action = Update
+		ch.Reason = reason
+		p.Changes = append(p.Changes, ch)
+		sort.SliceStable(p.Changes, func(a, b int) bool { return p.Changes[a].order < p.Changes[b].order })
+		if p.Registry == nil && p.c != nil {
+			p.Registry = registryChange(p.c)
+		}
+		return true
+	}
+	return false
 }
 
 // Summary counts changes like Terraform: a replace is one add and one destroy.
@@ -124,14 +150,14 @@ func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
 
 // Diff compares what the file wants with what is deployed.
 func Diff(c *schema.Cluster, desired []*Component, observed []Observed) *Plan {
-	p := &Plan{Desired: desired, Observed: observed}
+	p := &Plan{Desired: desired, Observed: observed, c: c}
 	byAddr := map[string][]Observed{}
 	for _, o := range observed {
 		byAddr[o.Address] = append(byAddr[o.Address], o)
 	}
 	wanted := map[string]bool{}
 	var strays []*Change
-	for _, d := range desired {
+	for i, d := range desired {
 		wanted[d.Address] = true
 		obs := byAddr[d.Address]
 		var here *Observed
@@ -145,7 +171,7 @@ func Diff(c *schema.Cluster, desired []*Component, observed []Observed) *Plan {
 		}
 		ch := &Change{
 			Address: d.Address, Role: d.Role, Name: d.Name, Level: d.Level,
-			Server: d.Server.Name, After: d.Attributes, DesiredHash: d.Hash, Desired: d,
+			Server: d.Server.Name, After: d.Attributes, DesiredHash: d.Hash, Desired: d, order: i,
 		}
 		switch {
 		case here == nil && len(elsewhere) == 0:
@@ -179,10 +205,14 @@ func Diff(c *schema.Cluster, desired []*Component, observed []Observed) *Plan {
 				ch.Action = Update
 				ch.Reason = "not running"
 			default:
+				p.Unchanged = append(p.Unchanged, ch)
 				continue
 			}
 		}
 		p.Changes = append(p.Changes, ch)
+	}
+	for i, ch := range strays {
+		ch.order = len(desired) + i
 	}
 	p.Changes = append(p.Changes, strays...)
 
@@ -206,20 +236,24 @@ func Diff(c *schema.Cluster, desired []*Component, observed []Observed) *Plan {
 		}
 	}
 	sort.SliceStable(gone, func(i, j int) bool { return gone[i].Level > gone[j].Level })
+	for i, ch := range gone {
+		ch.order = len(desired) + len(strays) + i
+	}
 	p.Changes = append(p.Changes, gone...)
 
-	if c != nil && c.Registry != nil && c.Registry.Type != schema.RegistryEmbedded {
-		for _, ch := range p.Changes {
-			if ch.Action != Destroy {
-				p.Registry = registryChange(c)
-				break
-			}
+	for _, ch := range p.Changes {
+		if ch.Action != Destroy {
+			p.Registry = registryChange(c)
+			break
 		}
 	}
 	return p
 }
 
 func registryChange(c *schema.Cluster) *RegistryChange {
+	if c == nil || c.Registry == nil {
+		return nil
+	}
 	r := c.Registry
 	switch r.Type {
 	case schema.RegistryMySQL:

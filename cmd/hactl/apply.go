@@ -97,7 +97,7 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		defer prov.Close()
 
 		start := time.Now()
-		p, err := makePlan(ctx, prov, c, true)
+		p, err := makePlan(ctx, prov, c, true, pf.concurrency)
 		if err != nil {
 			return err
 		}

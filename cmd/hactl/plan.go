@@ -67,7 +67,7 @@ server); with --detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
 			return err
 		}
 		defer prov.Close()
-		p, err := makePlan(ctx, prov, c, true)
+		p, err := makePlan(ctx, prov, c, true, pf.concurrency)
 		if err != nil {
 			if asJSON {
 				writeJSONError(stdout, err)
@@ -102,8 +102,10 @@ server); with --detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
 }
 
 // makePlan renders the wanted components, runs the pre-flight checks when
-// preflight is set, observes the cluster and diffs.
-func makePlan(ctx context.Context, prov providers.Provider, c *schema.Cluster, preflight bool) (*plan.Plan, error) {
+// preflight is set, observes the cluster, diffs, and checks the health of
+// what would stay unchanged (a component that runs but does not serve is
+// repaired).
+func makePlan(ctx context.Context, prov providers.Provider, c *schema.Cluster, preflight bool, concurrency int) (*plan.Plan, error) {
 	desired, err := plan.Desired(c)
 	if err != nil {
 		return nil, err
@@ -117,7 +119,11 @@ func makePlan(ctx context.Context, prov providers.Provider, c *schema.Cluster, p
 	if err != nil {
 		return nil, fmt.Errorf("observing the cluster: %w", err)
 	}
-	return plan.Diff(c, desired, apply.FromProviders(obs)), nil
+	p := plan.Diff(c, desired, apply.FromProviders(obs))
+	hc := apply.NewHealthChecker(prov, c, 5*time.Second)
+	defer hc.Client.Close()
+	apply.CheckUnchanged(ctx, hc, p, 20*time.Second, concurrency)
+	return p, nil
 }
 
 // writeJSONError writes an error as a Terraform-style diagnostic line; a
