@@ -26,6 +26,9 @@ const (
 	composeSecret  = "e2e-Registry'pw$1"
 )
 
+// composeExampleVersion is the DB-GPT version the example declares.
+const composeExampleVersion = "0.6.3"
+
 // composeEnv is what the compose e2e runs with: the built binaries, the
 // local images, a throw-away HOME (hactl's work directory lives there).
 type composeEnv struct {
@@ -33,10 +36,15 @@ type composeEnv struct {
 	root    string // repository root
 	hactl   string
 	example string
+	project string // compose project
+	volume  string // registry volume
 	env     []string
 }
 
-func newComposeEnv(t *testing.T) *composeEnv {
+// newComposeEnv prepares the example for a DB-GPT version: as it is for
+// composeExampleVersion, else a copy declaring that version under another
+// project and volume name.
+func newComposeEnv(t *testing.T, version string) *composeEnv {
 	t.Helper()
 	if os.Getenv("HACTL_E2E") == "skip" {
 		t.Skip("HACTL_E2E=skip")
@@ -47,9 +55,28 @@ func newComposeEnv(t *testing.T) *composeEnv {
 	root := filepath.Clean(filepath.Join(filepath.Dir(here), "..", ".."))
 	bin := t.TempDir()
 	e := &composeEnv{t: t, root: root, hactl: filepath.Join(bin, "hactl"),
-		example: filepath.Join(root, "examples", "compose", "cluster.hcl")}
+		example: filepath.Join(root, "examples", "compose", "cluster.hcl"),
+		project: composeProject, volume: composeVolume}
+	if version != composeExampleVersion {
+		src, err := os.ReadFile(e.example)
+		if err != nil {
+			t.Fatal(err)
+		}
+		suffix := "-" + strings.ReplaceAll(version, ".", "")
+		text := strings.Replace(string(src), `"`+composeExampleVersion+`"`, `"`+version+`"`, 1)
+		text = strings.ReplaceAll(text, `"`+composeVolume+`"`, `"`+composeVolume+suffix+`"`)
+		text = strings.Replace(text, `name          = "`+composeProject+`"`, `name          = "`+composeProject+suffix+`"`, 1)
+		if !strings.Contains(text, composeProject+suffix) || !strings.Contains(text, `"`+version+`"`) {
+			t.Fatalf("cannot derive a %s variant of %s", version, e.example)
+		}
+		e.example = filepath.Join(t.TempDir(), "cluster.hcl")
+		if err := os.WriteFile(e.example, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.project, e.volume = composeProject+suffix, composeVolume+suffix
+	}
 	for _, b := range []struct{ out, pkg string }{{e.hactl, "./cmd/hactl"}, {filepath.Join(bin, "dbgpt-sim"), "./cmd/dbgpt-sim"}} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", b.out, b.pkg)
+		cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", b.out, b.pkg)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -66,7 +93,7 @@ func newComposeEnv(t *testing.T) *composeEnv {
 	}
 	// The example's model paths must exist where the workers run: in the
 	// image, as a real DB-GPT image would carry or mount them.
-	sim, err = composeImageWithModels(ctx, sim, "/app/models/glm-4-9b-chat", "/app/models/text2vec-large-chinese")
+	sim, err = composeImageWithModels(ctx, sim, version, "/app/models/glm-4-9b-chat", "/app/models/text2vec-large-chinese")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,20 +106,30 @@ func newComposeEnv(t *testing.T) *composeEnv {
 		"HACTL_VAR_database_image="+imgs.DB,
 		"HACTL_VAR_registry_password="+composeSecret,
 	)
-	composeSweep(t)
-	t.Cleanup(func() { composeSweep(t) })
+	composeSweep(t, e.project, e.volume)
+	t.Cleanup(func() { composeSweep(t, e.project, e.volume) })
 	return e
 }
 
-// composeImageWithModels builds (once per base tag) the sim image with the
-// given model directories.
-func composeImageWithModels(ctx context.Context, sim string, dirs ...string) (string, error) {
-	tag := sim[strings.LastIndex(sim, ":")+1:]
-	ref := images.SimRepo + "-models:" + tag
+// composeImageWithModels builds (once per base tag and version) the sim
+// image claiming the given DB-GPT version, with the given model directories.
+func composeImageWithModels(ctx context.Context, sim, version string, dirs ...string) (string, error) {
+	repo := images.SimRepo + "-models"
+	tag := sim[strings.LastIndex(sim, ":")+1:] + "-" + version
+	ref := repo + ":" + tag
 	if exec.CommandContext(ctx, "docker", "image", "inspect", ref).Run() == nil {
 		return ref, nil
 	}
-	df := fmt.Sprintf("FROM %s\nRUN mkdir -p %s\nLABEL %s=1\n", sim, strings.Join(dirs, " "), images.Label)
+	// Older tags of this test image are of older sim builds.
+	if out, err := exec.CommandContext(ctx, "docker", "images", repo, "--format", "{{.Repository}}:{{.Tag}}").Output(); err == nil {
+		for _, old := range strings.Fields(string(out)) {
+			if !strings.HasSuffix(old, "-"+version) {
+				continue
+			}
+			_ = exec.CommandContext(ctx, "docker", "rmi", old).Run()
+		}
+	}
+	df := fmt.Sprintf("FROM %s\nENV DBGPT_SIM_VERSION=%s\nRUN mkdir -p %s\nLABEL %s=1\n", sim, version, strings.Join(dirs, " "), images.Label)
 	cmd := exec.CommandContext(ctx, "docker", "build", "-q", "-t", ref, "-")
 	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
 	cmd.Stdin = strings.NewReader(df)
@@ -104,19 +141,19 @@ func composeImageWithModels(ctx context.Context, sim string, dirs ...string) (st
 
 // composeSweep removes every container, the network and the volume of the
 // example's project, whatever state a failed run left.
-func composeSweep(t *testing.T) {
+func composeSweep(t *testing.T, project, volume string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, _ := exec.CommandContext(ctx, "docker", "ps", "-aq", "--filter", "label="+compose.LabelProject+"="+composeProject).Output()
+	out, _ := exec.CommandContext(ctx, "docker", "ps", "-aq", "--filter", "label="+compose.LabelProject+"="+project).Output()
 	if ids := strings.Fields(string(out)); len(ids) > 0 {
 		_ = exec.CommandContext(ctx, "docker", append([]string{"rm", "-f", "-v"}, ids...)...).Run()
 	}
-	out, _ = exec.CommandContext(ctx, "docker", "ps", "-aq", "--filter", "label=com.docker.compose.project="+composeProject).Output()
+	out, _ = exec.CommandContext(ctx, "docker", "ps", "-aq", "--filter", "label=com.docker.compose.project="+project).Output()
 	if ids := strings.Fields(string(out)); len(ids) > 0 {
 		_ = exec.CommandContext(ctx, "docker", append([]string{"rm", "-f", "-v"}, ids...)...).Run()
 	}
-	_ = exec.CommandContext(ctx, "docker", "network", "rm", composeProject+"_"+compose.NetworkName).Run()
-	_ = exec.CommandContext(ctx, "docker", "volume", "rm", composeVolume).Run()
+	_ = exec.CommandContext(ctx, "docker", "network", "rm", project+"_"+compose.NetworkName).Run()
+	_ = exec.CommandContext(ctx, "docker", "volume", "rm", volume).Run()
 }
 
 // hactl runs the built hactl on the example and returns its combined output
@@ -231,9 +268,9 @@ func containsString(list []string, s string) bool {
 
 // projectContainers lists name → running of the project's containers, by
 // compose service.
-func projectContainers(t *testing.T) map[string]bool {
+func projectContainers(t *testing.T, project string) map[string]bool {
 	t.Helper()
-	out, err := exec.Command("docker", "ps", "-a", "--filter", "label="+compose.LabelProject+"="+composeProject,
+	out, err := exec.Command("docker", "ps", "-a", "--filter", "label="+compose.LabelProject+"="+project,
 		"--format", `{{.Label "`+compose.LabelService+`"}} {{.State}}`).Output()
 	if err != nil {
 		t.Fatal(err)
@@ -247,9 +284,9 @@ func projectContainers(t *testing.T) map[string]bool {
 	return m
 }
 
-func containerID(t *testing.T, svc string) string {
+func containerID(t *testing.T, project, svc string) string {
 	t.Helper()
-	out, err := exec.Command("docker", "ps", "-q", "--filter", "label="+compose.LabelProject+"="+composeProject,
+	out, err := exec.Command("docker", "ps", "-q", "--filter", "label="+compose.LabelProject+"="+project,
 		"--filter", "label="+compose.LabelService+"="+svc).Output()
 	if err != nil || len(strings.Fields(string(out))) != 1 {
 		t.Fatalf("container of %s: %q %v", svc, out, err)
@@ -263,14 +300,14 @@ func dockerOK(args ...string) bool { return exec.Command("docker", args...).Run(
 // local images: apply, models through both controllers, a no-op plan, a
 // killed controller, destroy keeping then purging the registry volume.
 func TestComposeApplyStatusKillDestroy(t *testing.T) {
-	e := newComposeEnv(t)
+	e := newComposeEnv(t, composeExampleVersion)
 	services := []string{"controller1", "controller2", "worker-glm-4-9b-chat", "worker-text2vec", "webserver"}
 
 	// 1. apply brings up two controllers, two workers and the webserver.
 	start := time.Now()
 	out := e.must(10*time.Minute, "apply", "-auto-approve")
 	t.Logf("compose apply from nothing: %s", time.Since(start).Round(100*time.Millisecond))
-	running := projectContainers(t)
+	running := projectContainers(t, e.project)
 	for _, svc := range append(services, "registry-db") {
 		if !running[svc] {
 			t.Fatalf("service %s not running after apply: %v\n%s", svc, running, out)
@@ -283,21 +320,21 @@ func TestComposeApplyStatusKillDestroy(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "No changes") {
 		t.Fatalf("second plan: exit %d\n%s", code, out)
 	}
-	ctl2 := containerID(t, "controller2")
+	ctl2 := containerID(t, e.project, "controller2")
 
 	// 3. kill the first controller: the models are still listed through the
 	// second; apply brings the first back and leaves the rest alone.
-	if out, err := exec.Command("docker", "kill", containerID(t, "controller1")).CombinedOutput(); err != nil {
+	if out, err := exec.Command("docker", "kill", containerID(t, e.project, "controller1")).CombinedOutput(); err != nil {
 		t.Fatalf("docker kill: %v %s", err, out)
 	}
 	e.modelsLiveVia(30*time.Second, "controller2")
 	start = time.Now()
 	out = e.must(5*time.Minute, "apply", "-auto-approve")
 	t.Logf("compose apply restoring a killed controller: %s", time.Since(start).Round(100*time.Millisecond))
-	if !projectContainers(t)["controller1"] {
+	if !projectContainers(t, e.project)["controller1"] {
 		t.Fatalf("controller1 not back after apply:\n%s", out)
 	}
-	if containerID(t, "controller2") != ctl2 {
+	if containerID(t, e.project, "controller2") != ctl2 {
 		t.Errorf("controller2 was recreated by the repairing apply")
 	}
 	e.modelsLiveVia(90*time.Second, "controller1", "controller2")
@@ -307,18 +344,42 @@ func TestComposeApplyStatusKillDestroy(t *testing.T) {
 
 	// 4. destroy removes the containers and the network, keeps the volume.
 	out = e.must(5*time.Minute, "destroy", "-auto-approve")
-	if left := projectContainers(t); len(left) > 0 {
+	if left := projectContainers(t, e.project); len(left) > 0 {
 		t.Fatalf("containers left after destroy: %v\n%s", left, out)
 	}
-	if dockerOK("network", "inspect", composeProject+"_"+compose.NetworkName) {
+	if dockerOK("network", "inspect", e.project+"_"+compose.NetworkName) {
 		t.Errorf("network left after destroy:\n%s", out)
 	}
-	if !dockerOK("volume", "inspect", composeVolume) {
+	if !dockerOK("volume", "inspect", e.volume) {
 		t.Fatalf("registry volume removed by destroy without --purge-registry:\n%s", out)
 	}
 	out = e.must(5*time.Minute, "destroy", "-auto-approve", "--purge-registry")
-	if dockerOK("volume", "inspect", composeVolume) {
+	if dockerOK("volume", "inspect", e.volume) {
 		t.Errorf("registry volume left after destroy --purge-registry:\n%s", out)
+	}
+}
+
+// The TOML generation (DB-GPT 0.7): settings files mounted into the
+// containers, the password only through ${env:...} from a 0600 env file.
+func TestComposeTOMLGeneration(t *testing.T) {
+	e := newComposeEnv(t, "0.7.0")
+	start := time.Now()
+	e.must(10*time.Minute, "apply", "-auto-approve")
+	t.Logf("compose apply from nothing (0.7): %s", time.Since(start).Round(100*time.Millisecond))
+	e.modelsLiveVia(90*time.Second, "controller1", "controller2")
+	if out, code := e.run(2*time.Minute, "plan", "-detailed-exitcode"); code != 0 {
+		t.Fatalf("second plan: exit %d\n%s", code, out)
+	}
+	out, err := exec.Command("docker", "inspect", "--format", "{{json .Args}}", containerID(t, e.project, "controller1")).Output()
+	if err != nil || !strings.Contains(string(out), `"-c"`) || strings.Contains(string(out), "e2e-Registry") {
+		t.Errorf("controller1 arguments: %s %v", out, err)
+	}
+	e.must(5*time.Minute, "destroy", "-auto-approve", "--purge-registry")
+	if left := projectContainers(t, e.project); len(left) > 0 {
+		t.Errorf("containers left after destroy: %v", left)
+	}
+	if dockerOK("volume", "inspect", e.volume) {
+		t.Errorf("registry volume left after destroy --purge-registry")
 	}
 }
 
