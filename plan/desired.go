@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"crypto/pbkdf2"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -204,7 +205,8 @@ func hashComponent(comp *Component) string {
 		put(a)
 	}
 	putMap(h, put, "env", comp.Launch.Env)
-	putMap(h, put, "secret_env", comp.Launch.SecretEnv)
+	put("secret_env")
+	put(secretDigest(comp))
 	names := make([]string, 0, len(comp.Launch.Files))
 	for n := range comp.Launch.Files {
 		names = append(names, n)
@@ -219,6 +221,32 @@ func hashComponent(comp *Component) string {
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
+
+// secretDigest digests the component's secrets through PBKDF2 (salted with
+// the component's address), so the settings hash, which lands in manifests
+// and plan files, is no quick way to test guesses of a weak password.
+func secretDigest(comp *Component) string {
+	if len(comp.Launch.SecretEnv) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	keys := make([]string, 0, len(comp.Launch.SecretEnv))
+	for k := range comp.Launch.SecretEnv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := comp.Launch.SecretEnv[k]
+		fmt.Fprintf(&b, "%d:%s%d:%s", len(k), k, len(v), v)
+	}
+	dk, err := pbkdf2.Key(sha256.New, b.String(), []byte("hactl-secrets-v1|"+comp.Address), secretIterations, 32)
+	if err != nil {
+		panic(err) // only for an invalid key length
+	}
+	return hex.EncodeToString(dk)
+}
+
+const secretIterations = 50000
 
 func putMap(_ hash.Hash, put func(string), label string, m map[string]string) {
 	keys := make([]string, 0, len(m))

@@ -1,4 +1,34 @@
 // Package plan owns the desired components rendered from a Cluster, the diff
 // between them and what a provider observed, the ordered actions, their text
 // and JSON rendering, and saved plan files. It changes nothing on any host.
+//
+// Components are addressed controller.<name>, worker.<name>, webserver and
+// apiserver, at dependency levels 1 (controllers), 2 (workers) and 3
+// (webserver, apiserver). A component's Hash covers everything whose change
+// needs a restart: server, port, DB-GPT command, deploy directory and the
+// whole rendered Launch; secrets enter it only through a salted PBKDF2
+// digest. Attributes are what a plan shows, secrets as "(sensitive)".
+//
+// Diff rules (see the Action constants):
+//   - create: wanted, deployed nowhere;
+//   - update in place: deployed on its server with another hash (settings,
+//     port, version, a secret), or not running, or (apply.CheckUnchanged)
+//     running but failing its health check: redeployed and restarted there;
+//   - replace: deployed on another server than the file names: created on
+//     the new server, healthy, then the old copy removed;
+//   - destroy: deployed but no longer in the file (frontends first,
+//     controllers last), or a stray second copy on another server.
+//
+// The registry preparation (database, table) is shown as its own line when
+// anything is created or updated, and not counted in "Plan: N to add, N to
+// change, N to destroy.": it is idempotent and changes no component. A
+// replace counts as one add and one destroy, as in Terraform.
+//
+// Plan files (`hactl plan --out FILE`, mode 0600) are JSON: format_version,
+// cluster, the cluster file's absolute path and sha256, the hash of every
+// wanted component, the observed components (address, server, role, port,
+// hash, running) with their fingerprint, and the changes with their shown
+// attributes. No secret is stored: apply renders the components again from
+// the cluster file and refuses the plan when the file's bytes, any
+// component's hash or the observed fingerprint differ.
 package plan
