@@ -263,3 +263,28 @@ func TestYAMLAcceptedByDockerComposeV1(t *testing.T) {
 		t.Errorf("docker-compose sees %d services: %s", n, out)
 	}
 }
+
+// The image is part of every component's settings hash: a new image is a
+// planned change, not a silent no-op.
+func TestImageInComponentHash(t *testing.T) {
+	a, _ := Adapt(haCluster())
+	other := haCluster()
+	other.Compose.DBGPTImage = "example/dbgpt:0.6.4"
+	b, _ := Adapt(other)
+	ca, err := plan.Desired(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := plan.Desired(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ca {
+		if ca[i].Hash == cb[i].Hash {
+			t.Errorf("%s: same hash with another image", ca[i].Address)
+		}
+	}
+	if got := a.Workers[0].Server.DBGPTCommand; got != "dbgpt (image example/dbgpt:0.6.3, models_dir /srv/models)" {
+		t.Errorf("worker dbgpt command = %q", got)
+	}
+}

@@ -141,6 +141,20 @@ func Adapt(c *schema.Cluster) (*schema.Cluster, error) {
 	nc := *c
 	nc.Servers = nil
 	seen := map[string]string{}
+	// The "dbgpt command" of a container is the image's dbgpt: naming the
+	// image (and the models mount of workers) here puts them into every
+	// component's settings hash, so changing the image is a planned change.
+	image, modelsDir := "", ""
+	if c.Compose != nil {
+		image, modelsDir = c.Compose.DBGPTImage, c.Compose.ModelsDir
+	}
+	command := func(worker bool) string {
+		s := "dbgpt (image " + image
+		if worker && modelsDir != "" {
+			s += ", models_dir " + modelsDir
+		}
+		return s + ")"
+	}
 	server := func(svc, addr string) (*schema.Server, error) {
 		if other, dup := seen[svc]; dup {
 			return nil, fmt.Errorf("compose: %s and %s would both be service %q; rename one", other, addr, svc)
@@ -151,7 +165,7 @@ func Adapt(c *schema.Cluster) (*schema.Cluster, error) {
 			Address:      svc,
 			Transport:    TransportCompose,
 			DeployDir:    ContainerDir,
-			DBGPTCommand: "dbgpt",
+			DBGPTCommand: command(strings.HasPrefix(addr, "worker.")),
 		}
 		nc.Servers = append(nc.Servers, s)
 		return s, nil
