@@ -30,7 +30,12 @@ type testEnv struct {
 	sshd      *sshdtest.Server
 }
 
+// transports: a real loopback sshd and the local transport; only local when
+// HACTL_E2E=skip.
 func transports(t testing.TB) []testEnv {
+	if os.Getenv("HACTL_E2E") == "skip" {
+		return []testEnv{{schema.TransportLocal, nil}}
+	}
 	d := sshdtest.Start(t)
 	return []testEnv{{schema.TransportSSH, d}, {schema.TransportLocal, nil}}
 }
@@ -363,7 +368,6 @@ func TestNewRejects(t *testing.T) {
 // TestObserveSharedLocalDir: two local servers sharing a deploy directory
 // are read once, each component under the server its manifest names.
 func TestObserveSharedLocalDir(t *testing.T) {
-	sshdtest.SkipIfDisabled(t)
 	ctx := context.Background()
 	e := testEnv{schema.TransportLocal, nil}
 	a := e.server(t, "a", fakeCommand(t, "0.6.3"))
