@@ -324,6 +324,36 @@ func TestAuthErrors(t *testing.T) {
 			t.Fatalf("got %v", err)
 		}
 	})
+	t.Run("silent port", func(t *testing.T) {
+		// Accepts TCP but never speaks SSH: the connect timeout applies.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+			}
+		}()
+		s := sshServer(d, "server1")
+		s.SSH.Port = l.Addr().(*net.TCPAddr).Port
+		s.SSH.ConnectTimeout = 300 * time.Millisecond
+		p := host.NewPool(host.Options{})
+		defer p.Close()
+		start := time.Now()
+		err = p.Host(s).Connect(ctx)
+		if err == nil || !strings.Contains(err.Error(), "no SSH handshake within the connect timeout") {
+			t.Fatalf("got %v", err)
+		}
+		if el := time.Since(start); el > 2*time.Second {
+			t.Errorf("took %s", el)
+		}
+	})
 	t.Run("nothing listens", func(t *testing.T) {
 		s := sshServer(d, "server1")
 		s.SSH.Port = 1

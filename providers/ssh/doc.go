@@ -1,15 +1,37 @@
 // Package ssh implements providers.Provider for servers reached over SSH and
 // for the "local" transport (this machine, the same code path without SSH).
 //
-// It owns the layout of a component on its host (a directory per component
-// under the server's deploy directory: settings, env files, supervisor
-// script, pid files, log, manifest.json), the supervision of the process
-// (a POSIX sh supervisor started with setsid, or a systemd unit where systemd
-// runs), reading that state back (Observe), pre-flight checks, and preparing
-// the registry database through a controller host's connection.
-//
+// It owns the layout of a component on its host, the supervision of its
+// process, reading that state back (Observe), the pre-flight checks, and
+// preparing the registry database through a controller host's connection.
 // How a host is reached (SSH, known_hosts, sudo, timeouts, quoting) lives in
 // providers/host; what DB-GPT needs (arguments, settings, registry DDL) comes
 // from internal/dbgpt and plan.Component. Every value that reaches a remote
-// shell is quoted with host.Quote; secrets travel only on stdin.
+// shell is quoted with host.Quote; file contents and secrets travel only on
+// stdin (a script fed to `sh -s`), never on a command line.
+//
+// Remote layout, one directory per component, <deploy_dir>/<address>/:
+//
+//	manifest.json   what was deployed: cluster, address, role, server, port,
+//	                settings hash, attributes (secrets already redacted),
+//	                supervisor kind, deployed_at. Observe reads only these.
+//	env             non-secret environment (NAME='value' lines), 0644
+//	secret.env      secret environment, 0600
+//	<settings>      Launch.Files, e.g. dbgpt.toml (0600 when secret)
+//	start.sh        cd, write child.pid and started_at, source env files
+//	                with set -a, exec <dbgpt_command> <args>
+//	run.sh          the supervisor (not with systemd)
+//	supervisor.pid  pid of run.sh (a session leader: started with setsid)
+//	child.pid       pid of the DB-GPT process
+//	started_at      epoch seconds when the current process started
+//	restarts        restarts since the last deploy
+//	log             stdout and stderr of the process and the supervisor, 0600
+//	unit            name of the systemd unit, when systemd supervises
+//
+// The supervisor restarts the process when it exits (backoff 1 s doubling to
+// 30 s, reset after a minute up), and on SIGTERM forwards it, waits up to the
+// stop timeout, SIGKILLs, and exits. Stopping acts on a pid only when that
+// process's working directory is the component directory, so a recycled pid
+// is never signalled. Where systemd is PID 1 and hactl is root, a unit
+// hactl-<cluster>-<address>.service (Restart=always) runs start.sh instead.
 package ssh
