@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/hactl/hactl/providers/ssh"
 	"github.com/hactl/hactl/schema"
+	_ "modernc.org/sqlite"
 )
 
 // The real thing on this machine: hactl and dbgpt-sim binaries, transport
@@ -294,6 +296,19 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 	if _, err := os.Stat(filepath.Join(root, "deploy")); !os.IsNotExist(err) {
 		entries, _ := os.ReadDir(filepath.Join(root, "deploy"))
 		t.Errorf("deploy dir left after destroy: %v %v", err, entries)
+	}
+	// The registry data is kept, every row unhealthy.
+	db, err := sql.Open("sqlite", filepath.Join(root, "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var total, healthy int
+	if err := db.QueryRow("SELECT COUNT(*), COALESCE(SUM(healthy), 0) FROM dbgpt_cluster_registry_instance").Scan(&total, &healthy); err != nil {
+		t.Fatal(err)
+	}
+	if total == 0 || healthy != 0 {
+		t.Errorf("after destroy: %d registry rows, %d healthy; want rows kept, none healthy", total, healthy)
 	}
 	out = h.run(0, "destroy", "-auto-approve")
 	if !strings.Contains(out, "No hactl component is deployed") {
