@@ -3,8 +3,11 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestVersionAndHelp(t *testing.T) {
@@ -123,4 +126,37 @@ path = "${env:SIM_TEST_DB:-`+filepath.Join(dir, "default.db")+`}"
 	if code == 0 || !strings.Contains(errOut, "nope.toml") {
 		t.Errorf("missing file: exit %d, %q", code, errOut)
 	}
+}
+
+// --daemon starts a detached copy and returns at once, leaving no pid file.
+func TestDaemon(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	p := start(t, nil, "start", "controller", "--host", "127.0.0.1", "--port", itoa(port), "--daemon")
+	if code := p.wait(10 * time.Second); code != 0 {
+		t.Fatalf("--daemon exit %d: %s", code, p.err.String())
+	}
+	eventually(t, 10*time.Second, "daemon to answer", func() bool { return portOpen(port) })
+	// Find the daemon by its command line to stop it.
+	matches, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	found := false
+	for _, m := range matches {
+		b, err := os.ReadFile(m)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(args) > 0 && args[0] == bin && strings.Contains(string(b), "\x00"+itoa(port)+"\x00") {
+			if strings.Contains(string(b), "--daemon") {
+				t.Errorf("daemon kept --daemon in its command line: %q", args)
+			}
+			pid, _ := strconv.Atoi(strings.Split(m, "/")[2])
+			syscall.Kill(pid, syscall.SIGTERM)
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("daemon process not found")
+	}
+	eventually(t, 10*time.Second, "daemon to stop on SIGTERM", func() bool { return !portOpen(port) })
 }

@@ -28,8 +28,13 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin = filepath.Join(dir, "dbgpt")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	// DBGPT_SIM_TEST_RACE=1 builds the sim with the race detector (needs cgo).
+	args, cgo := []string{"build", "-o", bin}, "CGO_ENABLED=0"
+	if os.Getenv("DBGPT_SIM_TEST_RACE") != "" {
+		args, cgo = append(args, "-race"), "CGO_ENABLED=1"
+	}
+	build := exec.Command("go", append(args, ".")...)
+	build.Env = append(os.Environ(), cgo)
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building dbgpt-sim: %v\n%s", err, out)
 		os.Exit(1)
@@ -101,6 +106,9 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	t.Cleanup(func() {
 		p.cmd.Process.Kill()
 		<-p.done
+		if strings.Contains(p.err.String(), "WARNING: DATA RACE") {
+			t.Errorf("%s: data race (DBGPT_SIM_TEST_RACE build)", p.name)
+		}
 		if t.Failed() {
 			t.Logf("--- %s stderr:\n%s", p.name, p.err.String())
 		}

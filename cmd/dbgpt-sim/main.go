@@ -1,5 +1,3 @@
-// Command dbgpt-sim is the project's stand-in for DB-GPT's `dbgpt` command
-// (see /work/shared/DBGPT-PROTOCOL.md): install it as `dbgpt` on a host.
 package main
 
 import (
