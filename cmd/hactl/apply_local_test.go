@@ -93,11 +93,13 @@ model "glm-4-9b-chat" {
 controller "c1" {
   server = server.local
   port   = %[4]d
+  heartbeat_timeout = %[8]d
 }
 
 controller "c2" {
   server = server.local
   port   = %[5]d
+  heartbeat_timeout = %[8]d
 }
 
 worker "llm" {
@@ -196,8 +198,9 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 		t.Fatal(err)
 	}
 	file := filepath.Join(root, "cluster.hcl")
+	ctlTimeout := 60
 	write := func(workerPort int) {
-		src := fmt.Sprintf(localCluster, version, root, dbgpt, ports[0], ports[1], workerPort, ports[3])
+		src := fmt.Sprintf(localCluster, version, root, dbgpt, ports[0], ports[1], workerPort, ports[3], ctlTimeout)
 		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -276,6 +279,16 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 	if !strings.Contains(out, "can no longer be applied") || !strings.Contains(out, "worker.llm on local was redeployed") {
 		t.Fatalf("stale plan not refused clearly:\n%s", out)
 	}
+
+	// A controller setting: both controllers roll, one at a time.
+	ctlTimeout = 70
+	write(ports[4])
+	out = h.run(0, "apply", "-auto-approve")
+	done1, start2 := strings.Index(out, "controller.c1: Modifications complete"), strings.Index(out, "controller.c2: Modifying...")
+	if !strings.Contains(out, "Resources: 0 added, 2 changed, 0 destroyed.") || done1 < 0 || start2 < done1 {
+		t.Fatalf("controllers not rolled one at a time:\n%s", out)
+	}
+	after = observePIDs(t, file)
 
 	// Without a terminal and without -auto-approve, apply refuses.
 	write(ports[2])
