@@ -54,12 +54,32 @@ func ControllerModels(ctx context.Context, cl *Client, ctl *schema.Controller) (
 // fails the second; that is reported as "registry table missing or database
 // unreachable: HTTP 500".
 func CheckController(ctx context.Context, cl *Client, ctl *schema.Controller) error {
+	if err := ControllerAlive(ctx, cl, ctl); err != nil {
+		return err
+	}
+	_, err := ControllerModels(ctx, cl, ctl)
+	return err
+}
+
+// ControllerAlive is the first half of CheckController: /api/health says ok.
+// It says nothing about the registry.
+func ControllerAlive(ctx context.Context, cl *Client, ctl *schema.Controller) error {
 	dc := dbgpt.NewClient(cl.HTTP, ctl.URL())
 	if err := dc.Health(ctx); err != nil {
 		return fmt.Errorf("%s (%s): /api/health: %w", ControllerAddress(ctl), ctl.URL(), trimURLErr(err))
 	}
-	_, err := ControllerModels(ctx, cl, ctl)
-	return err
+	return nil
+}
+
+// WorkerPortOpen is the first part of CheckWorker: the worker's port accepts
+// a connection (dialled from its server).
+func WorkerPortOpen(ctx context.Context, cl *Client, w *schema.Worker) error {
+	pctx, cancel := context.WithTimeout(ctx, cl.HTTP.Timeout)
+	defer cancel()
+	if err := cl.PortOpen(pctx, WorkerEndpoint(w)); err != nil {
+		return fmt.Errorf("%s: port %d does not answer: %w", WorkerAddress(w), w.Port, err)
+	}
+	return nil
 }
 
 // JudgeThrough lists the rows through one controller and judges them with
@@ -82,11 +102,8 @@ func CheckWorker(ctx context.Context, cl *Client, c *schema.Cluster, w *schema.W
 
 // CheckWorkerThrough is CheckWorker through the given controllers only.
 func CheckWorkerThrough(ctx context.Context, cl *Client, w *schema.Worker, ctls []*schema.Controller) error {
-	pctx, cancel := context.WithTimeout(ctx, cl.HTTP.Timeout)
-	err := cl.PortOpen(pctx, WorkerEndpoint(w))
-	cancel()
-	if err != nil {
-		return fmt.Errorf("%s: port %d does not answer: %w", WorkerAddress(w), w.Port, err)
+	if err := WorkerPortOpen(ctx, cl, w); err != nil {
+		return err
 	}
 	if len(ctls) == 0 {
 		return fmt.Errorf("%s: no controller to check its registration through", WorkerAddress(w))

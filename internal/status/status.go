@@ -106,7 +106,9 @@ type registryReader interface {
 
 // Gather observes the cluster and reads its registry. It fails only when
 // nothing at all could be learnt; partial failures (a host or controller
-// down) are in the report.
+// down) are in the report. Observation, the registry listings and every
+// component's probe run at the same time, so the components' states and the
+// model rows describe the same moment.
 func Gather(ctx context.Context, p providers.Provider, c *schema.Cluster, opt Options) (*Report, error) {
 	r := &Report{Cluster: c.Name, Version: c.Version, Components: []Component{}, Models: []Model{}, Controllers: []Controller{}}
 	cl := health.NewClient(p, c, opt.RequestTimeout)
@@ -123,31 +125,40 @@ func Gather(ctx context.Context, p providers.Provider, c *schema.Cluster, opt Op
 		observed, obsErr = p.Observe(ctx, c)
 	}()
 
-	// Registry rows through every controller, in parallel.
+	// Registry rows through every controller.
 	declared := health.DeclaredWorkerEndpoints(c)
 	perCtl := make([][]health.Row, len(c.Controllers))
+	listErr := make([]error, len(c.Controllers))
 	r.Controllers = make([]Controller, len(c.Controllers))
 	for i, ctl := range c.Controllers {
 		r.Controllers[i] = Controller{Name: health.ControllerAddress(ctl), URL: ctl.URL()}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rows, err := health.JudgeThrough(ctx, cl, ctl, declared)
-			if err != nil {
-				r.Controllers[i].Error = err.Error()
-				return
-			}
-			r.Controllers[i].Answered = true
-			perCtl[i] = rows
+			perCtl[i], listErr[i] = health.JudgeThrough(ctx, cl, ctl, declared)
+		}()
+	}
+
+	// Every declared component's own probe.
+	decl := declaredComponents(cl, c)
+	probeErr := make([]error, len(decl))
+	for i, d := range decl {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			probeErr[i] = d.probe(ctx)
 		}()
 	}
 	wg.Wait()
 
 	var answering []*schema.Controller
 	for i, ctl := range c.Controllers {
-		if r.Controllers[i].Answered {
-			answering = append(answering, ctl)
+		if listErr[i] != nil {
+			r.Controllers[i].Error = listErr[i].Error()
+			continue
 		}
+		r.Controllers[i].Answered = true
+		answering = append(answering, ctl)
 	}
 	switch {
 	case len(answering) > 0:
@@ -175,7 +186,21 @@ func Gather(ctx context.Context, p providers.Provider, c *schema.Cluster, opt Op
 	}
 	sortModels(r.Models)
 
-	comps, err := components(ctx, cl, c, observed, obsErr, answering)
+	// A component's health: its probe, then for a controller its registry
+	// listing and for a worker its rows through every answering controller.
+	for i, d := range decl {
+		if probeErr[i] != nil {
+			continue
+		}
+		switch {
+		case d.ctl >= 0:
+			probeErr[i] = listErr[d.ctl]
+		case d.worker != nil:
+			probeErr[i] = workerProblem(d.worker, c.Controllers, perCtl, listErr)
+		}
+	}
+
+	comps, err := components(c, decl, probeErr, observed, obsErr)
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +209,25 @@ func Gather(ctx context.Context, p providers.Provider, c *schema.Cluster, opt Op
 		r.Notes = append(r.Notes, "observing the servers failed: "+obsErr.Error())
 	}
 	return r, nil
+}
+
+// workerProblem judges a worker's rows as each answering controller listed them.
+func workerProblem(w *schema.Worker, ctls []*schema.Controller, perCtl [][]health.Row, listErr []error) error {
+	var errs []error
+	n := 0
+	for i, ctl := range ctls {
+		if listErr[i] != nil {
+			continue
+		}
+		n++
+		if err := health.WorkerRowsProblem(perCtl[i], w, health.HeartbeatTimeout(ctl)); err != nil {
+			errs = append(errs, fmt.Errorf("through %s: %w", health.ControllerAddress(ctl), err))
+		}
+	}
+	if n == 0 {
+		return errors.New("no controller answers: its registration cannot be checked")
+	}
+	return errors.Join(errs...)
 }
 
 func maxTimeout(c *schema.Cluster) time.Duration {
@@ -284,49 +328,48 @@ func sortModels(ms []Model) {
 	})
 }
 
-// declaredComponent is one component of the cluster file with its check.
+// declaredComponent is one component of the cluster file with its probe.
 type declaredComponent struct {
 	name, role string
 	server     *schema.Server
 	port       int
-	check      func(ctx context.Context) error
+	probe      func(ctx context.Context) error
+	ctl        int            // index in c.Controllers, -1 when not a controller
+	worker     *schema.Worker // nil when not a worker
 }
 
-func declaredComponents(cl *health.Client, c *schema.Cluster, answering []*schema.Controller) []declaredComponent {
+func declaredComponents(cl *health.Client, c *schema.Cluster) []declaredComponent {
 	var out []declaredComponent
-	for _, ctl := range c.Controllers {
-		out = append(out, declaredComponent{health.ControllerAddress(ctl), schema.RoleController, ctl.Server, ctl.Port,
-			func(ctx context.Context) error { return health.CheckController(ctx, cl, ctl) }})
+	for i, ctl := range c.Controllers {
+		out = append(out, declaredComponent{name: health.ControllerAddress(ctl), role: schema.RoleController,
+			server: ctl.Server, port: ctl.Port, ctl: i,
+			probe: func(ctx context.Context) error { return health.ControllerAlive(ctx, cl, ctl) }})
 	}
 	for _, w := range c.Workers {
-		out = append(out, declaredComponent{health.WorkerAddress(w), schema.RoleWorker, w.Server, w.Port,
-			func(ctx context.Context) error {
-				if len(answering) == 0 {
-					return errors.New("no controller answers: its registration cannot be checked")
-				}
-				return health.CheckWorkerThrough(ctx, cl, w, answering)
-			}})
+		out = append(out, declaredComponent{name: health.WorkerAddress(w), role: schema.RoleWorker,
+			server: w.Server, port: w.Port, ctl: -1, worker: w,
+			probe: func(ctx context.Context) error { return health.WorkerPortOpen(ctx, cl, w) }})
 	}
 	if ws := c.Webserver; ws != nil {
-		out = append(out, declaredComponent{"webserver", schema.RoleWebserver, ws.Server, ws.Port,
-			func(ctx context.Context) error { return health.CheckWebserver(ctx, cl, c) }})
+		out = append(out, declaredComponent{name: "webserver", role: schema.RoleWebserver, server: ws.Server, port: ws.Port, ctl: -1,
+			probe: func(ctx context.Context) error { return health.CheckWebserver(ctx, cl, c) }})
 	}
 	if a := c.APIServer; a != nil {
-		out = append(out, declaredComponent{"apiserver", schema.RoleAPIServer, a.Server, a.Port,
-			func(ctx context.Context) error { return health.CheckAPIServer(ctx, cl, c) }})
+		out = append(out, declaredComponent{name: "apiserver", role: schema.RoleAPIServer, server: a.Server, port: a.Port, ctl: -1,
+			probe: func(ctx context.Context) error { return health.CheckAPIServer(ctx, cl, c) }})
 	}
 	return out
 }
 
-func components(ctx context.Context, cl *health.Client, c *schema.Cluster, observed []providers.Observed, obsErr error, answering []*schema.Controller) ([]Component, error) {
-	decl := declaredComponents(cl, c, answering)
+// components combines what the servers showed with each declared
+// component's health (checkErr, nil = healthy).
+func components(c *schema.Cluster, decl []declaredComponent, checkErr []error, observed []providers.Observed, obsErr error) ([]Component, error) {
 	obsBy := map[string]providers.Observed{}
 	for _, o := range observed {
 		obsBy[o.Address] = o
 	}
 	now := time.Now()
 	out := make([]Component, len(decl))
-	var wg sync.WaitGroup
 	for i, d := range decl {
 		comp := Component{Name: d.name, Role: d.role, Server: d.server.Name,
 			Address: net.JoinHostPort(d.server.Address, strconv.Itoa(d.port)), InFile: true}
@@ -334,35 +377,26 @@ func components(ctx context.Context, cl *health.Client, c *schema.Cluster, obser
 		if found {
 			fillObserved(&comp, o, now)
 		}
-		out[i] = comp
+		err := checkErr[i]
 		switch {
 		case found && !o.Running:
-			out[i].State = StateDown
-			continue
+			comp.State = StateDown
 		case !found && obsErr == nil:
-			out[i].State = StateNotDeployed
-			continue
+			comp.State = StateNotDeployed
+		case err == nil && found:
+			comp.State = StateRunning
+		case err == nil:
+			comp.State = StateRunning
+			comp.Reason = "answers, but its server could not be observed"
+		case found:
+			comp.State = StateUnhealthy
+			comp.Reason = err.Error()
+		default:
+			comp.State = StateUnknown
+			comp.Reason = "its server could not be observed, and " + err.Error()
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := d.check(ctx)
-			switch {
-			case err == nil && found:
-				out[i].State = StateRunning
-			case err == nil:
-				out[i].State = StateRunning
-				out[i].Reason = "answers, but its server could not be observed"
-			case found:
-				out[i].State = StateUnhealthy
-				out[i].Reason = err.Error()
-			default:
-				out[i].State = StateUnknown
-				out[i].Reason = "its server could not be observed, and " + err.Error()
-			}
-		}()
+		out[i] = comp
 	}
-	wg.Wait()
 
 	// Components found on servers but gone from the file.
 	known := map[string]bool{}

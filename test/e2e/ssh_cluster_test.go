@@ -252,6 +252,7 @@ func sshScenario(t *testing.T, bin, version string) {
 		if err := tc.Pause(testcluster.Server1); err != nil {
 			t.Fatal(err)
 		}
+		pausedAt := time.Now()
 		paused := true
 		defer func() {
 			if paused {
@@ -259,7 +260,10 @@ func sshScenario(t *testing.T, bin, version string) {
 			}
 		}()
 		var rep *status.Report
-		eventually(t, 60*time.Second, time.Second, "text2vec live through controller2 with server1 paused", func() error {
+		// The guide's promise: the worker fails over to controller2 and keeps
+		// its rows fresh there (a heartbeat sent after the pause), and the
+		// webserver sees the models through controller2.
+		eventually(t, 60*time.Second, time.Second, "text2vec heartbeating through controller2 with server1 paused", func() error {
 			rep = h.status("--timeout", "2s")
 			if rep.ModelsSource != status.SourceControllers {
 				return fmt.Errorf("models from %q", rep.ModelsSource)
@@ -276,8 +280,18 @@ func sshScenario(t *testing.T, bin, version string) {
 			if len(rows) == 0 || !rows[0].Live || !slices.Equal(rows[0].Via, []string{"controller.controller2"}) {
 				return fmt.Errorf("text2vec rows %+v", rows)
 			}
+			if since := time.Since(pausedAt); time.Duration(rows[0].HeartbeatAgeSeconds)*time.Second > since-2*time.Second {
+				return fmt.Errorf("text2vec's last heartbeat is %ds old: from before the pause %s ago", rows[0].HeartbeatAgeSeconds, since.Round(time.Second))
+			}
+			for _, name := range []string{"worker.text2vec", "webserver", "controller.controller2"} {
+				if c, _ := componentByName(rep, name); c.State != status.StateRunning {
+					return fmt.Errorf("%s %s: %s", name, c.State, c.Reason)
+				}
+			}
 			return nil
 		})
+		t.Logf("failed over %s after the pause", time.Since(pausedAt).Round(time.Second))
+		t.Logf("hactl status with server1 paused:\n%s", h.must(0, statusTimout, "status", "--timeout", "2s").Stdout)
 		if c, _ := componentByName(rep, "controller.controller1"); c.State == status.StateRunning {
 			t.Errorf("controller1 shown running while its host is paused: %+v", c)
 		}
@@ -294,6 +308,67 @@ func sshScenario(t *testing.T, bin, version string) {
 			}
 			return nil
 		})
+	})
+
+	// Both controller processes frozen (their hosts still up): status reads
+	// the registry database itself and says so.
+	step(t, "status-no-controller-answers", func(t *testing.T) {
+		pids := componentPIDs(t, h.status())
+		hosts := map[string]string{"controller.controller1": testcluster.Server1, "controller.controller2": testcluster.Server2}
+		for name, host := range hosts {
+			mustExec(t, tc, host, "kill -STOP "+strconv.Itoa(pids[name]))
+		}
+		defer func() {
+			for name, host := range hosts {
+				tc.Exec(host, "kill -CONT "+strconv.Itoa(pids[name]))
+			}
+		}()
+		rep := h.status("--timeout", "2s")
+		if rep.ModelsSource != status.SourceDatabase {
+			t.Fatalf("models source %q, want %q; notes %v", rep.ModelsSource, status.SourceDatabase, rep.Notes)
+		}
+		if rows := modelRows(rep, "text2vec", "text2vec", s3, 8004); len(rows) != 1 || !slices.Equal(rows[0].Via, []string{status.SourceDatabase}) {
+			t.Errorf("text2vec rows read from the database: %+v", rows)
+		}
+		txt := h.must(0, statusTimout, "status", "--timeout", "2s").Stdout
+		if !strings.Contains(txt, "Models (read from the registry database: no controller answered)") {
+			t.Errorf("status text does not say where the models come from:\n%s", txt)
+		}
+		for name, host := range hosts {
+			mustExec(t, tc, host, "kill -CONT "+strconv.Itoa(pids[name]))
+		}
+		eventually(t, 60*time.Second, time.Second, "cluster healthy again after SIGCONT", func() error {
+			for _, c := range h.status().Components {
+				if c.State != status.StateRunning {
+					return fmt.Errorf("%s %s: %s", c.Name, c.State, c.Reason)
+				}
+			}
+			return nil
+		})
+	})
+
+	// Duplicate rows (sys_code is NULL, so the unique key lets them in) are flagged.
+	step(t, "status-duplicate-rows", func(t *testing.T) {
+		db := tc.DB()
+		if _, err := db.Exec(`INSERT INTO dbgpt_cluster_registry_instance
+			(model_name, host, port, weight, check_healthy, healthy, enabled, last_heartbeat)
+			SELECT model_name, host, port, weight, check_healthy, healthy, enabled, last_heartbeat
+			FROM dbgpt_cluster_registry_instance WHERE model_name = 'text2vec@text2vec' AND port = 8004`); err != nil {
+			t.Fatal(err)
+		}
+		rows := modelRows(h.status(), "text2vec", "text2vec", s3, 8004)
+		if len(rows) != 2 {
+			t.Fatalf("want the duplicate pair, got %+v", rows)
+		}
+		for _, m := range rows {
+			if !m.Duplicate || !strings.HasSuffix(m.State, ", duplicate") {
+				t.Errorf("duplicate row not flagged: %+v", m)
+			}
+		}
+		txt := h.must(0, statusTimout, "status").Stdout
+		if !strings.Contains(txt, "live, duplicate") {
+			t.Errorf("status text does not flag the duplicate:\n%s", txt)
+		}
 	})
 
 	// A controller whose registry table vanished still says ok on
