@@ -95,6 +95,7 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = baseEnv(env)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.err
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -141,8 +142,14 @@ func StartServer() (*DB, error) {
 		}
 	}()
 	data := filepath.Join(dir, "data")
-	out, err := exec.Command(install, "--no-defaults", "--datadir="+data, "--user=root",
-		"--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve").CombinedOutput()
+	// As root the server must be told to stay root; otherwise it runs as the
+	// calling user and --user would only warn.
+	var asUser []string
+	if os.Geteuid() == 0 {
+		asUser = []string{"--user=root"}
+	}
+	out, err := exec.Command(install, append([]string{"--no-defaults", "--datadir=" + data,
+		"--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve"}, asUser...)...).CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("%s --datadir=%s: %v\n%s", install, data, err, out)
 	}
@@ -156,12 +163,14 @@ func StartServer() (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.cmd = exec.Command(server, "--no-defaults", "--datadir="+data, "--user=root",
-		"--bind-address=127.0.0.1", "--port="+strconv.Itoa(port), "--socket="+d.Socket,
-		"--pid-file="+filepath.Join(dir, "mariadbd.pid"), "--tmpdir="+dir,
+	d.cmd = exec.Command(server, append([]string{"--no-defaults", "--datadir=" + data,
+		"--bind-address=127.0.0.1", "--port=" + strconv.Itoa(port), "--socket=" + d.Socket,
+		"--pid-file=" + filepath.Join(dir, "mariadbd.pid"), "--tmpdir=" + dir,
 		"--skip-name-resolve", "--skip-log-bin", "--innodb-buffer-pool-size=32M",
-		"--innodb-log-file-size=16M", "--max-connections=200", "--log-error="+filepath.Join(dir, "error.log"))
+		"--innodb-log-file-size=16M", "--max-connections=200", "--log-error=" + filepath.Join(dir, "error.log")}, asUser...)...)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
+	// The server dies with the test binary even when cleanup never runs.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := d.cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("starting %s: %w", server, err)
