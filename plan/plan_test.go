@@ -361,3 +361,28 @@ func TestPlanFileRoundTripAndRefusal(t *testing.T) {
 		t.Fatalf("edited file not refused: %v", err)
 	}
 }
+
+func TestNoSecretInPlanOutput(t *testing.T) {
+	c := testCluster(t)
+	c.APIServer = &schema.APIServer{Name: "apiserver", Server: c.Servers[1], Host: "0.0.0.0", Port: 8100,
+		APIKeys: []schema.Secret{schema.NewSecret("sk-very-secret")}}
+	c.Controllers[0].Env = map[string]string{"TOKEN": "sk-very-secret"}
+	old := desired(t, c)
+	c.Registry.Password = schema.NewSecret("new-" + testPassword)
+	p := Diff(c, desired(t, c), deployed(old[:1]))
+	var text, js bytes.Buffer
+	Renderer{W: &text, Color: true}.Text(p)
+	if err := (Renderer{W: &js}).JSON(p); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{text.String(), js.String()} {
+		for _, s := range []string{testPassword, "sk-very-secret"} {
+			if strings.Contains(out, s) {
+				t.Errorf("plan output shows a secret:\n%s", out)
+			}
+		}
+	}
+	if !strings.Contains(text.String(), "api_keys") || !strings.Contains(text.String(), "(sensitive)") {
+		t.Errorf("sensitive attributes not shown as (sensitive):\n%s", text.String())
+	}
+}
