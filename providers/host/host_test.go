@@ -397,6 +397,14 @@ func TestOneConnectionReused(t *testing.T) {
 	if n := strings.Count(log.String(), "connected to server1"); n != 2 {
 		t.Fatalf("want a reconnect, log:\n%s", log.String())
 	}
+	// The server side drops the connection: the next command redials.
+	d.DropConnections(t)
+	if _, err := h.Run(ctx, "true", nil); err != nil {
+		t.Fatalf("after the connection dropped: %v", err)
+	}
+	if n := strings.Count(log.String(), "connected to server1"); n != 3 {
+		t.Fatalf("want a second reconnect, log:\n%s", log.String())
+	}
 }
 
 // TestJumpHost reaches a server through another sshd (ProxyJump): both

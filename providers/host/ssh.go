@@ -292,8 +292,14 @@ func (h *sshHost) Run(ctx context.Context, script string, stdin io.Reader) ([]by
 		return nil, fmt.Errorf("server %s: waiting for a free ssh session: %w", h.name, ctx.Err())
 	}
 	sess, err := cl.NewSession()
+	var refused *ssh.OpenChannelError
+	if errors.As(err, &refused) {
+		// The connection is fine but the server said no (e.g. MaxSessions):
+		// closing it would break the other sessions on it.
+		return nil, fmt.Errorf("server %s: the ssh server refused a session: %w", h.name, err)
+	}
 	if err != nil {
-		// The connection may have dropped since it was cached: redial once.
+		// The connection dropped since it was cached: redial once.
 		h.conn.drop(cl)
 		if cl, err = h.conn.get(ctx); err != nil {
 			return nil, err

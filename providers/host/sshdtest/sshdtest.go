@@ -14,6 +14,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,6 +30,7 @@ type Server struct {
 	HostKey    ssh.PublicKey // the server's host key
 	ClientKey  string        // private key file that may log in
 	KnownHosts string        // a known_hosts file holding HostKey for 127.0.0.1:Port
+	PID        int           // of the listening sshd
 }
 
 // SkipIfDisabled skips the test when HACTL_E2E=skip.
@@ -105,7 +108,7 @@ MaxStartups 100
 	if err := os.WriteFile(kh, []byte(line+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &Server{Dir: dir, Port: port, HostKey: hostPub, ClientKey: filepath.Join(dir, "client_ed25519"), KnownHosts: kh}
+	return &Server{Dir: dir, Port: port, HostKey: hostPub, ClientKey: filepath.Join(dir, "client_ed25519"), KnownHosts: kh, PID: cmd.Process.Pid}
 }
 
 // Addr is 127.0.0.1:Port.
@@ -150,4 +153,19 @@ func freePort(t testing.TB) int {
 func (s *Server) Log() string {
 	b, _ := os.ReadFile(filepath.Join(s.Dir, "sshd.log"))
 	return string(b)
+}
+
+// DropConnections kills sshd's per-connection processes (its children), as
+// a network failure or a server restart would end every open connection.
+func (s *Server) DropConnections(t testing.TB) {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", s.PID, s.PID))
+	if err != nil {
+		t.Fatalf("listing sshd's children: %v", err)
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 }
