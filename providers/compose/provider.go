@@ -285,6 +285,11 @@ func (p *Provider) Observe(ctx context.Context, c *schema.Cluster) ([]providers.
 	if err != nil {
 		return nil, fmt.Errorf("compose: listing the containers of project %s: %w", p.project, err)
 	}
+	return observed(cs), nil
+}
+
+// observed turns inspected containers into observed components.
+func observed(cs []container) []providers.Observed {
 	var out []providers.Observed
 	seen := map[string]int{}
 	for _, ct := range cs {
@@ -320,7 +325,7 @@ func (p *Provider) Observe(ctx context.Context, c *schema.Cluster) ([]providers.
 		seen[addr] = len(out)
 		out = append(out, o)
 	}
-	return out, nil
+	return out
 }
 
 // Deploy writes the project file with the component's settings and

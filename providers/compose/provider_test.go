@@ -100,3 +100,47 @@ func TestEnsureRegistryManagedDatabase(t *testing.T) {
 		t.Errorf("volume %s left after PurgeRegistry", p.DatabaseVolume())
 	}
 }
+
+// managed_database = false: the registry is an external MySQL reached
+// directly; hactl creates the database and table there and starts nothing.
+func TestEnsureRegistryExternalDatabase(t *testing.T) {
+	needDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	imgs, err := images.Ensure(ctx, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("hactl-ct-extdb-%d", time.Now().UnixNano()%1e9)
+	cmd := exec.CommandContext(ctx, "docker", "run", "-d", "--name", name, "--label", images.Label+"=1",
+		"-e", "MARIADB_ROOT_PASSWORD", imgs.DB)
+	cmd.Env = append(os.Environ(), "MARIADB_ROOT_PASSWORD=ext-root-pw") // not on the command line
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker run: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", "-v", name).Run() })
+	ipOut, err := exec.Command("docker", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", name).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := registryOnly(t, "")
+	c.Compose.ManagedDatabase = false
+	c.Registry.Host = strings.TrimSpace(string(ipOut))
+	c.Registry.User = "root"
+	c.Registry.Password = schema.NewSecret("ext-root-pw")
+	p, err := NewProvider(c, Options{WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.EnsureRegistry(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := p.RegistryRows(ctx, c)
+	if err != nil || len(rows) != 0 {
+		t.Fatalf("rows = %v, %v", rows, err)
+	}
+	if cs, _ := containers(ctx, LabelProject+"="+p.Project()); len(cs) != 0 {
+		t.Errorf("an external registry started %d containers", len(cs))
+	}
+}
