@@ -434,3 +434,21 @@ func writeFile(t *testing.T, name, content string) string {
 	}
 	return p
 }
+
+// A registry database that does not answer: the controller still starts and
+// says ok on /api/health; registry calls answer 500 and the log says why.
+func TestControllerDatabaseDown(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	p := start(t, []string{"CONTROLLER_REGISTRY_DB_PASSWORD=x"}, "start", "controller", "--host", "127.0.0.1", "--port", itoa(port),
+		"--registry_type", "database", "--registry_db_type", "mysql", "--registry_db_host", "127.0.0.1",
+		"--registry_db_port", itoa(freePort(t)), "--registry_db_user", "u", "--registry_db_name", "dbgpt")
+	waitUp(t, p, url(port))
+	if code, b := do(t, "GET", url(port)+modelsPath, nil); code != 500 || b != "Internal Server Error" {
+		t.Errorf("list with the database down: %d %s", code, b)
+	}
+	eventually(t, 5*time.Second, "connection error in the log", func() bool {
+		l := p.err.String()
+		return strings.Contains(l, "connection refused") && strings.Contains(l, "_heartbeat_checker")
+	})
+}

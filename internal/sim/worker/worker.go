@@ -58,10 +58,11 @@ func (c *Config) Check() error {
 }
 
 // OutboundIP is the address DB-GPT registers without worker_register_host:
-// the source address of a UDP "connection" towards a public address (no
-// packet is sent), else 127.0.0.1.
+// the source address of a UDP "connection" towards 10.254.254.254:1, as
+// DB-GPT's _get_ip_address does (no packet is sent), else 127.0.0.1. On a
+// multi-homed host this is whatever the default route picks.
 func OutboundIP() string {
-	conn, err := net.Dial("udp", "8.8.8.8:80")
+	conn, err := net.Dial("udp", "10.254.254.254:1")
 	if err != nil {
 		return "127.0.0.1"
 	}
