@@ -1,20 +1,76 @@
 // Package compose deploys a cluster file as a docker compose project: it
 // builds the project with compose-go from the typed schema.Cluster and the
-// rendered plan.Components (Build, used by `hactl export compose`), and
+// rendered plan.Components (Build; Export for `hactl export compose`), and
 // implements providers.Provider on top of the docker and docker compose CLIs
 // (New).
 //
-// Mapping (see Adapt): every controller, worker, webserver and apiserver is a
-// service of its own, and its service name is also its "server": workers
-// register with their service name as worker_register_host, controller URLs
-// are http://<service>:<port> on the project's private network. The managed
-// registry database is one more service. Services carry labels with hactl's
-// component address and settings hash, so Observe reads the real state from
-// the containers instead of a local state file.
+// # Mapping
 //
-// Secrets never appear in the YAML: they reach containers through env files
-// of mode 0600 written next to it. The registry schema is created by hactl
-// (internal/dbgpt.EnsureSchema), never by an init script in the image.
+// Every controller, worker, webserver and apiserver is a service of its own,
+// and that service is also its "server" (Adapt): a synthetic server whose
+// name and address are the service name. So the settings rendered by
+// internal/dbgpt make workers register with their service name as
+// worker_register_host and point every client at http://<controller
+// service>:<port> on the project's private network "hactl"; bind addresses
+// are 0.0.0.0 (each container has its own network namespace). Plan, apply,
+// the health gates and status must run on the adapted cluster
+// (Provider.Cluster; cmd/hactl adapts in place when --provider compose).
+//
+// Service names: the component name when it already starts with its role
+// ("controller1"), else role-name ("worker-text2vec"); "webserver",
+// "apiserver". The managed registry database is the service named like the
+// registry block's host when that is a plain host name (else "registry-db"),
+// reached at <service>:3306. The project name is compose.project or the
+// cluster name, lower-cased.
+//
+// # Project
+//
+//   - image: compose.dbgpt_image for components, with entrypoint "dbgpt" and
+//     the rendered arguments as command; the image name (and a worker's
+//     models_dir) is the synthetic server's "dbgpt command", so it is part
+//     of every component's settings hash and a new image is a planned change.
+//   - settings files (TOML generation) are written to <service>/ next to the
+//     YAML and bind-mounted at /hactl, the working directory.
+//   - secrets (SecretEnv, the database passwords) are only in <service>.env
+//     files of mode 0600 next to the YAML (env_file), never inline. Values
+//     are single-quoted so compose v1 and v2 read them alike; a secret with a
+//     backslash or line break is refused.
+//   - healthchecks: controllers GET /api/controller/models and want 200 with
+//     a JSON list (it reads the registry; /api/health does not); webserver
+//     GET /api/health; workers and apiserver: their port accepts. They need
+//     only bash in the image (an HTTP/1.0 request over /dev/tcp), not curl.
+//     The database: `mysqladmin ping -h 127.0.0.1` (or mariadb-admin).
+//   - depends_on with condition service_healthy in apply order: database →
+//     controllers → workers → webserver/apiserver; restart: unless-stopped.
+//   - managed database: compose.database_image (default mysql:8.0) with
+//     MYSQL_ROOT_PASSWORD and MARIADB_ROOT_PASSWORD (and *_DATABASE, *_USER,
+//     *_PASSWORD for a non-root registry user), which the official mysql and
+//     mariadb images and the test image understand; data in the named volume
+//     compose.database_volume (default <project>_registry-data).
+//   - labels on every container: dev.hactl.cluster, .project, .service,
+//     .component (plan address), .role, .name, .port, .hash (settings hash),
+//     .attributes (the plan attributes, secrets redacted). Observe reads the
+//     state from them; no local state file.
+//   - the YAML is narrowed to what docker-compose v1.29 accepts (no
+//     top-level name: .env carries COMPOSE_PROJECT_NAME), which compose v2
+//     reads the same.
+//
+// # Provider
+//
+// The project file lives in a work directory (mode 0700, default
+// ~/.hactl/compose/<project>) and always holds every wanted service. Deploy
+// rewrites it and runs `up -d --no-deps --no-build <service>` (the compose v2
+// plugin when present, else docker-compose); compose leaves an unchanged
+// running container alone. Pre-flight never pulls: images must be local.
+// EnsureRegistry starts the database service, waits until Docker reports it
+// healthy, and then, as root, creates the database and registry user, and
+// the registry table with internal/dbgpt (no init script). DialContext
+// resolves a service name to its container's address on the project network
+// (reachable from the Docker host). Remove stops (SIGTERM: workers
+// deregister) and removes a component's containers; when the last component
+// is gone the database service and network go too, the volume stays;
+// PurgeRegistry with no component left removes the volume. Teardown does
+// all of it explicitly.
 //
 // This package must not decide what to deploy or in which order (plan and
 // apply do), nor how DB-GPT settings are rendered (internal/dbgpt does).
