@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hactl/hactl/internal/dbgpt"
+	"github.com/hactl/hactl/internal/sim/worker"
 	"github.com/hactl/hactl/internal/testdb"
 )
 
@@ -187,4 +188,20 @@ path = "`+t.TempDir()+`"
 	})
 	w2.signal(syscall.SIGTERM)
 	w2.wait(15 * time.Second)
+}
+
+// Without worker_register_host the worker registers the machine's outbound
+// address, not its bind address.
+func TestWorkerOutboundAddress(t *testing.T) {
+	t.Parallel()
+	cport := freePort(t)
+	c := start(t, nil, "start", "controller", "--host", "127.0.0.1", "--port", itoa(cport))
+	waitUp(t, c, url(cport))
+	wport := freePort(t)
+	start(t, nil, "start", "worker", "--model_name", "m", "--model_path", t.TempDir(), "--host", "127.0.0.1",
+		"--port", itoa(wport), "--controller_addr", url(cport))
+	want := worker.OutboundIP()
+	eventually(t, 10*time.Second, "row at the outbound address "+want, func() bool {
+		return find(listRaw(t, url(cport), ""), "m@llm", want, wport) != nil
+	})
 }
