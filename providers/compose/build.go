@@ -20,6 +20,10 @@ import (
 // and v2 find it by default).
 const ComposeFile = "docker-compose.yml"
 
+// dotEnvMarker starts the .env hactl writes; a .env without it is the
+// user's and is never overwritten.
+const dotEnvMarker = "# written by hactl: the compose project name"
+
 // DefaultDatabaseImage is the managed database image when the file sets none.
 const DefaultDatabaseImage = "mysql:8.0"
 
@@ -80,7 +84,7 @@ func Build(c *schema.Cluster, comps []*plan.Component, opts BuildOptions) (*Proj
 	}
 	// compose v1 rejects a top-level `name`; both v1 and v2 read the project
 	// name from .env next to the file.
-	p.addFile(".env", []byte("COMPOSE_PROJECT_NAME="+name+"\n"), 0o644)
+	p.addFile(".env", []byte(dotEnvMarker+"\nCOMPOSE_PROJECT_NAME="+name+"\n"), 0o644)
 
 	byLevel := map[int][]string{}
 	dbSvc := ""

@@ -288,3 +288,24 @@ func TestImageInComponentHash(t *testing.T) {
 		t.Errorf("worker dbgpt command = %q", got)
 	}
 }
+
+func TestWriteKeepsForeignDotEnv(t *testing.T) {
+	_, p := buildHA(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("MINE=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Write(filepath.Join(dir, ComposeFile)); err == nil || !strings.Contains(err.Error(), ".env") {
+		t.Fatalf("err = %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, ".env")); string(b) != "MINE=1\n" {
+		t.Errorf(".env overwritten: %q", b)
+	}
+	// hactl's own .env is rewritten freely.
+	dir = t.TempDir()
+	for i := 0; i < 2; i++ {
+		if err := p.Write(filepath.Join(dir, ComposeFile)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

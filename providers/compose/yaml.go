@@ -113,6 +113,9 @@ func (p *Project) Write(file string) error {
 		}
 		return nil
 	}
+	if old, err := os.ReadFile(filepath.Join(dir, ".env")); err == nil && !bytes.HasPrefix(old, []byte(dotEnvMarker)) {
+		return fmt.Errorf("compose: %s exists and was not written by hactl; export into another directory", filepath.Join(dir, ".env"))
+	}
 	for _, f := range p.Files {
 		if err := write(filepath.Join(dir, filepath.FromSlash(f.Path)), f.Content, f.Mode); err != nil {
 			return err
