@@ -210,7 +210,13 @@ u=$(cat "$d/unit" 2>/dev/null)
 stop_component "$d" || exit 1
 case $u in hactl-*.service) rm -f "/etc/systemd/system/$u"; systemctl daemon-reload 2>/dev/null;; esac
 rm -rf "$d"
-rmdir %s 2>/dev/null
+# The last component gone: the deploy directory too, and its parent when
+# that is the default layout's /…/hactl and now empty.
+dd=%s
+if rmdir "$dd" 2>/dev/null; then
+	p=$(dirname "$dd")
+	[ "${p##*/}" = hactl ] && rmdir "$p" 2>/dev/null
+fi
 exit 0
 `, host.Quote(dir), host.Quote(s.DeployDir))
 	if _, err := p.host(s).Run(ctx, script, nil); err != nil {

@@ -234,6 +234,24 @@ func TestDeployObserveRemove(t *testing.T) {
 			if err != nil || len(obs) != 0 {
 				t.Fatalf("after remove: %+v %v", obs, err)
 			}
+			// The other cluster's directory keeps the deploy dir; without it
+			// the last Remove takes the deploy dir and an empty …/hactl parent.
+			if _, err := os.Stat(s.DeployDir); err != nil {
+				t.Errorf("deploy dir of a shared directory removed: %v", err)
+			}
+			os.RemoveAll(other)
+			parent := filepath.Join(filepath.Dir(s.DeployDir), "hactl")
+			s.DeployDir = filepath.Join(parent, "c")
+			comp.Server = s
+			if err := p.Deploy(ctx, comp); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Remove(ctx, providers.Observed{Address: comp.Address, Server: s.Name}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(parent); !os.IsNotExist(err) {
+				t.Errorf("%s left behind: %v", parent, err)
+			}
 			if err := p.Remove(ctx, providers.Observed{Address: "controller.ctrl1", Server: "server1"}); err != nil {
 				t.Errorf("removing twice: %v", err)
 			}
