@@ -353,6 +353,14 @@ func TestAuthErrors(t *testing.T) {
 		if el := time.Since(start); el > 2*time.Second {
 			t.Errorf("took %s", el)
 		}
+		// The failure is remembered: the next operations fail at once.
+		start = time.Now()
+		if _, err2 := p.Host(s).Run(ctx, "true", nil); err2 == nil || err2.Error() != err.Error() {
+			t.Errorf("second attempt: %v", err2)
+		}
+		if el := time.Since(start); el > 100*time.Millisecond {
+			t.Errorf("second attempt took %s", el)
+		}
 	})
 	t.Run("nothing listens", func(t *testing.T) {
 		s := sshServer(d, "server1")

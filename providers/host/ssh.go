@@ -37,7 +37,15 @@ type sshConn struct {
 	mu     sync.Mutex
 	client *ssh.Client
 	dial   func(ctx context.Context) (*ssh.Client, error)
+	// A failed dial is remembered for a while so that the many operations
+	// of one run on an unreachable host fail at once instead of each (and
+	// one after the other) waiting out the connect timeout.
+	failed   error
+	failedAt time.Time
 }
+
+// redialAfter is how long a failed dial is reported without trying again.
+const redialAfter = 10 * time.Second
 
 func (c *sshConn) get(ctx context.Context) (*ssh.Client, error) {
 	c.mu.Lock()
@@ -45,10 +53,17 @@ func (c *sshConn) get(ctx context.Context) (*ssh.Client, error) {
 	if c.client != nil {
 		return c.client, nil
 	}
+	if c.failed != nil && time.Since(c.failedAt) < redialAfter {
+		return nil, c.failed
+	}
 	cl, err := c.dial(ctx)
 	if err != nil {
+		if !errors.Is(ctx.Err(), context.Canceled) {
+			c.failed, c.failedAt = err, time.Now()
+		}
 		return nil, err
 	}
+	c.failed = nil
 	c.client = cl
 	go func() {
 		// Forget the client when the connection drops so the next use redials.
@@ -75,6 +90,7 @@ func (c *sshConn) drop(cl *ssh.Client) {
 func (c *sshConn) close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.failed = nil
 	if c.client == nil {
 		return nil
 	}
