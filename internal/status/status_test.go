@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -123,6 +124,16 @@ func TestGatherOneControllerDown(t *testing.T) {
 	}
 	if strings.Contains(out, "\x1b[") {
 		t.Errorf("colour codes without colour:\n%s", out)
+	}
+	// With colour, only escape codes are added: stripped, the text is the
+	// same, so alignment holds.
+	var col bytes.Buffer
+	r.WriteText(&col, true)
+	if !strings.Contains(col.String(), "\x1b[") {
+		t.Errorf("no colour codes with colour on")
+	}
+	if stripped := regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(col.String(), ""); stripped != out {
+		t.Errorf("coloured text differs from plain text once codes are stripped:\n%s\n---\n%s", stripped, out)
 	}
 	buf.Reset()
 	if err := r.WriteJSON(&buf); err != nil {

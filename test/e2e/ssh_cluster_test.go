@@ -153,7 +153,10 @@ func sshScenario(t *testing.T, bin, version string) {
 			if srv == "" {
 				srv = "server3"
 			}
-			mustExec(t, tc, srv, "kill -0 "+strconv.Itoa(pid))
+			role := strings.SplitN(name, ".", 2)[0]
+			if args := mustExec(t, tc, srv, "ps -o args= -p "+strconv.Itoa(pid)); !strings.Contains(args, "dbgpt") || !strings.Contains(args, "start "+role) {
+				t.Errorf("%s: pid %d on %s is %q, not its dbgpt process", name, pid, srv, strings.TrimSpace(args))
+			}
 		}
 	})
 
