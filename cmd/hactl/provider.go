@@ -51,8 +51,13 @@ func addProviderFlags(cmd *cobra.Command) *providerFlags {
 	return f
 }
 
-// open returns the chosen provider for c.
+// open returns the chosen provider for c. Its own progress lines
+// (connections, processes started, registry created) go to out, or to
+// stderr when HACTL_VERBOSE is set.
 func (f *providerFlags) open(c *schema.Cluster, out io.Writer) (providers.Provider, error) {
+	if os.Getenv("HACTL_VERBOSE") != "" {
+		out = os.Stderr
+	}
 	mk, ok := providerFactories[f.kind]
 	if !ok {
 		var names []string
