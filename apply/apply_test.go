@@ -368,7 +368,8 @@ func TestCheckUnchangedRepairsUnhealthy(t *testing.T) {
 
 	p := plan.Diff(c, d, observe(d))
 	CheckUnchanged(context.Background(), k, p, time.Second, 4)
-	if len(p.Changes) != 2 || p.Changes[0].Address != "worker.emb" || p.Changes[1].Address != "webserver" ||
+	// The webserver is left to the gates that follow the worker's repair.
+	if len(p.Changes) != 1 || p.Changes[0].Address != "worker.emb" ||
 		p.Changes[0].Action != plan.Update || !strings.HasPrefix(p.Changes[0].Reason, "unhealthy: ") {
 		t.Fatalf("changes = %+v", p.Changes)
 	}
@@ -386,5 +387,21 @@ func TestCheckUnchangedRepairsUnhealthy(t *testing.T) {
 	}
 	if len(got) != 2 || got[0] != "worker.llm1 settings changed" || !strings.HasPrefix(got[1], "worker.emb unhealthy") {
 		t.Fatalf("changes = %v", got)
+	}
+}
+
+func TestCheckUnchangedStopsAtTheLowestBrokenLevel(t *testing.T) {
+	c := cluster()
+	d := mustDesired(t, c)
+	fp := newFake()
+	for _, o := range d {
+		fp.deployed[o.Address] = true
+	}
+	// Controller c2 is broken; workers and webserver fail through it too.
+	k := &fakeChecker{p: fp, sick: map[string]bool{"controller.c2": true, "worker.emb": true, "webserver": true}}
+	p := plan.Diff(c, d, observe(d))
+	CheckUnchanged(context.Background(), k, p, time.Second, 4)
+	if len(p.Changes) != 1 || p.Changes[0].Address != "controller.c2" {
+		t.Fatalf("want only controller.c2 repaired, got %v", p.Changes)
 	}
 }

@@ -105,58 +105,60 @@ func (e *GateError) Error() string {
 
 func (e *GateError) Unwrap() error { return e.Err }
 
-// CheckUnchanged checks, once each and in parallel, every component the plan
-// leaves unchanged, and turns those that run but do not serve into repairs
-// (an update in place: restart with the same settings). A level is checked
-// only when no lower level changes: its health depends on theirs, and the
-// gates of the apply check it after those changes anyway. So an apply that
-// failed its gates is repaired by the next, and an apply of a healthy,
-// unchanged cluster still changes nothing.
+// CheckUnchanged checks, once each, the components the plan leaves
+// unchanged, and turns those that run but do not serve into repairs (an
+// update in place: restart with the same settings). Levels are checked in
+// dependency order, each only while no lower level changes: a worker's
+// health depends on the controllers', and the apply's gates check a level
+// after the changes below it anyway. So an apply that failed its gates is
+// repaired by the next, only the lowest broken level is restarted, and an
+// apply of a healthy, unchanged cluster still changes nothing.
 func CheckUnchanged(ctx context.Context, checker Checker, p *plan.Plan, timeout time.Duration, concurrency int) {
 	if len(p.Unchanged) == 0 {
 		return
-	}
-	lowest := plan.LevelFrontend + 1
-	for _, ch := range p.Changes {
-		if ch.Action != plan.Destroy && ch.Level < lowest {
-			lowest = ch.Level
-		}
 	}
 	if concurrency <= 0 {
 		concurrency = 4
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var (
-		mu      sync.Mutex
-		wg      sync.WaitGroup
-		repairs = map[string]string{}
-		sem     = make(chan struct{}, concurrency)
-	)
-	for _, ch := range p.Unchanged {
-		if ch.Level > lowest || ch.Desired == nil {
-			continue
-		}
-		wg.Add(1)
-		go func(ch *plan.Change) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if err := checker.Check(ctx, ch.Desired); err != nil {
-				mu.Lock()
-				repairs[ch.Address] = "unhealthy: " + shortReason(err)
-				mu.Unlock()
+	for level := plan.LevelController; level <= plan.LevelFrontend; level++ {
+		for _, ch := range p.Changes {
+			if ch.Action != plan.Destroy && ch.Level < level {
+				return
 			}
-		}(ch)
-	}
-	wg.Wait()
-	addrs := make([]string, 0, len(repairs))
-	for a := range repairs {
-		addrs = append(addrs, a)
-	}
-	sort.Strings(addrs)
-	for _, a := range addrs {
-		p.Repair(a, repairs[a])
+		}
+		var (
+			mu      sync.Mutex
+			wg      sync.WaitGroup
+			repairs = map[string]string{}
+			sem     = make(chan struct{}, concurrency)
+		)
+		for _, ch := range p.Unchanged {
+			if ch.Level != level || ch.Desired == nil {
+				continue
+			}
+			wg.Add(1)
+			go func(ch *plan.Change) {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				if err := checker.Check(ctx, ch.Desired); err != nil {
+					mu.Lock()
+					repairs[ch.Address] = "unhealthy: " + shortReason(err)
+					mu.Unlock()
+				}
+			}(ch)
+		}
+		wg.Wait()
+		addrs := make([]string, 0, len(repairs))
+		for a := range repairs {
+			addrs = append(addrs, a)
+		}
+		sort.Strings(addrs)
+		for _, a := range addrs {
+			p.Repair(a, repairs[a])
+		}
 	}
 }
 
