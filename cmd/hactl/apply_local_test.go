@@ -290,6 +290,29 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 	}
 	after = observePIDs(t, file)
 
+	if version == "0.6.3" {
+		// The registry table dropped under running controllers: they still
+		// say ok on /api/health but answer 500; plan repairs exactly them,
+		// apply recreates the table first, workers come back by heartbeat.
+		db, err := sql.Open("sqlite", filepath.Join(root, "registry.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec("DROP TABLE dbgpt_cluster_registry_instance"); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		out = h.run(2, "plan", "-detailed-exitcode")
+		if !strings.Contains(out, "# controller.c1 will be updated in-place (unhealthy: ") ||
+			!strings.Contains(out, "registry table missing") ||
+			!strings.Contains(out, "Plan: 0 to add, 2 to change, 0 to destroy.") {
+			t.Fatalf("plan with the registry table gone:\n%s", out)
+		}
+		h.run(0, "apply", "-auto-approve")
+		h.run(0, "plan", "-detailed-exitcode")
+		after = observePIDs(t, file)
+	}
+
 	// Without a terminal and without -auto-approve, apply refuses.
 	write(ports[2])
 	out = h.run(1, "apply")
