@@ -113,6 +113,18 @@ webserver {
   port        = %[7]d
   default_llm = model.glm-4-9b-chat
 }
+
+variable "api_key" {
+  type      = string
+  sensitive = true
+  default   = "sk-local-e2e-secret"
+}
+
+apiserver {
+  server   = server.local
+  port     = %[9]d
+  api_keys = [var.api_key]
+}
 `
 
 type hactlRun struct {
@@ -186,7 +198,7 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 	if err := os.MkdirAll(filepath.Join(root, "models", "glm"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ports := freePorts(t, 5)
+	ports := freePorts(t, 6)
 	// The dbgpt command: dbgpt-sim claiming the version under test, with a
 	// quick model load.
 	dbgpt := filepath.Join(root, "bin", "dbgpt")
@@ -200,7 +212,7 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 	file := filepath.Join(root, "cluster.hcl")
 	ctlTimeout := 60
 	write := func(workerPort int) {
-		src := fmt.Sprintf(localCluster, version, root, dbgpt, ports[0], ports[1], workerPort, ports[3], ctlTimeout)
+		src := fmt.Sprintf(localCluster, version, root, dbgpt, ports[0], ports[1], workerPort, ports[3], ctlTimeout, ports[5])
 		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -213,18 +225,24 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 	})
 
 	out := h.run(2, "plan", "-detailed-exitcode")
-	if !strings.Contains(out, "Plan: 4 to add, 0 to change, 0 to destroy.") {
+	if !strings.Contains(out, "Plan: 5 to add, 0 to change, 0 to destroy.") {
 		t.Fatalf("first plan:\n%s", out)
 	}
 	out = h.run(0, "apply", "-auto-approve")
-	if !strings.Contains(out, "Apply complete! Resources: 4 added, 0 changed, 0 destroyed.") ||
+	if !strings.Contains(out, "Apply complete! Resources: 5 added, 0 changed, 0 destroyed.") ||
 		!strings.Contains(out, "controller.c1: Creation complete after") ||
 		!strings.Contains(out, "gate workers: 1 healthy") {
 		t.Fatalf("apply:\n%s", out)
 	}
+	if strings.Contains(out, "sk-local-e2e-secret") {
+		t.Fatal("apply output shows the API key")
+	}
+	if ps, err := exec.Command("ps", "-eo", "args").Output(); err != nil || strings.Contains(string(ps), "sk-local-e2e-secret") {
+		t.Fatalf("the API key is on a command line (or ps failed: %v)", err)
+	}
 	pids := observePIDs(t, file)
-	if len(pids) != 4 {
-		t.Fatalf("observed %v, want 4 components", pids)
+	if len(pids) != 5 {
+		t.Fatalf("observed %v, want 5 components", pids)
 	}
 
 	out = h.run(0, "plan", "-detailed-exitcode")
@@ -269,7 +287,7 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 		t.Fatalf("apply plan file:\n%s", out)
 	}
 	after := observePIDs(t, file)
-	for _, a := range []string{"controller.c1", "controller.c2", "webserver"} {
+	for _, a := range []string{"controller.c1", "controller.c2", "webserver", "apiserver"} {
 		if after[a] != pids[a] {
 			t.Errorf("%s restarted by a worker port change (pid %d -> %d)", a, pids[a], after[a])
 		}
@@ -321,7 +339,7 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 	}
 
 	out = h.run(0, "destroy", "-auto-approve")
-	if !strings.Contains(out, "Destroy complete! Resources: 4 destroyed.") {
+	if !strings.Contains(out, "Destroy complete! Resources: 5 destroyed.") {
 		t.Fatalf("destroy:\n%s", out)
 	}
 	for a, pid := range after {
