@@ -231,7 +231,7 @@ func sshScenario(t *testing.T, bin, version string) {
 		}
 		for _, s := range testcluster.Hosts {
 			// the password reaches grep on stdin, not as an argument
-			out, err := tc.SSH(s, "grep -rlF -f /dev/stdin "+deployDir+" | xargs -r stat -c '%a %U %n'", []byte(password+"\n"))
+			out, err := tc.SSH(s, "grep -rlF -D skip -f /dev/stdin /opt /etc /root /tmp /var/tmp /var/log /run 2>/dev/null | xargs -r stat -c '%a %U %n'", []byte(password+"\n"))
 			if err != nil && strings.TrimSpace(out) != "" {
 				t.Fatalf("%s: %v\n%s", s, err, out)
 			}
@@ -240,9 +240,16 @@ func sshScenario(t *testing.T, bin, version string) {
 					continue
 				}
 				holders++
+				t.Logf("%s: holds the password: %s", s, line)
 				if !strings.HasPrefix(line, "600 ") {
 					t.Errorf("%s: file holding the password is not mode 0600: %s", s, line)
 				}
+			}
+		}
+		// Nor in anything hactl printed so far (plans, applies, status, logs).
+		for _, r := range h.outputs {
+			if strings.Contains(r.Stdout, password) || strings.Contains(r.Stderr, password) {
+				t.Errorf("the registry password shows in the output of hactl %s", strings.Join(r.Args, " "))
 			}
 		}
 		if holders < 2 {
@@ -266,7 +273,7 @@ func sshScenario(t *testing.T, bin, version string) {
 		// The guide's promise: the worker fails over to controller2 and keeps
 		// its rows fresh there (a heartbeat sent after the pause), and the
 		// webserver sees the models through controller2.
-		eventually(t, 60*time.Second, time.Second, "text2vec heartbeating through controller2 with server1 paused", func() error {
+		eventually(t, 90*time.Second, time.Second, "text2vec heartbeating through controller2 with server1 paused", func() error {
 			rep = h.status("--timeout", "2s")
 			if rep.ModelsSource != status.SourceControllers {
 				return fmt.Errorf("models from %q", rep.ModelsSource)

@@ -180,6 +180,8 @@ type hactlCLI struct {
 	t        *testing.T
 	bin, dir string
 	env      []string
+	// outputs keeps every run's output, to check no secret ever shows.
+	outputs []hactlResult
 }
 
 func (h *hactlCLI) run(timeout time.Duration, args ...string) hactlResult {
@@ -202,6 +204,7 @@ func (h *hactlCLI) run(timeout time.Duration, args ...string) hactlResult {
 	if ctx.Err() != nil {
 		h.t.Fatalf("hactl %s: killed after %s\n%s", strings.Join(args, " "), timeout, r)
 	}
+	h.outputs = append(h.outputs, r)
 	h.t.Logf("hactl %s: exit %d (%s)", strings.Join(args, " "), r.Code, r.Took.Round(time.Millisecond))
 	return r
 }

@@ -463,6 +463,9 @@ func (c *Cluster) dropClient(host string) {
 	}
 }
 
+// SSHTimeout bounds every command run by SSH.
+var SSHTimeout = time.Minute
+
 // SSH runs cmd on host over real SSH (a login-less shell command) with
 // stdin as its standard input (may be nil) and returns its standard output
 // and error. A non-zero exit is an error carrying the standard error.
@@ -487,7 +490,15 @@ func (c *Cluster) SSH(host, cmd string, stdin []byte) (string, error) {
 	if stdin != nil {
 		s.Stdin = bytes.NewReader(stdin)
 	}
-	if err := s.Run(cmd); err != nil {
+	done := make(chan error, 1)
+	go func() { done <- s.Run(cmd) }()
+	select {
+	case err = <-done:
+	case <-time.After(SSHTimeout):
+		s.Close()
+		err = fmt.Errorf("no answer after %s (a background process holding the session's output?)", SSHTimeout)
+	}
+	if err != nil {
 		return out.String(), fmt.Errorf("ssh %s: %q: %v: %s", host, cmd, err, strings.TrimSpace(errb.String()))
 	}
 	return out.String(), nil
