@@ -1,0 +1,143 @@
+package testcluster
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"text/template"
+)
+
+// HAParams are the values of the HA guide's cluster file for a test cluster.
+type HAParams struct {
+	Version        string            // dbgpt_version, e.g. "0.6.3" or "0.7.0"
+	Servers        map[string]string // server1..3 → address
+	KeyFile        string
+	KnownHostsFile string
+	DBHost         string
+	DBPort         int
+	DBUser         string
+	DeployDir      string // default /opt/hactl/e2e
+	// Heartbeat interval and timeout of controllers and workers in seconds
+	// (default 20 and 60, DB-GPT's).
+	HeartbeatInterval, HeartbeatTimeout int
+}
+
+var haTemplate = template.Must(template.New("cluster.hcl").Funcs(template.FuncMap{"inc": func(i int) int { return i + 1 }}).Parse(`# The DB-GPT HA guide's topology on the hactl e2e test cluster.
+# The registry password is the sensitive variable registry_password
+# (HACTL_VAR_registry_password).
+cluster {
+  name          = "e2e"
+  dbgpt_version = "{{.Version}}"
+}
+
+variable "registry_password" {
+  type      = string
+  sensitive = true
+}
+
+defaults {
+  user             = "root"
+  key_file         = "{{.KeyFile}}"
+  known_hosts_file = "{{.KnownHostsFile}}"
+  host_key_policy  = "strict"
+  deploy_dir       = "{{.DeployDir}}"
+}
+{{range $name := .ServerNames}}
+server "{{$name}}" {
+  address = "{{index $.Servers $name}}"
+}
+{{end}}
+registry "mysql" {
+  host            = "{{.DBHost}}"
+  port            = {{.DBPort}}
+  database        = "dbgpt"
+  user            = "{{.DBUser}}"
+  password        = var.registry_password
+  create_database = true
+}
+
+model "glm-4-9b-chat" {
+  type = "llm"
+  path = "/app/models/glm-4-9b-chat"
+}
+
+model "text2vec" {
+  type = "text2vec"
+  path = "/app/models/text2vec-large-chinese"
+}
+{{range $i, $s := .ControllerServers}}
+controller "controller{{$i | inc}}" {
+  server             = server.{{$s}}
+  port               = 8000
+  heartbeat_interval = {{$.HeartbeatInterval}}
+  heartbeat_timeout  = {{$.HeartbeatTimeout}}
+}
+{{end}}
+worker "glm-4-9b-chat" {
+  server             = server.server3
+  model              = model.glm-4-9b-chat
+  port               = 8001
+  heartbeat_interval = {{.HeartbeatInterval}}
+}
+
+worker "text2vec" {
+  server             = server.server3
+  model              = model.text2vec
+  port               = 8003
+  heartbeat_interval = {{.HeartbeatInterval}}
+}
+
+webserver {
+  server            = server.server3
+  port              = 5670
+  light             = true
+  remote_embedding  = true
+  default_llm       = model.glm-4-9b-chat
+  default_embedding = model.text2vec
+}
+`))
+
+// HAClusterFile renders the HA guide's topology (controllers on server1 and
+// server2 sharing the MySQL registry, both workers and a light webserver on
+// server3) as a cluster file.
+func HAClusterFile(p HAParams) []byte {
+	if p.DeployDir == "" {
+		p.DeployDir = "/opt/hactl/e2e"
+	}
+	if p.HeartbeatInterval == 0 {
+		p.HeartbeatInterval = 20
+	}
+	if p.HeartbeatTimeout == 0 {
+		p.HeartbeatTimeout = 60
+	}
+	var buf bytes.Buffer
+	err := haTemplate.Execute(&buf, struct {
+		HAParams
+		ServerNames, ControllerServers []string
+	}{p, Hosts, []string{Server1, Server2}})
+	if err != nil {
+		panic(err) // the template and its data are fixed: a bug here
+	}
+	return buf.Bytes()
+}
+
+// HAParams returns the parameters of this cluster: its addresses, key,
+// known_hosts file, database and the version dbgpt claims.
+func (c *Cluster) HAParams() HAParams {
+	servers := map[string]string{}
+	for _, h := range Hosts {
+		servers[h] = c.IP(h)
+	}
+	return HAParams{Version: c.SimVersion, Servers: servers, KeyFile: c.KeyPath, KnownHostsFile: c.KnownHostsPath,
+		DBHost: c.IP(DBHost), DBPort: DBPort, DBUser: DBUser}
+}
+
+// WriteClusterFile writes HAClusterFile(p) into the run's directory and
+// returns its path; p usually starts from c.HAParams().
+func (c *Cluster) WriteClusterFile(p HAParams) string {
+	path := filepath.Join(c.Dir, "cluster.hcl")
+	if err := os.WriteFile(path, HAClusterFile(p), 0o600); err != nil {
+		c.t.Fatalf("test cluster: %v", err)
+	}
+	return path
+}
