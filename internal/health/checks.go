@@ -90,7 +90,7 @@ func JudgeThrough(ctx context.Context, cl *Client, ctl *schema.Controller, decla
 		return nil, err
 	}
 	now := cl.PeerNow(hostOf(ctl.URL()))
-	return JudgeRows(rows, now, HeartbeatTimeout(ctl), cl.HeartbeatTime, declared), nil
+	return JudgeRows(rows, now, HeartbeatTimeout(ctl), cl.heartbeatTimeOn(ctx, ctl.Server), declared), nil
 }
 
 // CheckWorker returns nil when the worker's port answers and its

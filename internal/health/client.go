@@ -29,13 +29,24 @@ const DefaultRequestTimeout = 5 * time.Second
 type Client struct {
 	HTTP *http.Client
 	// ZoneOffset is the controllers' local time zone offset east of UTC, used
-	// to read last_heartbeat (a local time without zone). Zero: hosts run in UTC.
+	// to read last_heartbeat (a local time without zone) when the provider
+	// cannot tell a server's own offset (see ZoneReader). Zero: UTC.
 	ZoneOffset time.Duration
 
-	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
+	zoner ZoneReader // nil when the provider cannot tell
 
 	mu     sync.Mutex
 	clocks map[string]time.Duration // URL host → peer clock minus ours
+	zones  map[string]time.Duration // server name → its UTC offset
+}
+
+// ZoneReader is implemented by providers that can tell a server's local
+// time zone offset east of UTC (e.g. from `date +%z`). When the Dialer given
+// to NewClient implements it, each controller's last_heartbeat values are
+// read in its own server's zone; otherwise in ZoneOffset (UTC).
+type ZoneReader interface {
+	UTCOffset(ctx context.Context, server *schema.Server) (time.Duration, error)
 }
 
 // NewClient returns a Client dialling through d for the servers of c. A zero
@@ -44,7 +55,10 @@ func NewClient(d Dialer, c *schema.Cluster, timeout time.Duration) *Client {
 	if timeout <= 0 {
 		timeout = DefaultRequestTimeout
 	}
-	cl := &Client{clocks: map[string]time.Duration{}}
+	cl := &Client{clocks: map[string]time.Duration{}, zones: map[string]time.Duration{}}
+	if z, ok := d.(ZoneReader); ok {
+		cl.zoner = z
+	}
 	cl.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, _, err := net.SplitHostPort(addr)
 		if err != nil {
@@ -107,9 +121,31 @@ func (cl *Client) PeerNow(hostport string) time.Time {
 }
 
 // HeartbeatTime converts a last_heartbeat (the controller's local wall-clock
-// time, parsed without zone) to an instant.
+// time, parsed without zone) to an instant, in the default zone.
 func (cl *Client) HeartbeatTime(t time.Time) time.Time {
 	return WallUTC(t).Add(-cl.ZoneOffset)
+}
+
+// heartbeatTimeOn is HeartbeatTime in the zone of server, asked of the
+// provider once per server when it can tell.
+func (cl *Client) heartbeatTimeOn(ctx context.Context, server *schema.Server) func(time.Time) time.Time {
+	off := cl.ZoneOffset
+	if cl.zoner != nil && server != nil {
+		cl.mu.Lock()
+		z, known := cl.zones[server.Name]
+		cl.mu.Unlock()
+		if !known {
+			var err error
+			if z, err = cl.zoner.UTCOffset(ctx, server); err != nil {
+				z = cl.ZoneOffset
+			}
+			cl.mu.Lock()
+			cl.zones[server.Name] = z
+			cl.mu.Unlock()
+		}
+		off = z
+	}
+	return func(t time.Time) time.Time { return WallUTC(t).Add(-off) }
 }
 
 // WallUTC reads t's wall-clock fields as UTC, whatever location it was parsed in.

@@ -13,8 +13,10 @@
 // Time: a row's last_heartbeat is the controller host's local wall-clock time
 // without a zone. hactl reads the controller's clock from the Date header of
 // its answers (UTC, one-second resolution), so skew between the operator's
-// machine and the hosts does not matter, and reads last_heartbeat as UTC: the
-// cluster's hosts are expected to run in UTC (the DB-GPT images and the test
-// cluster do). On a host whose zone is not UTC every age is off by the zone
-// offset; see ZoneOffset.
+// machine and the hosts does not matter. The zone of last_heartbeat is the
+// controller's server's own when the provider can tell it (ZoneReader);
+// otherwise last_heartbeat is read as UTC (Client.ZoneOffset): the hosts are
+// expected to run in UTC, as the DB-GPT images and the test cluster do. A
+// host east of UTC then shows heartbeats in the future (Row.Future, and
+// status says so); one west of UTC shows every row hours stale.
 package health

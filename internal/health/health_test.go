@@ -197,3 +197,49 @@ func TestWaitForReturnsLastReason(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+type zoneDialer struct {
+	directDialer
+	off time.Duration
+}
+
+func (z *zoneDialer) UTCOffset(context.Context, *schema.Server) (time.Duration, error) {
+	return z.off, nil
+}
+
+// A controller host 8 hours east of UTC writes last_heartbeat in its local
+// time. Told the zone, hactl ages rows right; not told, it sees heartbeats
+// from the future and falls back to the healthy column.
+func TestHeartbeatZone(t *testing.T) {
+	east := 8 * time.Hour
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		local := time.Now().UTC().Add(east)
+		fresh := dbgpt.NewInstance("glm@llm", "10.0.0.4", 8001)
+		fresh.Healthy, fresh.LastHeartbeat = true, hb(local.Add(-2*time.Second).Truncate(time.Second))
+		old := dbgpt.NewInstance("glm@llm", "10.0.0.4", 8002)
+		old.Healthy, old.LastHeartbeat = true, hb(local.Add(-time.Hour).Truncate(time.Second))
+		json.NewEncoder(w).Encode([]dbgpt.Instance{fresh, old})
+	}))
+	defer ts.Close()
+	host, port, _ := net.SplitHostPort(ts.Listener.Addr().String())
+	p, _ := strconv.Atoi(port)
+	srv := &schema.Server{Name: "server1", Address: host}
+	ctl := &schema.Controller{Name: "ctrl1", Server: srv, Port: p, HeartbeatTimeoutSecs: 6}
+	c := &schema.Cluster{Servers: []*schema.Server{srv}, Controllers: []*schema.Controller{ctl}}
+
+	rows, err := JudgeThrough(context.Background(), NewClient(&zoneDialer{off: east}, c, time.Second), ctl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows[0].State() != "live" || rows[0].Age > 4*time.Second || rows[1].State() != "stale" || rows[1].Future {
+		t.Errorf("zone known: %s age %s, %s age %s", rows[0].State(), rows[0].Age, rows[1].State(), rows[1].Age)
+	}
+
+	rows, err = JudgeThrough(context.Background(), NewClient(&directDialer{}, c, time.Second), ctl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rows[0].Future || !rows[1].Future || rows[0].State() != "live" {
+		t.Errorf("zone unknown: future %v %v, state %s", rows[0].Future, rows[1].Future, rows[0].State())
+	}
+}

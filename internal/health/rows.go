@@ -39,7 +39,17 @@ type Row struct {
 	// StaleRegistration: no worker of the cluster file lives at the row's
 	// host and port.
 	StaleRegistration bool
+	// Future: the last heartbeat lies more than FutureSlack after the
+	// controller's clock. Heartbeats cannot come from the future: the
+	// controller's host is not in the zone hactl read the time in (a host
+	// east of UTC), so the age is unknown and only the healthy column
+	// decides (Age is then 0).
+	Future bool
 }
+
+// FutureSlack is how far a last heartbeat may lie ahead of the controller's
+// clock (truncation, clock resolution) before the zone is suspect.
+const FutureSlack = 2 * time.Minute
 
 // Live reports whether the row counts as a serving instance.
 func (r Row) Live() bool {
@@ -82,11 +92,18 @@ func JudgeRows(rows []dbgpt.Instance, now time.Time, timeout time.Duration, hbTi
 		r := Row{Instance: i, Age: -1}
 		if i.LastHeartbeat != nil && !i.LastHeartbeat.IsZero() {
 			r.Age = now.Sub(hbTime(i.LastHeartbeat.Time))
+			r.Future = r.Age < -FutureSlack
 			if r.Age < 0 {
 				r.Age = 0 // truncation and clock resolution
 			}
 		}
 		switch {
+		case r.Future:
+			// The age cannot be known: fall back to the healthy column.
+			r.Liveness = Unhealthy
+			if i.Healthy {
+				r.Liveness = Live
+			}
 		case r.Age < 0 || r.Age > timeout:
 			r.Liveness = Stale
 		case !i.Healthy:

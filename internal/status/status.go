@@ -91,6 +91,10 @@ type Model struct {
 	Duplicate         bool     `json:"duplicate"`
 	StaleRegistration bool     `json:"stale_registration"`
 	Via               []string `json:"via"` // controllers that listed it
+	// HeartbeatInFuture: the last heartbeat lies ahead of the controller's
+	// clock, so its host is not in the zone hactl assumed; liveness then
+	// follows the healthy column only.
+	HeartbeatInFuture bool `json:"heartbeat_in_future,omitempty"`
 }
 
 // Options tune Gather.
@@ -185,6 +189,12 @@ func Gather(ctx context.Context, p providers.Provider, c *schema.Cluster, opt Op
 		r.Models = toModels(judged, []string{SourceDatabase})
 	}
 	sortModels(r.Models)
+	for _, m := range r.Models {
+		if m.HeartbeatInFuture {
+			r.Notes = append(r.Notes, "some last heartbeats lie ahead of their controller's clock: the controllers' hosts are not on UTC, the zone hactl reads last_heartbeat in; those rows are judged by their healthy column only")
+			break
+		}
+	}
 
 	// A component's health: its probe, then for a controller its registry
 	// listing and for a worker its rows through every answering controller.
@@ -294,7 +304,7 @@ func toModels(rows []health.Row, via []string) []Model {
 			Healthy: row.Healthy, Enabled: row.Enabled,
 			HeartbeatAgeSeconds: -1,
 			State:               row.State(), Live: row.Live(), Stale: row.Liveness == health.Stale,
-			Duplicate: row.Duplicate, StaleRegistration: row.StaleRegistration,
+			Duplicate: row.Duplicate, StaleRegistration: row.StaleRegistration, HeartbeatInFuture: row.Future,
 			Via: append([]string(nil), via...),
 		}
 		if row.PromptTemplate != nil {
