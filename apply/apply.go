@@ -41,6 +41,20 @@ type Options struct {
 	RequestTimeout time.Duration
 	// SkipPreflight: the caller already ran Preflight for this plan.
 	SkipPreflight bool
+	// OnEvent, when set, receives every progress event (as well as Out
+	// its text line), e.g. for JSON output.
+	OnEvent func(Event)
+}
+
+// Event is one progress event of an apply or a destroy.
+type Event struct {
+	// Type is apply_start, apply_progress, apply_complete (one component),
+	// registry or gate.
+	Type    string
+	Address string      // component address; "registry"; the gate's name
+	Action  plan.Action // for component events
+	Elapsed time.Duration
+	Message string // the text line, as printed to Out
 }
 
 func (o *Options) defaults() {
@@ -119,10 +133,17 @@ func newExecutor(prov providers.Provider, c *schema.Cluster, opts Options) *exec
 	return e
 }
 
-func (e *executor) event(format string, a ...any) {
+func (e *executor) emit(typ, addr string, action plan.Action, start time.Time, format string, a ...any) {
+	ev := Event{Type: typ, Address: addr, Action: action, Message: fmt.Sprintf(format, a...)}
+	if !start.IsZero() {
+		ev.Elapsed = time.Since(start)
+	}
 	e.outMu.Lock()
 	defer e.outMu.Unlock()
-	fmt.Fprintf(e.opts.Out, format+"\n", a...)
+	fmt.Fprintln(e.opts.Out, ev.Message)
+	if e.opts.OnEvent != nil {
+		e.opts.OnEvent(ev)
+	}
 }
 
 func (e *executor) fail(err error) {
@@ -172,11 +193,11 @@ func Apply(ctx context.Context, prov providers.Provider, c *schema.Cluster, p *p
 	}
 	if deploys > 0 {
 		start := time.Now()
-		e.event("registry: Preparing...")
+		e.emit("registry", "registry", "", time.Time{}, "registry: Preparing...")
 		if err := prov.EnsureRegistry(ctx, c); err != nil {
 			return Result{}, fmt.Errorf("preparing the registry: %w", err)
 		}
-		e.event("registry: Ready after %s", since(start))
+		e.emit("registry", "registry", "", start, "registry: Ready after %s", since(start))
 	}
 
 	for level := plan.LevelController; level <= plan.LevelFrontend && deploys > 0; level++ {
@@ -290,8 +311,8 @@ func (e *executor) step(ctx context.Context, ch *plan.Change) error {
 	case ch.Reason != "":
 		detail = " (" + ch.Reason + ")"
 	}
-	e.event("%s: %s%s", ch.Address, v[0], detail)
-	stop := e.still(ch.Address, v[1], start)
+	e.emit("apply_start", ch.Address, ch.Action, time.Time{}, "%s: %s%s", ch.Address, v[0], detail)
+	stop := e.still(ch, v[1], start)
 	defer stop()
 
 	if ch.Action == plan.Destroy {
@@ -303,7 +324,7 @@ func (e *executor) step(ctx context.Context, ch *plan.Change) error {
 		}
 		stop()
 		e.count(func(r *Result) { r.Destroyed++ })
-		e.event("%s: %s after %s", ch.Address, v[2], since(start))
+		e.emit("apply_complete", ch.Address, ch.Action, start, "%s: %s after %s", ch.Address, v[2], since(start))
 		return nil
 	}
 
@@ -317,7 +338,7 @@ func (e *executor) step(ctx context.Context, ch *plan.Change) error {
 	for _, o := range ch.Observed {
 		moved := ch.Action == plan.Replace || o.Attributes["address"] != d.Attributes["address"]
 		if ch.Action == plan.Replace {
-			e.event("%s: Destroying the old copy on %s...", ch.Address, o.Server)
+			e.emit("apply_progress", ch.Address, ch.Action, start, "%s: Destroying the old copy on %s...", ch.Address, o.Server)
 			if err := e.prov.Remove(ctx, toProvider(o)); err != nil {
 				return fmt.Errorf("%s: removing the old copy: %w", ch.Address, err)
 			}
@@ -338,13 +359,13 @@ func (e *executor) step(ctx context.Context, ch *plan.Change) error {
 			r.Destroyed++
 		}
 	})
-	e.event("%s: %s after %s", ch.Address, v[2], since(start))
+	e.emit("apply_complete", ch.Address, ch.Action, start, "%s: %s after %s", ch.Address, v[2], since(start))
 	return nil
 }
 
 // still prints a "Still ..." line every StillEvery until the returned
 // function is called.
-func (e *executor) still(addr, msg string, start time.Time) func() {
+func (e *executor) still(ch *plan.Change, msg string, start time.Time) func() {
 	done := make(chan struct{})
 	var once sync.Once
 	go func() {
@@ -355,7 +376,7 @@ func (e *executor) still(addr, msg string, start time.Time) func() {
 			case <-done:
 				return
 			case <-t.C:
-				e.event("%s: %s [%s elapsed]", addr, msg, since(start))
+				e.emit("apply_progress", ch.Address, ch.Action, start, "%s: %s [%s elapsed]", ch.Address, msg, since(start))
 			}
 		}
 	}()
@@ -401,7 +422,7 @@ func (e *executor) gate(ctx context.Context, level int, desired []*plan.Componen
 	}
 	wg.Wait()
 	if !e.stopped() {
-		e.event("gate %s: %d healthy after %s", gateName(level), len(comps), since(start))
+		e.emit("gate", gateName(level), "", start, "gate %s: %d healthy after %s", gateName(level), len(comps), since(start))
 	}
 }
 

@@ -40,11 +40,11 @@ func Destroy(ctx context.Context, prov providers.Provider, c *schema.Cluster, p 
 	}
 	if purge {
 		start := time.Now()
-		e.event("registry: Purging...")
+		e.emit("registry", "registry", "", time.Time{}, "registry: Purging...")
 		if err := prov.PurgeRegistry(ctx, c); err != nil {
 			return e.res, fmt.Errorf("purging the registry: %w", err)
 		}
-		e.event("registry: Purge complete after %s", since(start))
+		e.emit("registry", "registry", "", start, "registry: Purge complete after %s", since(start))
 	}
 	return e.res, nil
 }
@@ -70,6 +70,6 @@ func (e *executor) deregisterAll(ctx context.Context) {
 		}
 	}
 	if marked > 0 {
-		e.event("registry: marked %d row(s) unhealthy", marked)
+		e.emit("registry", "registry", "", time.Time{}, "registry: marked %d row(s) unhealthy", marked)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,7 @@ func init() {
 	var (
 		autoApprove bool
 		noColor     bool
+		asJSON      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "apply [-f FILE] [--var NAME=VALUE ...] [--auto-approve] [PLANFILE]",
@@ -66,8 +68,12 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 	gf := addGateFlags(cmd)
 	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "do not ask for approval")
 	cmd.Flags().BoolVar(&noColor, "no-color", false, "no colour (also when NO_COLOR is set or output is not a terminal)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan and the progress as one JSON object a line (needs --auto-approve or PLANFILE)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		stdout := cmd.OutOrStdout()
+		if asJSON && !autoApprove && len(args) == 0 {
+			return errors.New("--json needs --auto-approve or a saved plan: there is no way to ask for approval")
+		}
 		var saved *plan.File
 		planPath := ""
 		if len(args) == 1 {
@@ -97,18 +103,31 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		defer prov.Close()
 
 		start := time.Now()
+		var jl *jsonLog
+		if asJSON {
+			jl = &jsonLog{w: stdout}
+		}
 		p, err := makePlan(ctx, prov, c, true, pf.concurrency)
+		if err == nil && saved != nil {
+			err = saved.Check(planPath, p)
+		}
 		if err != nil {
+			if asJSON {
+				writeJSONError(stdout, err)
+			}
 			return err
 		}
-		if saved != nil {
-			if err := saved.Check(planPath, p); err != nil {
+		if asJSON {
+			if err := (plan.Renderer{W: stdout}).JSON(p); err != nil {
 				return err
 			}
+		} else {
+			plan.Renderer{W: stdout, Color: !noColor && useColor(os.Stdout)}.Text(p)
 		}
-		color := !noColor && useColor(os.Stdout)
-		plan.Renderer{W: stdout, Color: color}.Text(p)
 		if p.Empty() {
+			if asJSON {
+				jl.summary(apply.Result{}, "apply")
+			}
 			return nil
 		}
 		if saved == nil && !autoApprove {
@@ -122,15 +141,28 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 				return exitCodeError{code: exitError}
 			}
 		}
-		fmt.Fprintln(stdout)
-		res, err := apply.Apply(ctx, prov, c, p, apply.Options{
+		opts := apply.Options{
 			Concurrency:   pf.concurrency,
 			Out:           stdout,
 			SkipPreflight: true,
 			Timeouts:      apply.Timeouts{Controllers: gf.controllers, Workers: gf.workers, Frontends: gf.frontends},
-		})
+		}
+		if asJSON {
+			opts.Out, opts.OnEvent = io.Discard, jl.event
+		} else {
+			fmt.Fprintln(stdout)
+		}
+		res, err := apply.Apply(ctx, prov, c, p, opts)
 		if err != nil {
-			return applyFailure(err, res)
+			err = applyFailure(err, res)
+			if asJSON {
+				writeJSONError(stdout, err)
+			}
+			return err
+		}
+		if asJSON {
+			jl.summary(res, "apply")
+			return nil
 		}
 		fmt.Fprintf(stdout, "\nApply complete! %s (%s)\n", res, time.Since(start).Round(100*time.Millisecond))
 		return nil
@@ -169,4 +201,42 @@ func applyFailure(err error, res apply.Result) error {
 	}
 	fmt.Fprintf(&b, "\nDone before the failure: %s\nFix the cause, then run 'hactl apply' again: it repairs what is left.", res)
 	return errors.New(b.String())
+}
+
+// jsonLog writes apply events as Terraform's machine-readable UI does: one
+// object a line with @level, @message, @timestamp, type and a hook.
+type jsonLog struct {
+	w io.Writer
+}
+
+type jsonHook struct {
+	Resource       *jsonHookResource `json:"resource,omitempty"`
+	Name           string            `json:"name,omitempty"`
+	Action         plan.Action       `json:"action,omitempty"`
+	ElapsedSeconds float64           `json:"elapsed_seconds"`
+}
+
+type jsonHookResource struct {
+	Addr string `json:"addr"`
+}
+
+func (j *jsonLog) event(ev apply.Event) {
+	h := &jsonHook{Action: ev.Action, ElapsedSeconds: ev.Elapsed.Round(time.Millisecond).Seconds()}
+	if ev.Action != "" {
+		h.Resource = &jsonHookResource{Addr: ev.Address}
+	} else {
+		h.Name = ev.Address
+	}
+	j.write(map[string]any{"@level": "info", "@message": ev.Message, "type": ev.Type, "hook": h})
+}
+
+func (j *jsonLog) summary(r apply.Result, op string) {
+	msg := fmt.Sprintf("Apply complete! %s", r)
+	j.write(map[string]any{"@level": "info", "@message": msg, "type": "change_summary",
+		"changes": map[string]any{"add": r.Added, "change": r.Changed, "remove": r.Destroyed, "operation": op}})
+}
+
+func (j *jsonLog) write(m map[string]any) {
+	m["@timestamp"] = time.Now().UTC().Format(time.RFC3339Nano)
+	_ = json.NewEncoder(j.w).Encode(m)
 }

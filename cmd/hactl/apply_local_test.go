@@ -253,6 +253,13 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 	if !strings.Contains(out, "No changes.") {
 		t.Fatalf("second apply:\n%s", out)
 	}
+	js := h.run(0, "apply", "-json", "-auto-approve")
+	lines := strings.Split(strings.TrimSpace(js), "\n")
+	var last map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last["type"] != "change_summary" ||
+		fmt.Sprint(last["changes"]) != "map[add:0 change:0 operation:apply remove:0]" {
+		t.Fatalf("apply -json on an unchanged cluster:\n%s", js)
+	}
 	if again := observePIDs(t, file); fmt.Sprint(again) != fmt.Sprint(pids) {
 		t.Fatalf("a no-op apply restarted processes: %v -> %v", pids, again)
 	}
@@ -269,7 +276,7 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 	if st, err := os.Stat(planFile); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("plan file: %v %v", st, err)
 	}
-	js := h.run(2, "plan", "-json", "-detailed-exitcode")
+	js = h.run(2, "plan", "-json", "-detailed-exitcode")
 	var kinds []string
 	sc := bufio.NewScanner(strings.NewReader(js))
 	for sc.Scan() {
