@@ -53,5 +53,5 @@ demo-destroy: build
 	$(BIN)/hactl destroy -auto-approve -f $(QUICKSTART) -var dbgpt_command=$(CURDIR)/$(BIN)/dbgpt-sim
 
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 200x ./plan
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./plan
 	$(GO) run ./cmd/hactl-bench -hactl $(BIN)/hactl -sim $(BIN)/dbgpt-sim -f $(QUICKSTART) -root $(QUICKSTART_ROOT)

@@ -246,7 +246,7 @@ func secretDigest(comp *Component) string {
 	return hex.EncodeToString(dk)
 }
 
-const secretIterations = 50000
+const secretIterations = 20000
 
 func putMap(_ hash.Hash, put func(string), label string, m map[string]string) {
 	keys := make([]string, 0, len(m))
