@@ -214,7 +214,8 @@ func clientOver(ctx context.Context, dial func(context.Context, string, string) 
 		if hk.err != nil {
 			return nil, hk.err
 		}
-		if ctx.Err() != nil {
+		var ne net.Error
+		if ctx.Err() != nil || errors.As(err, &ne) && ne.Timeout() {
 			return nil, fmt.Errorf("server %s at %s: no SSH handshake within the connect timeout (is sshd answering on that port?): %w", name, addr, ctx.Err())
 		}
 		if strings.Contains(err.Error(), "unable to authenticate") {

@@ -15,6 +15,7 @@ import (
 // TestPreflightReportsEverything builds a cluster with one fault of each
 // kind and expects every one reported, each naming its server.
 func TestPreflightReportsEverything(t *testing.T) {
+	t.Parallel()
 	d := sshdtest.Start(t)
 	ctx := context.Background()
 	sshEnv := testEnv{schema.TransportSSH, d}
@@ -77,6 +78,7 @@ func TestPreflightReportsEverything(t *testing.T) {
 // TestPreflightOwnPort: a port held by the component hactl deployed there is
 // fine; the same port wanted by another component is not.
 func TestPreflightOwnPort(t *testing.T) {
+	t.Parallel()
 	for _, e := range transports(t) {
 		t.Run(e.transport, func(t *testing.T) {
 			ctx := context.Background()

@@ -130,6 +130,7 @@ func alive(pid int) bool {
 }
 
 func TestDeployObserveRemove(t *testing.T) {
+	t.Parallel()
 	os.Remove("/tmp/hactl-pwned")
 	for _, e := range transports(t) {
 		t.Run(e.transport, func(t *testing.T) {
@@ -296,6 +297,7 @@ func assertNoSecretOnCommandLines(t *testing.T) {
 }
 
 func TestRestartOnExit(t *testing.T) {
+	t.Parallel()
 	for _, e := range transports(t) {
 		t.Run(e.transport, func(t *testing.T) {
 			ctx := context.Background()
@@ -356,6 +358,7 @@ func TestRestartOnExit(t *testing.T) {
 }
 
 func TestObserveUnreachable(t *testing.T) {
+	t.Parallel()
 	d := sshdtest.Start(t)
 	good := testEnv{schema.TransportSSH, d}.server(t, "server1", "dbgpt")
 	bad := testEnv{schema.TransportSSH, d}.server(t, "server2", "dbgpt")
@@ -386,6 +389,7 @@ func TestNewRejects(t *testing.T) {
 // TestObserveSharedLocalDir: two local servers sharing a deploy directory
 // are read once, each component under the server its manifest names.
 func TestObserveSharedLocalDir(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := testEnv{schema.TransportLocal, nil}
 	a := e.server(t, "a", fakeCommand(t, "0.6.3"))

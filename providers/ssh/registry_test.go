@@ -22,6 +22,7 @@ func insertRow(t *testing.T, db *sql.DB) {
 }
 
 func TestRegistrySQLite(t *testing.T) {
+	t.Parallel()
 	for _, e := range transports(t) {
 		t.Run(e.transport, func(t *testing.T) {
 			ctx := context.Background()
@@ -70,6 +71,7 @@ func TestRegistrySQLite(t *testing.T) {
 }
 
 func TestRegistryMySQLThroughSSH(t *testing.T) {
+	t.Parallel()
 	sshdtest.SkipIfDisabled(t)
 	mdb := testdb.Start(t)
 	d := sshdtest.Start(t)

@@ -81,6 +81,7 @@ worker "llm" {
 // the worker registers through the controller (seen through DialContext and
 // in the registry file), then everything is removed.
 func TestDBGPTSim(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("../../cmd/dbgpt-sim/main.go"); err != nil {
 		t.Skip("cmd/dbgpt-sim not present")
 	}
