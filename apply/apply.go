@@ -191,7 +191,7 @@ func Apply(ctx context.Context, prov providers.Provider, c *schema.Cluster, p *p
 			deploys++
 		}
 	}
-	if deploys > 0 {
+	if deploys > 0 && p.Registry != nil { // nil: embedded registry, nothing to prepare
 		start := time.Now()
 		e.emit("registry", "registry", "", time.Time{}, "registry: Preparing...")
 		if err := prov.EnsureRegistry(ctx, c); err != nil {
