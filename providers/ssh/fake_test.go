@@ -30,7 +30,13 @@ func fakeDBGPT(args []string) int {
 	if version == "" {
 		version = "0.6.3"
 	}
+	noMeta := strings.HasPrefix(version, "nometa-") // as a source install without package metadata
+	version = strings.TrimPrefix(version, "nometa-")
 	if len(args) == 1 && args[0] == "--version" {
+		if noMeta {
+			fmt.Println("importlib.metadata.PackageNotFoundError: No package metadata was found for dbgpt")
+			return 1
+		}
 		fmt.Println("dbgpt, version " + version)
 		return 0
 	}

@@ -101,8 +101,15 @@ else
 	v=$("$cmd" --version 2>&1 </dev/null)
 	echo "@@versionrc $?"
 	printf '%%s\n' "$v" | head -n 5 | sed 's/^/@@version /'
-	h=$("$cmd" start controller --help 2>&1 </dev/null)
-	printf '%%s\n' "$h" | grep -e '--registry_type' -e '--config' | head -n 5 | sed 's/^/@@help /'
+	# Each dbgpt run costs seconds of Python imports: ask for the help text
+	# only when --version did not tell.
+	case $v in
+	*"version "[0-9]*) ;;
+	*)
+		h=$("$cmd" start controller --help 2>&1 </dev/null)
+		printf '%%s\n' "$h" | grep -e '--registry_type' -e '--config' | head -n 5 | sed 's/^/@@help /'
+		;;
+	esac
 fi
 `, host.Quote(cmd))
 	}

@@ -111,3 +111,29 @@ func TestPreflightOwnPort(t *testing.T) {
 		})
 	}
 }
+
+// TestPreflightGenerationFromHelp: without package metadata `dbgpt
+// --version` fails and the shape of `start controller --help` decides.
+func TestPreflightGenerationFromHelp(t *testing.T) {
+	for _, tc := range []struct {
+		fake string
+		gen  schema.Generation
+		ok   bool
+	}{
+		{"nometa-0.6.3", schema.GenerationFlags, true},
+		{"nometa-0.7.0", schema.GenerationFlags, false},
+		{"nometa-0.7.0", schema.GenerationTOML, true},
+	} {
+		s := testEnv{schema.TransportLocal, nil}.server(t, "server1", fakeCommand(t, tc.fake))
+		c := &schema.Cluster{Name: "test", Generation: tc.gen, Version: string(tc.gen) + ".0", Servers: []*schema.Server{s}}
+		p := newTestProvider(t, c)
+		comp := controllerComp(s, freePort(t), "h")
+		probs := p.Preflight(context.Background(), c, []*plan.Component{comp})
+		if tc.ok && len(probs) != 0 {
+			t.Errorf("%s as %s: %v", tc.fake, tc.gen, probs)
+		}
+		if !tc.ok && (len(probs) != 1 || !strings.Contains(probs[0].What, "TOML generation (start controller --help lists -c, --config)")) {
+			t.Errorf("%s as %s: want a generation mismatch, got %v", tc.fake, tc.gen, probs)
+		}
+	}
+}
