@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -517,4 +518,42 @@ func TestFileScript(t *testing.T) {
 			t.Errorf("got %v", err)
 		}
 	})
+}
+
+// TestAgent logs in with a key held by a real ssh-agent (no key_file).
+func TestAgent(t *testing.T) {
+	if _, err := exec.LookPath("ssh-agent"); err != nil {
+		t.Skip("ssh-agent not installed (openssh-client)")
+	}
+	d := sshdtest.Start(t)
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	agent := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
+	for i := 0; ; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if i > 100 {
+			t.Fatal("ssh-agent did not create its socket")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	add := exec.Command("ssh-add", d.ClientKey)
+	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v\n%s", err, out)
+	}
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	s := sshServer(d, "server1")
+	s.SSH.KeyFile = ""
+	s.SSH.UseAgent = true
+	p := host.NewPool(host.Options{})
+	defer p.Close()
+	out, err := p.Host(s).Run(context.Background(), "echo agent", nil)
+	if err != nil || string(out) != "agent\n" {
+		t.Fatalf("%q %v", out, err)
+	}
 }
