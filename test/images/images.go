@@ -155,7 +155,6 @@ func ensureBase(ctx context.Context, mirror string, logf Logf) (string, error) {
 		return "", err
 	}
 	logf.printf("images: built %s in %s", ref, time.Since(start).Round(100*time.Millisecond))
-	pruneOld(ctx, BaseRepo, ref)
 	return ref, nil
 }
 
@@ -217,19 +216,31 @@ func ensureBuilt(ctx context.Context, repo, name, base string, extra map[string]
 		return "", fmt.Errorf("docker build %s: %v\n%s", ref, err, tail(out.String(), 30))
 	}
 	logf.printf("images: built %s in %s", ref, time.Since(start).Round(100*time.Millisecond))
-	pruneOld(ctx, repo, ref)
 	return ref, nil
 }
 
-// pruneOld removes earlier hash tags of repo; images still in use stay.
-func pruneOld(ctx context.Context, repo, keep string) {
-	var out bytes.Buffer
-	if docker(ctx, &out, "images", repo, "--format", "{{.Repository}}:{{.Tag}}") != nil {
-		return
+// Prune removes the hash tags of the test images other than keep (and
+// ":latest"). Images still used by a container stay. It is not automatic:
+// two checkouts with different build inputs would remove each other's images.
+func Prune(ctx context.Context, keep []string, logf Logf) {
+	kept := map[string]bool{}
+	for _, k := range keep {
+		kept[k] = true
 	}
-	for _, ref := range strings.Fields(out.String()) {
-		if ref != keep && ref != repo+":latest" && !strings.HasSuffix(ref, ":<none>") {
-			_ = docker(ctx, nil, "rmi", ref)
+	for _, repo := range []string{BaseRepo, HostRepo, DBRepo, SimRepo} {
+		var out bytes.Buffer
+		if docker(ctx, &out, "images", repo, "--format", "{{.Repository}}:{{.Tag}}") != nil {
+			continue
+		}
+		for _, ref := range strings.Fields(out.String()) {
+			if kept[ref] || ref == repo+":latest" || strings.HasSuffix(ref, ":<none>") {
+				continue
+			}
+			if err := docker(ctx, nil, "rmi", ref); err != nil {
+				logf.printf("images: keeping %s: %v", ref, err)
+			} else {
+				logf.printf("images: removed %s", ref)
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // Command hactl-e2e-images builds (or finds cached) the test cluster's images
 // and prints their references: `make images`, or `go run ./test/images/cmd/hactl-e2e-images`.
-// With -sim PATH it also builds the dbgpt-sim image from that static binary.
+// With -sim PATH it also builds the dbgpt-sim image from that static binary;
+// -prune removes older hash tags (with -sim, the dbgpt-sim image's too).
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 
 func main() {
 	sim := flag.String("sim", "", "also build the dbgpt-sim image from this static binary")
+	prune := flag.Bool("prune", false, "remove older hash tags of the test images (those no container uses)")
 	flag.Parse()
 	log.SetFlags(0)
 	ctx := context.Background()
@@ -26,12 +28,17 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("base %s\nhost %s\ndb   %s\n", imgs.Base, imgs.Host, imgs.DB)
+	keep := []string{imgs.Base, imgs.Host, imgs.DB}
 	if *sim != "" {
 		ref, err := images.EnsureSim(ctx, *sim, logf)
 		if err != nil {
 			log.Fatal(err)
 		}
 		fmt.Printf("sim  %s\n", ref)
+		keep = append(keep, ref)
+	}
+	if *prune {
+		images.Prune(ctx, keep, logf)
 	}
 	fmt.Fprintf(os.Stderr, "images ready in %s\n", time.Since(start).Round(100*time.Millisecond))
 }
