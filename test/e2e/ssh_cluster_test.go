@@ -257,6 +257,21 @@ func sshScenario(t *testing.T, bin, version string) {
 		}
 	})
 
+	// A worker process that dies is restarted by hactl's supervisor; status
+	// counts the restart and shows the new pid.
+	step(t, "status-restarts", func(t *testing.T) {
+		before, _ := componentByName(h.status(), "worker.text2vec")
+		mustExec(t, tc, testcluster.Server3, "kill -9 "+strconv.Itoa(before.PID))
+		eventually(t, 60*time.Second, time.Second, "worker.text2vec restarted and live", func() error {
+			rep := h.status()
+			c, _ := componentByName(rep, "worker.text2vec")
+			if c.State != status.StateRunning || c.PID == before.PID || c.Restarts != before.Restarts+1 {
+				return fmt.Errorf("worker.text2vec %s pid %d restarts %d (before: pid %d restarts %d): %s", c.State, c.PID, c.Restarts, before.PID, before.Restarts, c.Reason)
+			}
+			return nil
+		})
+	})
+
 	// Status with server1 paused: the models are still listed through server2.
 	step(t, "status-one-controller-down", func(t *testing.T) {
 		if err := tc.Pause(testcluster.Server1); err != nil {
