@@ -146,6 +146,9 @@ func (r Renderer) change(pal palette, ch *Change) {
 		if ch.Action == Update && ch.Reason == "not running" {
 			fmt.Fprintf(w, "        %s\n", pal.dim("# (the process is not running: it will be restarted)"))
 		}
+		if ch.Action == Update && strings.HasPrefix(ch.Reason, "unhealthy") {
+			fmt.Fprintf(w, "        %s\n", pal.dim("# (it runs but fails its health check: it will be restarted)"))
+		}
 		if hidden > 0 {
 			fmt.Fprintf(w, "        %s\n", pal.dim(fmt.Sprintf("# (%d unchanged attributes hidden)", hidden)))
 		}
