@@ -91,6 +91,7 @@ func sshScenario(t *testing.T, bin, version string) {
 	// 1. The guide's topology: plan, apply, both models live through both controllers.
 	step(t, "1-plan-apply-status", func(t *testing.T) {
 		r := h.must(2, cmdTimeout, "plan", "-detailed-exitcode")
+		t.Logf("first plan:\n%s", r.Stdout)
 		// Five components (2 controllers, 2 workers, the webserver); the
 		// registry's preparation is shown but not counted.
 		if got := planSummary(r.Stdout); got != "Plan: 5 to add, 0 to change, 0 to destroy." {
@@ -165,6 +166,7 @@ func sshScenario(t *testing.T, bin, version string) {
 		p.Text2VecPort = 8004
 		write()
 		r := h.must(2, cmdTimeout, "plan", "-detailed-exitcode")
+		t.Logf("port-change plan:\n%s", r.Stdout)
 		if got := planTargets(r.Stdout); !slices.Equal(got, []string{"worker.text2vec"}) {
 			t.Fatalf("port-change plan acts on %v, want only worker.text2vec\n%s", got, r)
 		}
