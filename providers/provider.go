@@ -95,3 +95,10 @@ func (p Problem) Error() string {
 	}
 	return s
 }
+
+// Teardowner is implemented by providers that own resources beyond the
+// components (compose: the database service, the network, the volume).
+// destroy calls it after every component is gone, also when none was left.
+type Teardowner interface {
+	Teardown(ctx context.Context, purgeRegistry bool) error
+}

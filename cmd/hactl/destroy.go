@@ -13,6 +13,7 @@ import (
 
 	"github.com/hactl/hactl/apply"
 	"github.com/hactl/hactl/plan"
+	"github.com/hactl/hactl/providers"
 )
 
 func init() {
@@ -61,6 +62,9 @@ Exit status: 0 destroyed (or nothing deployed), 1 error.`,
 		}
 		p := apply.DestroyPlan(obs)
 		if p.Empty() && !purgeRegistry {
+			if err := teardown(ctx, prov, false); err != nil {
+				return err
+			}
 			fmt.Fprintln(stdout, "\nNo changes. No hactl component is deployed for this cluster.")
 			return nil
 		}
@@ -84,8 +88,24 @@ Exit status: 0 destroyed (or nothing deployed), 1 error.`,
 		if err != nil {
 			return applyFailure(err, res)
 		}
+		if err := teardown(ctx, prov, purgeRegistry); err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "\nDestroy complete! Resources: %d destroyed. (%s)\n", res.Destroyed, time.Since(start).Round(100*time.Millisecond))
 		return nil
 	}
 	rootCmd.AddCommand(cmd)
+}
+
+// teardown removes what a provider owns beyond the components (compose: the
+// database service and the network; with purge, the database volume).
+func teardown(ctx context.Context, prov providers.Provider, purge bool) error {
+	t, ok := prov.(providers.Teardowner)
+	if !ok {
+		return nil
+	}
+	if err := t.Teardown(ctx, purge); err != nil {
+		return fmt.Errorf("removing the provider's own resources: %w", err)
+	}
+	return nil
 }

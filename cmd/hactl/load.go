@@ -4,8 +4,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/hactl/hactl/schema"
 	"github.com/spf13/cobra"
+
+	"github.com/hactl/hactl/schema"
 )
 
 // clusterFlags are the flags of every command that reads a cluster file:
@@ -86,8 +87,7 @@ func useColor(f *os.File) bool {
 	if os.Getenv("NO_COLOR") != "" {
 		return false
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return isTerminal(f)
 }
 
 func terminalWidth(f *os.File) uint {
