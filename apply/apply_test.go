@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/schema"
@@ -72,6 +73,9 @@ func (f *fakeProvider) EnsureRegistry(ctx context.Context, c *schema.Cluster) er
 func (f *fakeProvider) PurgeRegistry(ctx context.Context, c *schema.Cluster) error {
 	f.record("purge")
 	return nil
+}
+func (f *fakeProvider) RegistryRows(ctx context.Context, c *schema.Cluster) ([]dbgpt.Instance, error) {
+	return nil, errors.New("fake: no registry")
 }
 func (f *fakeProvider) Logs(ctx context.Context, o providers.Observed, lines int) (string, error) {
 	return "line 1\nfatal: model path missing", nil

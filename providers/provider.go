@@ -5,6 +5,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/schema"
 )
@@ -46,8 +47,7 @@ type Provider interface {
 
 	// RegistryRows reads the registry table directly, for status when no
 	// controller answers.
-	// (Returns []dbgpt.Instance once internal/dbgpt/instance.go has landed.)
-	// RegistryRows(ctx context.Context, c *schema.Cluster) ([]dbgpt.Instance, error)
+	RegistryRows(ctx context.Context, c *schema.Cluster) ([]dbgpt.Instance, error)
 
 	// PurgeRegistry deletes the registry's rows (destroy --purge-registry).
 	PurgeRegistry(ctx context.Context, c *schema.Cluster) error
