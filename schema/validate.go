@@ -136,12 +136,18 @@ func (d *decoder) validate(f *hcl.File) {
 		}
 	}
 
-	// Heartbeats.
+	// Heartbeats. The WorkerManager@service row of every worker process is
+	// refreshed on a fixed period, not the worker's heartbeat_interval.
+	const workerManagerHeartbeatSecs = 20
 	minTimeout := 0
 	for _, ctl := range c.Controllers {
 		if ctl.HeartbeatTimeoutSecs <= ctl.HeartbeatIntervalSecs {
 			d.add(errorf(d.rangeOf(ctl, "heartbeat_timeout", ctl.DeclRange), "Heartbeat timeout too short",
 				"controller.%s: heartbeat_timeout (%d s) must be longer than heartbeat_interval (%d s).", ctl.Name, ctl.HeartbeatTimeoutSecs, ctl.HeartbeatIntervalSecs))
+		}
+		if len(c.Workers) > 0 && ctl.HeartbeatTimeoutSecs <= workerManagerHeartbeatSecs && ctl.HeartbeatTimeoutSecs > ctl.HeartbeatIntervalSecs {
+			d.add(warnf(d.rangeOf(ctl, "heartbeat_timeout", ctl.DeclRange), "Heartbeat timeout shorter than the worker manager's beat",
+				"controller.%s: DB-GPT's worker manager sends the WorkerManager@service heartbeat every %d s whatever heartbeat_interval says; with heartbeat_timeout = %d that row turns stale between beats and every worker looks unhealthy. Use a timeout above %d s.", ctl.Name, workerManagerHeartbeatSecs, ctl.HeartbeatTimeoutSecs, workerManagerHeartbeatSecs))
 		}
 		if minTimeout == 0 || ctl.HeartbeatTimeoutSecs < minTimeout {
 			minTimeout = ctl.HeartbeatTimeoutSecs
