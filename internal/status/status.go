@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/internal/health"
 	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/schema"
@@ -102,12 +101,6 @@ type Options struct {
 	RequestTimeout time.Duration // one HTTP request; 0 = health.DefaultRequestTimeout
 }
 
-// registryReader is providers.Provider's direct registry read (optional
-// until the interface carries it).
-type registryReader interface {
-	RegistryRows(ctx context.Context, c *schema.Cluster) ([]dbgpt.Instance, error)
-}
-
 // Gather observes the cluster and reads its registry. It fails only when
 // nothing at all could be learnt; partial failures (a host or controller
 // down) are in the report. Observation, the registry listings and every
@@ -173,12 +166,7 @@ func Gather(ctx context.Context, p providers.Provider, c *schema.Cluster, opt Op
 		r.Notes = append(r.Notes, "the cluster file declares no controller")
 	default:
 		r.ModelsSource = SourceNone
-		rr, ok := p.(registryReader)
-		if !ok {
-			r.Notes = append(r.Notes, "no controller answered and this provider cannot read the registry database directly")
-			break
-		}
-		rows, err := rr.RegistryRows(ctx, c)
+		rows, err := p.RegistryRows(ctx, c)
 		if err != nil {
 			r.Notes = append(r.Notes, "no controller answered, and reading the registry database failed: "+err.Error())
 			break
