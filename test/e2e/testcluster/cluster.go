@@ -611,6 +611,9 @@ func (c *Cluster) waitDB(ctx context.Context) error {
 	}
 }
 
+// Close tears the cluster down now instead of at the end of the test.
+func (c *Cluster) Close() { c.teardown() }
+
 // teardown removes the containers and the network. It runs at t.Cleanup and
 // on interrupt, at most once.
 func (c *Cluster) teardown() {
