@@ -6,9 +6,24 @@
 // real SSH) and the registry database, and tears everything down when the
 // test ends, fails or is interrupted.
 //
+//	c := testcluster.Start(t, testcluster.Options{Generation: schema.GenerationTOML})
+//	c.IP(testcluster.Server1)            // reachable from this machine
+//	c.KeyPath, c.KnownHostsPath          // for hactl's cluster file (user root, or deploy with sudo)
+//	c.SSH(testcluster.Server3, "dbgpt --version", nil)
+//	c.Exec(testcluster.Server3, "ls /app/models") // docker exec, no SSH
+//	c.Kill / StopHost / StartHost / Pause / Unpause / Disconnect / Reconnect (host)
+//	c.DB()                               // *sql.DB on the registry database "dbgpt"
+//	c.WriteClusterFile(c.HAParams())     // the HA guide's cluster file for this cluster
+//
+// Each host keeps its address and host key through Kill/StartHost and
+// Disconnect/Reconnect. `dbgpt` on a host is a wrapper that sets
+// DBGPT_SIM_VERSION (and Options.SimEnv) unless the caller's environment
+// does, then execs the sim at SimPath, so non-interactive SSH commands see
+// the right version.
+//
 // Images come from test/images. Every container and network carries the
-// label hactl-e2e=1 and the creating process's id, so leftovers of a dead
-// test process are swept when the next cluster starts.
+// label hactl-e2e=1, its cluster's ID and the creating process's id, so
+// leftovers of a dead test process are swept when the next cluster starts.
 //
 // Tests using it skip when HACTL_E2E=skip and fail when Docker is unusable.
 package testcluster
