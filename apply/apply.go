@@ -186,18 +186,34 @@ func Apply(ctx context.Context, prov providers.Provider, c *schema.Cluster, p *p
 		}
 	}
 	deploys := 0
+	var create *plan.Change // the registry's create, when the plan has one
 	for _, ch := range p.Changes {
-		if ch.Action != plan.Destroy {
+		switch {
+		case ch.Level == plan.LevelRegistry:
+			create = ch
+		case ch.Action != plan.Destroy:
 			deploys++
 		}
 	}
-	if deploys > 0 && p.Registry != nil { // nil: embedded registry, nothing to prepare
+	// The registry is prepared (idempotent: create what is absent, check the
+	// columns) before any controller (re)starts, also when the plan found it
+	// complete or could not check it.
+	if create != nil || (deploys > 0 && hasDatabase(c)) {
 		start := time.Now()
-		e.emit("registry", "registry", "", time.Time{}, "registry: Preparing...")
+		if create != nil {
+			e.emit("apply_start", create.Address, create.Action, time.Time{}, "registry: Creating... (%s)", create.Note)
+		} else {
+			e.emit("registry", "registry", "", time.Time{}, "registry: Preparing...")
+		}
 		if err := prov.EnsureRegistry(ctx, c); err != nil {
 			return Result{}, fmt.Errorf("preparing the registry: %w", err)
 		}
-		e.emit("registry", "registry", "", start, "registry: Ready after %s", since(start))
+		if create != nil {
+			e.count(func(r *Result) { r.Added++ })
+			e.emit("apply_complete", create.Address, create.Action, start, "registry: Creation complete after %s", since(start))
+		} else {
+			e.emit("registry", "registry", "", start, "registry: Ready after %s", since(start))
+		}
 	}
 
 	for level := plan.LevelController; level <= plan.LevelFrontend && deploys > 0; level++ {
@@ -231,6 +247,12 @@ func Apply(ctx context.Context, prov providers.Provider, c *schema.Cluster, p *p
 		}
 	}
 	return e.res, nil
+}
+
+// hasDatabase reports whether the cluster's registry lives in a database
+// hactl prepares (MySQL, SQLite), not inside the controller.
+func hasDatabase(c *schema.Cluster) bool {
+	return c.Registry != nil && (c.Registry.Type == schema.RegistryMySQL || c.Registry.Type == schema.RegistrySQLite)
 }
 
 // lanes groups a level's changes into sequences that run one step at a time:

@@ -70,6 +70,9 @@ func (f *fakeProvider) EnsureRegistry(ctx context.Context, c *schema.Cluster) er
 	f.record("registry")
 	return nil
 }
+func (f *fakeProvider) RegistryState(ctx context.Context, c *schema.Cluster) (plan.RegistryState, error) {
+	return *regPresent(), nil
+}
 func (f *fakeProvider) PurgeRegistry(ctx context.Context, c *schema.Cluster) error {
 	f.record("purge")
 	return nil
@@ -137,6 +140,17 @@ func cluster() *schema.Cluster {
 	}
 }
 
+// regAbsent: the SQLite registry file of cluster() is not there yet.
+func regAbsent() *plan.RegistryState {
+	return &plan.RegistryState{Type: schema.RegistrySQLite, Where: "sqlite /tmp/r.db on server1", Reachable: true}
+}
+
+func regPresent() *plan.RegistryState {
+	s := regAbsent()
+	s.DatabaseExists, s.TableExists = true, true
+	return s
+}
+
 func mustDesired(t *testing.T, c *schema.Cluster) []*plan.Component {
 	t.Helper()
 	d, err := plan.Desired(c)
@@ -172,19 +186,24 @@ func indexOf(ev []string, s string) int {
 func TestApplyOrderAndGates(t *testing.T) {
 	c := cluster()
 	d := mustDesired(t, c)
-	p := plan.Diff(c, d, nil)
+	p := plan.Diff(c, d, nil, regAbsent())
 	fp := newFake()
 	var out bytes.Buffer
 	res, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp, warmup: 2}, &out))
 	if err != nil {
 		t.Fatalf("apply: %v\n%s", err, out.String())
 	}
-	if res != (Result{Added: 6}) {
-		t.Errorf("result = %+v", res)
+	// Six components and the registry's file and table.
+	if res != (Result{Added: 7}) || p.Summary() != (plan.Summary{Add: 7}) {
+		t.Errorf("result = %+v, plan %+v", res, p.Summary())
 	}
 	ev := fp.events()
 	if ev[0] != "preflight" || ev[1] != "registry" {
 		t.Fatalf("preflight and registry must come first: %v", ev)
+	}
+	if !strings.Contains(out.String(), "registry: Creating... (file /tmp/r.db and table dbgpt_cluster_registry_instance will be created)") ||
+		!strings.Contains(out.String(), "registry: Creation complete after") {
+		t.Errorf("registry progress missing:\n%s", out.String())
 	}
 	// Every controller healthy before any worker deploys; every worker
 	// healthy before the webserver deploys.
@@ -209,7 +228,7 @@ func TestApplyOrderAndGates(t *testing.T) {
 func TestApplyNoChangesDoesNothing(t *testing.T) {
 	c := cluster()
 	d := mustDesired(t, c)
-	p := plan.Diff(c, d, observe(d))
+	p := plan.Diff(c, d, observe(d), regPresent())
 	fp := newFake()
 	var out bytes.Buffer
 	res, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp}, &out))
@@ -228,7 +247,7 @@ func TestRollingControllersAndWorkersOfOneModel(t *testing.T) {
 		w.HeartbeatIntervalSecs = 10
 	}
 	d := mustDesired(t, c)
-	p := plan.Diff(c, d, observe(before))
+	p := plan.Diff(c, d, observe(before), regPresent())
 	fp := newFake()
 	for _, o := range before {
 		fp.deployed[o.Address] = true
@@ -242,6 +261,11 @@ func TestRollingControllersAndWorkersOfOneModel(t *testing.T) {
 		t.Errorf("result = %+v", res)
 	}
 	ev := fp.events()
+	// A complete registry is not counted, but still prepared (idempotent)
+	// before any controller restarts.
+	if ev[0] != "preflight" || ev[1] != "registry" || res.Added != 0 {
+		t.Errorf("registry not prepared first: %v %+v", ev, res)
+	}
 	// c2 is deployed only after c1 is healthy again.
 	if a, b := indexOf(ev, "healthy controller.c1"), indexOf(ev, "deploy controller.c2@server2"); a < 0 || b < a {
 		t.Errorf("controllers not rolled one at a time: %v", ev)
@@ -254,7 +278,7 @@ func TestRollingControllersAndWorkersOfOneModel(t *testing.T) {
 
 func TestGateFailureShowsComponentAndLog(t *testing.T) {
 	c := cluster()
-	p := plan.Diff(c, mustDesired(t, c), nil)
+	p := plan.Diff(c, mustDesired(t, c), nil, regAbsent())
 	fp := newFake()
 	var out bytes.Buffer
 	k := &fakeChecker{p: fp, sick: map[string]bool{"worker.emb": true}}
@@ -275,7 +299,7 @@ func TestGateFailureShowsComponentAndLog(t *testing.T) {
 
 func TestDeployFailureStopsAndPreflightChangesNothing(t *testing.T) {
 	c := cluster()
-	p := plan.Diff(c, mustDesired(t, c), nil)
+	p := plan.Diff(c, mustDesired(t, c), nil, regAbsent())
 	fp := newFake()
 	fp.failOn = "controller.c2"
 	var out bytes.Buffer
@@ -308,7 +332,7 @@ func TestReplaceCreatesBeforeRemovingAndRemovedLast(t *testing.T) {
 	c.Workers[2].Server = c.Servers[0] // emb moves server3 → server1
 	c.Workers = c.Workers[1:]          // llm1 removed
 	c.Webserver = nil                  // webserver removed
-	p := plan.Diff(c, mustDesired(t, c), observe(before))
+	p := plan.Diff(c, mustDesired(t, c), observe(before), regPresent())
 	fp := newFake()
 	for _, o := range before {
 		fp.deployed[o.Address] = true
@@ -370,20 +394,25 @@ func TestCheckUnchangedRepairsUnhealthy(t *testing.T) {
 	}
 	k := &fakeChecker{p: fp, sick: map[string]bool{"worker.emb": true, "webserver": true}}
 
-	p := plan.Diff(c, d, observe(d))
+	p := plan.Diff(c, d, observe(d), regPresent())
 	CheckUnchanged(context.Background(), k, p, time.Second, 4)
 	// The webserver is left to the gates that follow the worker's repair.
 	if len(p.Changes) != 1 || p.Changes[0].Address != "worker.emb" ||
 		p.Changes[0].Action != plan.Update || !strings.HasPrefix(p.Changes[0].Reason, "unhealthy: ") {
 		t.Fatalf("changes = %+v", p.Changes)
 	}
-	if p.Registry == nil {
-		t.Error("a repair prepares the registry too")
+	fp2 := newFake()
+	fp2.deployed = fp.deployed
+	if _, err := Apply(context.Background(), fp2, c, p, opts(fp2, &fakeChecker{p: fp2}, &bytes.Buffer{})); err != nil {
+		t.Fatal(err)
+	}
+	if ev := fp2.events(); len(ev) < 2 || ev[1] != "registry" {
+		t.Errorf("a repair does not prepare the registry first: %v", ev)
 	}
 
 	// A changed worker: frontends are left to the apply's gates.
 	c.Workers[0].Port = 9001
-	p = plan.Diff(c, mustDesired(t, c), observe(d))
+	p = plan.Diff(c, mustDesired(t, c), observe(d), regPresent())
 	CheckUnchanged(context.Background(), k, p, time.Second, 4)
 	var got []string
 	for _, ch := range p.Changes {
@@ -391,6 +420,40 @@ func TestCheckUnchangedRepairsUnhealthy(t *testing.T) {
 	}
 	if len(got) != 2 || got[0] != "worker.llm1 settings changed" || !strings.HasPrefix(got[1], "worker.emb unhealthy") {
 		t.Fatalf("changes = %v", got)
+	}
+}
+
+// Only the registry is missing (its table dropped): apply creates it and
+// counts it, deploys nothing; the controllers' health is still checked.
+func TestApplyRegistryOnly(t *testing.T) {
+	c := cluster()
+	d := mustDesired(t, c)
+	fp := newFake()
+	for _, o := range d {
+		fp.deployed[o.Address] = true
+	}
+	reg := regPresent()
+	reg.TableExists = false
+	p := plan.Diff(c, d, observe(d), reg)
+	k := &fakeChecker{p: fp, sick: map[string]bool{"controller.c1": true}}
+	CheckUnchanged(context.Background(), k, p, time.Second, 4)
+	var got []string
+	for _, ch := range p.Changes {
+		got = append(got, string(ch.Action)+" "+ch.Address)
+	}
+	if strings.Join(got, ", ") != "create registry, update controller.c1" {
+		t.Fatalf("changes = %v", got)
+	}
+
+	p = plan.Diff(c, d, observe(d), reg)
+	fp = newFake()
+	var out bytes.Buffer
+	res, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp}, &out))
+	if err != nil || res != (Result{Added: 1}) {
+		t.Fatalf("apply: %v %+v\n%s", err, res, out.String())
+	}
+	if ev := fp.events(); strings.Join(ev, ",") != "preflight,registry" {
+		t.Errorf("events = %v", ev)
 	}
 }
 
@@ -403,7 +466,7 @@ func TestCheckUnchangedStopsAtTheLowestBrokenLevel(t *testing.T) {
 	}
 	// Controller c2 is broken; workers and webserver fail through it too.
 	k := &fakeChecker{p: fp, sick: map[string]bool{"controller.c2": true, "worker.emb": true, "webserver": true}}
-	p := plan.Diff(c, d, observe(d))
+	p := plan.Diff(c, d, observe(d), regPresent())
 	CheckUnchanged(context.Background(), k, p, time.Second, 4)
 	if len(p.Changes) != 1 || p.Changes[0].Address != "controller.c2" {
 		t.Fatalf("want only controller.c2 repaired, got %v", p.Changes)

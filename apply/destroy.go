@@ -12,9 +12,11 @@ import (
 )
 
 // DestroyPlan is the plan of a destroy: every observed component, found on
-// any server of the file, removed in reverse dependency order.
+// any server of the file, removed in reverse dependency order. The registry
+// is not part of it: destroy keeps the registry's table (and, unless
+// --purge-registry, its rows).
 func DestroyPlan(observed []providers.Observed) *plan.Plan {
-	return plan.Diff(nil, nil, FromProviders(observed))
+	return plan.Diff(nil, nil, FromProviders(observed), nil)
 }
 
 // Destroy stops and removes every component of p (a DestroyPlan): the

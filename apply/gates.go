@@ -124,7 +124,9 @@ func CheckUnchanged(ctx context.Context, checker Checker, p *plan.Plan, timeout 
 	defer cancel()
 	for level := plan.LevelController; level <= plan.LevelFrontend; level++ {
 		for _, ch := range p.Changes {
-			if ch.Action != plan.Destroy && ch.Level < level {
+			// The registry's create (level 0) does not hold the checks back:
+			// a controller without its table is exactly what they find.
+			if ch.Action != plan.Destroy && ch.Level >= plan.LevelController && ch.Level < level {
 				return
 			}
 		}

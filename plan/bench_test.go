@@ -43,8 +43,8 @@ func BenchmarkPlan100Workers(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		p := Diff(c, d, obs)
+		p := Diff(c, d, obs, regPresent())
 		Renderer{W: io.Discard}.Text(p)
-		_ = Fingerprint(p.Observed)
+		_ = Fingerprint(p.Observed, p.Registry)
 	}
 }

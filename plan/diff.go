@@ -55,7 +55,10 @@ type Change struct {
 	Action  Action `json:"action"`
 	// Reason says why, e.g. "settings changed", "not running", "server changed".
 	Reason string `json:"reason,omitempty"`
-	Level  int    `json:"level"`
+	// Note is a line shown inside the change's block, e.g. what a registry
+	// create makes.
+	Note  string `json:"note,omitempty"`
+	Level int    `json:"level"`
 	// Server is where the component will be (create, update, replace) or is
 	// (destroy); OldServers the servers a replace or destroy removes it from.
 	Server     string   `json:"server"`
@@ -75,19 +78,61 @@ type Change struct {
 	Observed []Observed `json:"-"`
 }
 
-// RegistryChange is the registry preparation apply runs before controllers
-// start. It is shown as a line of its own and not counted in the summary: it
-// is idempotent and plan cannot see the table without a database session.
-type RegistryChange struct {
-	Type        string `json:"type"`
-	Where       string `json:"where"`
-	Description string `json:"description"`
+// RegistryState is the registry database as a provider observed it before
+// a plan: whether the database (for SQLite: the file) and DB-GPT's registry
+// table exist, and which of the table's expected columns it lacks. When the
+// database could not be reached, Reachable is false and Err says why (never
+// a secret).
+type RegistryState struct {
+	Type           string   `json:"type"`  // schema.RegistryMySQL, RegistrySQLite, RegistryEmbedded
+	Where          string   `json:"where"` // e.g. "mysql root@10.0.0.9:3306/dbgpt (from server1)"
+	Reachable      bool     `json:"reachable"`
+	DatabaseExists bool     `json:"database_exists"`
+	TableExists    bool     `json:"table_exists"`
+	MissingColumns []string `json:"missing_columns,omitempty"`
+	Err            string   `json:"error,omitempty"`
 }
+
+// hasDatabase reports whether the registry type keeps its data in a
+// database hactl prepares (MySQL, SQLite), not inside the controller.
+func hasDatabase(t string) bool { return t == schema.RegistryMySQL || t == schema.RegistrySQLite }
+
+// Complete reports whether the registry needs nothing: an embedded
+// registry, or a database with a complete registry table.
+func (s *RegistryState) Complete() bool {
+	return s == nil || !hasDatabase(s.Type) || (s.Reachable && s.DatabaseExists && s.TableExists && len(s.MissingColumns) == 0)
+}
+
+// Unknown reports whether a registry database could not be checked.
+func (s *RegistryState) Unknown() bool { return s != nil && hasDatabase(s.Type) && !s.Reachable }
+
+// RegistryAddress is the plan address of the registry (database and table).
+const RegistryAddress = "registry"
+
+// LevelRegistry is the registry's dependency level: before the controllers.
+const LevelRegistry = 0
+
+// CheckRegistry fails when the registry table exists but is not DB-GPT's:
+// it lacks expected columns. hactl never alters a table it did not create
+// the way DB-GPT expects, so plan and apply stop there with what to do.
+func CheckRegistry(s *RegistryState) error {
+	if s == nil || !s.Reachable || !s.TableExists || len(s.MissingColumns) == 0 {
+		return nil
+	}
+	return fmt.Errorf("registry %s: table %s exists but lacks the columns %s; it is not DB-GPT's registry table and hactl will not alter it (rename or drop that table, or point the registry block at another database)",
+		s.Where, registryTable, strings.Join(s.MissingColumns, ", "))
+}
+
+// registryTable is DB-GPT's registry table (dbgpt.RegistryTable).
+const registryTable = "dbgpt_cluster_registry_instance"
 
 // Plan is the ordered set of changes that bring the cluster to the file.
 type Plan struct {
-	Changes  []*Change       `json:"changes"`
-	Registry *RegistryChange `json:"registry,omitempty"`
+	Changes []*Change `json:"changes"`
+	// Registry is the registry database as observed; nil when not observed
+	// (a destroy plan). When it lacks the database or the table, Changes
+	// starts with a create of address "registry" (counted like a component).
+	Registry *RegistryState `json:"registry,omitempty"`
 	// Desired is every wanted component (changed or not), for apply's gates.
 	Desired []*Component `json:"-"`
 	// Observed is what the providers found, as the diff saw it.
@@ -111,9 +156,6 @@ func (p *Plan) Repair(address, reason string) bool {
 		ch.Reason = reason
 		p.Changes = append(p.Changes, ch)
 		sort.SliceStable(p.Changes, func(a, b int) bool { return p.Changes[a].order < p.Changes[b].order })
-		if p.Registry == nil && p.c != nil {
-			p.Registry = registryChange(p.c)
-		}
 		return true
 	}
 	return false
@@ -148,9 +190,17 @@ func (p *Plan) Summary() Summary {
 // Empty reports whether applying the plan would change nothing.
 func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
 
-// Diff compares what the file wants with what is deployed.
-func Diff(c *schema.Cluster, desired []*Component, observed []Observed) *Plan {
-	p := &Plan{Desired: desired, Observed: observed, c: c}
+// Diff compares what the file wants with what is deployed, and the
+// registry database with what DB-GPT needs: a registry whose database (or
+// SQLite file) or table is absent is created first (address "registry",
+// level 0); one that could not be checked (reg.Unknown) is not part of the
+// changes, apply prepares it anyway before it starts any controller. reg nil:
+// the registry is not considered (destroy).
+func Diff(c *schema.Cluster, desired []*Component, observed []Observed, reg *RegistryState) *Plan {
+	p := &Plan{Desired: desired, Observed: observed, Registry: reg, c: c}
+	if ch := registryCreate(c, reg); ch != nil {
+		p.Changes = append(p.Changes, ch)
+	}
 	byAddr := map[string][]Observed{}
 	for _, o := range observed {
 		byAddr[o.Address] = append(byAddr[o.Address], o)
@@ -240,39 +290,57 @@ func Diff(c *schema.Cluster, desired []*Component, observed []Observed) *Plan {
 		ch.order = len(desired) + len(strays) + i
 	}
 	p.Changes = append(p.Changes, gone...)
-
-	for _, ch := range p.Changes {
-		if ch.Action != Destroy {
-			p.Registry = registryChange(c)
-			break
-		}
-	}
 	return p
 }
 
-func registryChange(c *schema.Cluster) *RegistryChange {
-	if c == nil || c.Registry == nil {
+// registryCreate is the create of a registry whose database, file or
+// table is absent; nil when there is nothing to create or it is unknown.
+func registryCreate(c *schema.Cluster, s *RegistryState) *Change {
+	if c == nil || c.Registry == nil || s == nil || !hasDatabase(c.Registry.Type) || !s.Reachable ||
+		(s.DatabaseExists && s.TableExists) {
 		return nil
 	}
 	r := c.Registry
+	attrs := map[string]string{"type": r.Type}
+	ch := &Change{Address: RegistryAddress, Role: "registry", Name: r.Type, Action: Create, Level: LevelRegistry, After: attrs, order: -1}
 	switch r.Type {
 	case schema.RegistryMySQL:
-		desc := "table dbgpt_cluster_registry_instance created when absent, columns checked"
-		if r.CreateDatabase {
-			desc = "database created when absent, " + desc
+		port := r.Port
+		if port == 0 {
+			port = 3306
 		}
-		return &RegistryChange{Type: r.Type,
-			Where:       fmt.Sprintf("mysql %s@%s:%d/%s", r.User, r.Host, r.Port, r.Database),
-			Description: desc}
+		attrs["host"] = r.Host
+		attrs["port"] = strconv.Itoa(port)
+		attrs["database"] = r.Database
+		attrs["user"] = r.User
+		if r.Password.IsSet() {
+			attrs["password"] = Sensitive
+		}
+		if !s.DatabaseExists {
+			ch.Reason = "database " + r.Database + " absent"
+			ch.Note = fmt.Sprintf("database %s and table %s will be created", r.Database, registryTable)
+		} else {
+			ch.Reason = "table absent"
+			ch.Note = fmt.Sprintf("table %s will be created in database %s", registryTable, r.Database)
+		}
 	case schema.RegistrySQLite:
-		server := ""
-		if len(c.Controllers) > 0 {
-			server = " on " + c.Controllers[0].Server.Name
+		attrs["path"] = r.Path
+		for _, ctl := range c.Controllers {
+			if ctl.Server != nil {
+				ch.Server = ctl.Server.Name
+				attrs["server"] = ctl.Server.Name
+				break
+			}
 		}
-		return &RegistryChange{Type: r.Type, Where: "sqlite " + r.Path + server,
-			Description: "file and table dbgpt_cluster_registry_instance created when absent"}
+		if !s.DatabaseExists {
+			ch.Reason = "file absent"
+			ch.Note = fmt.Sprintf("file %s and table %s will be created", r.Path, registryTable)
+		} else {
+			ch.Reason = "table absent"
+			ch.Note = fmt.Sprintf("table %s will be created in %s", registryTable, r.Path)
+		}
 	}
-	return nil
+	return ch
 }
 
 func nameOf(address string) string {
@@ -293,18 +361,31 @@ func levelOf(role string) int {
 }
 
 // Fingerprint digests the observed state the plan was made from: which
-// component runs where, with which settings hash, and whether it runs.
-// Process ids are left out: a supervisor restart is not a change of plan.
-func Fingerprint(observed []Observed) string {
-	lines := make([]string, 0, len(observed))
+// component runs where, with which settings hash, and whether it runs; and
+// what the registry database holds. Process ids are left out: a supervisor
+// restart is not a change of plan; so are the registry's Where and Err (the
+// controller host it was reached from, an error's wording).
+func Fingerprint(observed []Observed, reg *RegistryState) string {
+	lines := make([]string, 0, len(observed)+1)
 	for _, o := range observed {
 		lines = append(lines, observedLine(o))
 	}
 	sort.Strings(lines)
+	if reg != nil {
+		lines = append(lines, registryLine(reg))
+	}
 	sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 func observedLine(o Observed) string {
 	return strings.Join([]string{o.Address, o.Server, o.Role, strconv.Itoa(o.Port), o.Hash, strconv.FormatBool(o.Running)}, "|")
+}
+
+func registryLine(s *RegistryState) string {
+	if s == nil {
+		return ""
+	}
+	return strings.Join([]string{"registry", s.Type, strconv.FormatBool(s.Reachable), strconv.FormatBool(s.DatabaseExists),
+		strconv.FormatBool(s.TableExists), strings.Join(s.MissingColumns, ",")}, "|")
 }

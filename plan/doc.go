@@ -19,16 +19,23 @@
 //   - destroy: deployed but no longer in the file (frontends first,
 //     controllers last), or a stray second copy on another server.
 //
-// The registry preparation (database, table) is shown as its own line when
-// anything is created or updated, and not counted in "Plan: N to add, N to
-// change, N to destroy.": it is idempotent and changes no component. A
-// replace counts as one add and one destroy, as in Terraform.
+// The registry (address "registry", level 0) is a resource of its own:
+// the provider observes it before the diff (RegistryState). A database (or
+// SQLite file) or registry table that is absent is a counted create, shown
+// with its attributes (the password as "(sensitive)") and what will be made.
+// A complete table is no change. A table lacking DB-GPT's columns is a
+// foreign table hactl will not alter: CheckRegistry fails the plan. A
+// registry that could not be checked is shown with the reason and not
+// counted; apply prepares it anyway before starting controllers. A destroy
+// never lists the registry. A replace counts as one add and one destroy, as
+// in Terraform.
 //
 // Plan files (`hactl plan --out FILE`, mode 0600) are JSON: format_version,
 // cluster, the cluster file's absolute path and sha256, the hash of every
 // wanted component, the observed components (address, server, role, port,
-// hash, running) with their fingerprint, and the changes with their shown
-// attributes. No secret is stored: apply renders the components again from
+// hash, running) and registry state with their fingerprint, and the
+// changes with their shown attributes. No secret is stored: apply renders the components again from
 // the cluster file and refuses the plan when the file's bytes, any
-// component's hash or the observed fingerprint differ.
+// component's hash or the observed fingerprint (components and registry)
+// differ.
 package plan

@@ -62,6 +62,18 @@ func deployed(comps []*Component) []Observed {
 	return out
 }
 
+// regAbsent: the MySQL server answers, without the database.
+func regAbsent() *RegistryState {
+	return &RegistryState{Type: schema.RegistryMySQL, Where: "mysql root@10.0.0.9:3306/dbgpt (from server1)", Reachable: true}
+}
+
+// regPresent: database and complete registry table present.
+func regPresent() *RegistryState {
+	s := regAbsent()
+	s.DatabaseExists, s.TableExists = true, true
+	return s
+}
+
 func actions(p *Plan) string {
 	var s []string
 	for _, ch := range p.Changes {
@@ -112,7 +124,7 @@ func TestHashSeesSecretsButDoesNotShowThem(t *testing.T) {
 			t.Error("hash contains the password")
 		}
 	}
-	p := Diff(c, b, deployed(a))
+	p := Diff(c, b, deployed(a), regPresent())
 	if actions(p) != "update controller.ctrl1, update controller.ctrl2" {
 		t.Fatalf("actions = %s", actions(p))
 	}
@@ -128,24 +140,85 @@ func TestDiff(t *testing.T) {
 	base := desired(t, c)
 
 	t.Run("everything new", func(t *testing.T) {
-		p := Diff(c, base, nil)
-		if s := p.Summary(); s != (Summary{Add: 5}) {
+		p := Diff(c, base, nil, regAbsent())
+		if s := p.Summary(); s != (Summary{Add: 6}) {
 			t.Errorf("summary = %+v", s)
 		}
-		if p.Registry == nil || !strings.Contains(p.Registry.Description, "database created") {
-			t.Errorf("registry change = %+v", p.Registry)
+		want := "create registry, create controller.ctrl1, create controller.ctrl2, create worker.llm, create worker.embedding, create webserver"
+		if actions(p) != want {
+			t.Errorf("actions = %s, want %s", actions(p), want)
+		}
+		reg := p.Changes[0]
+		if reg.Level != LevelRegistry || reg.Note != "database dbgpt and table dbgpt_cluster_registry_instance will be created" ||
+			reg.After["password"] != Sensitive || reg.After["host"] != "10.0.0.9" || reg.After["port"] != "3306" {
+			t.Errorf("registry change = %+v", reg)
+		}
+	})
+	t.Run("database present, table absent", func(t *testing.T) {
+		reg := regAbsent()
+		reg.DatabaseExists = true
+		p := Diff(c, base, deployed(base), reg)
+		if actions(p) != "create registry" || p.Summary() != (Summary{Add: 1}) ||
+			p.Changes[0].Note != "table dbgpt_cluster_registry_instance will be created in database dbgpt" {
+			t.Errorf("actions = %s, note %q", actions(p), p.Changes[0].Note)
 		}
 	})
 	t.Run("no changes", func(t *testing.T) {
-		p := Diff(c, base, deployed(base))
-		if !p.Empty() || p.Registry != nil {
-			t.Errorf("want no changes, got %s (registry %v)", actions(p), p.Registry)
+		p := Diff(c, base, deployed(base), regPresent())
+		if !p.Empty() {
+			t.Errorf("want no changes, got %s", actions(p))
+		}
+	})
+	t.Run("registry unreachable is not counted", func(t *testing.T) {
+		reg := &RegistryState{Type: schema.RegistryMySQL, Where: "mysql root@10.0.0.9:3306/dbgpt", Err: "connection refused"}
+		p := Diff(c, base, nil, reg)
+		if p.Summary() != (Summary{Add: 5}) || p.Changes[0].Address == RegistryAddress {
+			t.Errorf("unknown registry counted: %s", actions(p))
+		}
+		var buf bytes.Buffer
+		Renderer{W: &buf}.Text(p)
+		if !strings.Contains(buf.String(), "# registry (mysql root@10.0.0.9:3306/dbgpt) could not be checked: connection refused") {
+			t.Errorf("unknown registry not shown:\n%s", buf.String())
+		}
+		buf.Reset()
+		Renderer{W: &buf}.Text(Diff(c, base, deployed(base), reg))
+		if !strings.HasPrefix(strings.TrimSpace(buf.String()), NoChanges) || !strings.Contains(buf.String(), "Warning: registry") {
+			t.Errorf("no-change plan with an unknown registry:\n%s", buf.String())
+		}
+	})
+	t.Run("embedded registry is no resource", func(t *testing.T) {
+		c2 := testCluster(t)
+		c2.Registry = &schema.Registry{Type: schema.RegistryEmbedded}
+		p := Diff(c2, desired(t, c2), nil, &RegistryState{Type: schema.RegistryEmbedded})
+		if p.Summary() != (Summary{Add: 5}) {
+			t.Errorf("summary = %+v", p.Summary())
+		}
+	})
+	t.Run("sqlite file absent", func(t *testing.T) {
+		c2 := testCluster(t)
+		c2.Registry = &schema.Registry{Type: schema.RegistrySQLite, Path: "/var/lib/dbgpt/registry.db"}
+		p := Diff(c2, desired(t, c2), nil, &RegistryState{Type: schema.RegistrySQLite, Reachable: true})
+		reg := p.Changes[0]
+		if reg.Address != RegistryAddress || reg.Server != "server1" || reg.After["path"] != "/var/lib/dbgpt/registry.db" ||
+			reg.Note != "file /var/lib/dbgpt/registry.db and table dbgpt_cluster_registry_instance will be created" {
+			t.Errorf("sqlite registry change = %+v", reg)
+		}
+	})
+	t.Run("foreign table is refused", func(t *testing.T) {
+		reg := regPresent()
+		reg.MissingColumns = []string{"model_name", "last_heartbeat"}
+		err := CheckRegistry(reg)
+		if err == nil || !strings.Contains(err.Error(), "lacks the columns model_name, last_heartbeat") || !strings.Contains(err.Error(), "will not alter it") {
+			t.Errorf("CheckRegistry = %v", err)
+		}
+		if CheckRegistry(regPresent()) != nil || CheckRegistry(regAbsent()) != nil {
+			t.Error("CheckRegistry refuses a good registry")
 		}
 	})
 	t.Run("port change is an update", func(t *testing.T) {
 		c2 := testCluster(t)
 		c2.Workers[0].Port = 8002
-		p := Diff(c2, desired(t, c2), deployed(base))
+		p := Diff(c2, desired(t, c2), deployed(base), regPresent())
 		if actions(p) != "update worker.llm" {
 			t.Fatalf("actions = %s", actions(p))
 		}
@@ -160,7 +233,7 @@ func TestDiff(t *testing.T) {
 	t.Run("not running is a repair", func(t *testing.T) {
 		obs := deployed(base)
 		obs[1].Running = false
-		p := Diff(c, base, obs)
+		p := Diff(c, base, obs, regPresent())
 		if actions(p) != "update controller.ctrl2" || p.Changes[0].Reason != "not running" {
 			t.Fatalf("actions = %s reason %q", actions(p), p.Changes[0].Reason)
 		}
@@ -168,7 +241,7 @@ func TestDiff(t *testing.T) {
 	t.Run("server change is a replace", func(t *testing.T) {
 		c2 := testCluster(t)
 		c2.Workers[1].Server = c2.Servers[1]
-		p := Diff(c2, desired(t, c2), deployed(base))
+		p := Diff(c2, desired(t, c2), deployed(base), regPresent())
 		if actions(p) != "replace worker.embedding" {
 			t.Fatalf("actions = %s", actions(p))
 		}
@@ -186,7 +259,7 @@ func TestDiff(t *testing.T) {
 		c2.Webserver = nil
 		c2.Controllers = c2.Controllers[:1]
 		c2.Webserver = nil
-		p := Diff(c2, desired(t, c2), deployed(base))
+		p := Diff(c2, desired(t, c2), deployed(base), regPresent())
 		want := "update worker.llm, destroy webserver, destroy worker.embedding, destroy controller.ctrl2"
 		if actions(p) != want {
 			t.Fatalf("actions = %s, want %s", actions(p), want)
@@ -197,7 +270,7 @@ func TestDiff(t *testing.T) {
 		stray := obs[2]
 		stray.Server = "server1"
 		obs = append(obs, stray)
-		p := Diff(c, base, obs)
+		p := Diff(c, base, obs, regPresent())
 		if actions(p) != "destroy worker.llm" || p.Changes[0].Server != "server1" {
 			t.Fatalf("actions = %s", actions(p))
 		}
@@ -229,9 +302,9 @@ func TestRenderText(t *testing.T) {
 	base := desired(t, c)
 
 	var buf bytes.Buffer
-	Renderer{W: &buf}.Text(Diff(c, base, nil))
+	Renderer{W: &buf}.Text(Diff(c, base, nil, regAbsent()))
 	golden(t, "plan-create.golden", buf.String())
-	if !strings.Contains(buf.String(), "Plan: 5 to add, 0 to change, 0 to destroy.") {
+	if !strings.Contains(buf.String(), "Plan: 6 to add, 0 to change, 0 to destroy.") {
 		t.Error("closing line missing")
 	}
 
@@ -240,11 +313,11 @@ func TestRenderText(t *testing.T) {
 	c2.Workers[1].Server = c2.Servers[1]
 	c2.Webserver = nil
 	buf.Reset()
-	Renderer{W: &buf}.Text(Diff(c2, desired(t, c2), deployed(base)))
+	Renderer{W: &buf}.Text(Diff(c2, desired(t, c2), deployed(base), regPresent()))
 	golden(t, "plan-mixed.golden", buf.String())
 
 	buf.Reset()
-	Renderer{W: &buf}.Text(Diff(c, base, deployed(base)))
+	Renderer{W: &buf}.Text(Diff(c, base, deployed(base), regPresent()))
 	if strings.TrimSpace(buf.String()) != NoChanges {
 		t.Errorf("no-change output = %q", buf.String())
 	}
@@ -252,7 +325,7 @@ func TestRenderText(t *testing.T) {
 		t.Error("colour codes with Color=false")
 	}
 	buf.Reset()
-	Renderer{W: &buf, Color: true}.Text(Diff(c, base, nil))
+	Renderer{W: &buf, Color: true}.Text(Diff(c, base, nil, regAbsent()))
 	if !strings.Contains(buf.String(), "\x1b[32m+") {
 		t.Error("no green + with Color=true")
 	}
@@ -264,7 +337,7 @@ func TestRenderJSON(t *testing.T) {
 	c2 := testCluster(t)
 	c2.Workers[0].Port = 8002
 	var buf bytes.Buffer
-	if err := (Renderer{W: &buf}).JSON(Diff(c2, desired(t, c2), deployed(base))); err != nil {
+	if err := (Renderer{W: &buf}).JSON(Diff(c2, desired(t, c2), deployed(base), regPresent())); err != nil {
 		t.Fatal(err)
 	}
 	var types []string
@@ -290,8 +363,36 @@ func TestRenderJSON(t *testing.T) {
 			}
 		}
 	}
-	if strings.Join(types, ",") != "registry_change,planned_change,change_summary" {
+	if strings.Join(types, ",") != "planned_change,change_summary" {
 		t.Errorf("types = %v", types)
+	}
+
+	// From nothing: the registry is a planned_change of its own, counted.
+	buf.Reset()
+	if err := (Renderer{W: &buf}).JSON(Diff(c, base, nil, regAbsent())); err != nil {
+		t.Fatal(err)
+	}
+	sc = bufio.NewScanner(&buf)
+	var first, last map[string]any
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = m
+		}
+		last = m
+	}
+	ch := first["change"].(map[string]any)
+	res := ch["resource"].(map[string]any)
+	attrs := ch["attributes"].(map[string]any)
+	if first["type"] != "planned_change" || res["addr"] != "registry" || ch["action"] != "create" ||
+		attrs["password"].(map[string]any)["new"] != Sensitive || !strings.Contains(ch["note"].(string), "table dbgpt_cluster_registry_instance") {
+		t.Errorf("registry planned_change = %v", first)
+	}
+	if s := last["changes"].(map[string]any); s["add"] != 6.0 {
+		t.Errorf("summary = %v", s)
 	}
 }
 
@@ -305,7 +406,7 @@ func TestPlanFileRoundTripAndRefusal(t *testing.T) {
 	base := desired(t, c)
 	obs := deployed(base)
 	obs[2].Running = false
-	p := Diff(c, base, obs)
+	p := Diff(c, base, obs, regPresent())
 	f, err := NewFile(c.Name, clusterFile, p)
 	if err != nil {
 		t.Fatal(err)
@@ -334,21 +435,29 @@ func TestPlanFileRoundTripAndRefusal(t *testing.T) {
 	}
 
 	// Same file, same cluster: accepted.
-	if err := back.Check(path, Diff(c, desired(t, c), obs)); err != nil {
+	if err := back.Check(path, Diff(c, desired(t, c), obs, regPresent())); err != nil {
 		t.Fatalf("unchanged plan refused: %v", err)
 	}
 	// The cluster changed: the worker came back on its own.
 	obs2 := append([]Observed(nil), obs...)
 	obs2[2].Running = true
-	err = back.Check(path, Diff(c, desired(t, c), obs2))
+	err = back.Check(path, Diff(c, desired(t, c), obs2, regPresent()))
 	var stale *StaleError
 	if !errors.As(err, &stale) || !strings.Contains(err.Error(), "worker.llm on server3 started running") {
 		t.Fatalf("drift not refused clearly: %v", err)
 	}
+	// The registry table vanished since.
+	reg := regPresent()
+	reg.TableExists = false
+	err = back.Check(path, Diff(c, desired(t, c), obs, reg))
+	if !errors.As(err, &stale) || !strings.Contains(err.Error(), "the registry changed since the plan was made: table present then, table absent now") ||
+		strings.Contains(err.Error(), "the cluster changed") {
+		t.Fatalf("registry drift not refused clearly: %v", err)
+	}
 	// A variable changed (same file bytes, different settings).
 	c3 := testCluster(t)
 	c3.Registry.Password = schema.NewSecret("changed")
-	err = back.Check(path, Diff(c3, desired(t, c3), obs))
+	err = back.Check(path, Diff(c3, desired(t, c3), obs, regPresent()))
 	if err == nil || !strings.Contains(err.Error(), "controller.ctrl1's settings differ") {
 		t.Fatalf("settings change not refused: %v", err)
 	}
@@ -356,7 +465,7 @@ func TestPlanFileRoundTripAndRefusal(t *testing.T) {
 	if err := os.WriteFile(clusterFile, []byte("# edited\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err = back.Check(path, Diff(c, desired(t, c), obs))
+	err = back.Check(path, Diff(c, desired(t, c), obs, regPresent()))
 	if err == nil || !strings.Contains(err.Error(), "cluster file") {
 		t.Fatalf("edited file not refused: %v", err)
 	}
@@ -369,7 +478,7 @@ func TestNoSecretInPlanOutput(t *testing.T) {
 	c.Controllers[0].Env = map[string]string{"TOKEN": "sk-very-secret"}
 	old := desired(t, c)
 	c.Registry.Password = schema.NewSecret("new-" + testPassword)
-	p := Diff(c, desired(t, c), deployed(old[:1]))
+	p := Diff(c, desired(t, c), deployed(old[:1]), regPresent())
 	var text, js bytes.Buffer
 	Renderer{W: &text, Color: true}.Text(p)
 	if err := (Renderer{W: &js}).JSON(p); err != nil {

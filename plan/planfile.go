@@ -12,7 +12,8 @@ import (
 )
 
 // PlanFileFormat is the version of the saved plan format.
-const PlanFileFormat = 1
+// 2: the observed registry state (Registry) and its part in the fingerprint.
+const PlanFileFormat = 2
 
 // File is a saved plan (`hactl plan -out FILE`). It holds no secret: only
 // displayed attributes (secrets as "(sensitive)") and digests. `apply FILE`
@@ -29,10 +30,11 @@ type File struct {
 	// DesiredHashes are the settings hashes of every wanted component: they
 	// catch a change of variables or of files the cluster file reads.
 	DesiredHashes map[string]string `json:"desired_hashes"`
-	// ObservedFingerprint digests Observed.
-	ObservedFingerprint string     `json:"observed_fingerprint"`
-	Observed            []Observed `json:"observed"`
-	Plan                *Plan      `json:"plan"`
+	// ObservedFingerprint digests Observed and Registry.
+	ObservedFingerprint string         `json:"observed_fingerprint"`
+	Observed            []Observed     `json:"observed"`
+	Registry            *RegistryState `json:"registry,omitempty"`
+	Plan                *Plan          `json:"plan"`
 }
 
 // HashFile returns the sha256 of a file's content.
@@ -59,7 +61,8 @@ func NewFile(clusterName, clusterFile string, p *Plan) (*File, error) {
 		FormatVersion: PlanFileFormat, Cluster: clusterName,
 		ClusterFile: abs, ClusterFileHash: h,
 		DesiredHashes:       map[string]string{},
-		ObservedFingerprint: Fingerprint(p.Observed),
+		ObservedFingerprint: Fingerprint(p.Observed, p.Registry),
+		Registry:            p.Registry,
 		Plan:                p,
 	}
 	for _, d := range p.Desired {
@@ -154,13 +157,36 @@ func (f *File) Check(path string, fresh *Plan) error {
 			reasons = append(reasons, a+" is no longer in the configuration")
 		}
 	}
-	if fp := Fingerprint(fresh.Observed); fp != f.ObservedFingerprint {
-		reasons = append(reasons, "the cluster changed since the plan was made: "+describeDrift(f.Observed, fresh.Observed))
+	if fp := Fingerprint(fresh.Observed, fresh.Registry); fp != f.ObservedFingerprint {
+		if registryLine(f.Registry) != registryLine(fresh.Registry) {
+			reasons = append(reasons, "the registry changed since the plan was made: "+describeRegistry(f.Registry)+" then, "+describeRegistry(fresh.Registry)+" now")
+		}
+		if Fingerprint(f.Observed, nil) != Fingerprint(fresh.Observed, nil) {
+			reasons = append(reasons, "the cluster changed since the plan was made: "+describeDrift(f.Observed, fresh.Observed))
+		}
 	}
 	if len(reasons) > 0 {
 		return &StaleError{Path: path, Reasons: reasons}
 	}
 	return nil
+}
+
+func describeRegistry(s *RegistryState) string {
+	switch {
+	case s == nil:
+		return "not observed"
+	case !hasDatabase(s.Type):
+		return "embedded"
+	case !s.Reachable:
+		return "could not be checked"
+	case !s.DatabaseExists:
+		return "database absent"
+	case !s.TableExists:
+		return "table absent"
+	case len(s.MissingColumns) > 0:
+		return "table lacking columns " + strings.Join(s.MissingColumns, ", ")
+	}
+	return "table present"
 }
 
 func describeDrift(before, after []Observed) string {

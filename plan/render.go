@@ -47,6 +47,10 @@ func (r Renderer) Text(p *Plan) {
 	if p.Empty() {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, pal.bold(NoChanges))
+		if p.Registry.Unknown() {
+			fmt.Fprintln(w)
+			fmt.Fprintln(w, pal.change("Warning:")+" "+registryUnknown(p.Registry))
+		}
 		return
 	}
 	used := map[Action]bool{}
@@ -69,9 +73,9 @@ func (r Renderer) Text(p *Plan) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "hactl will perform the following actions:")
-	if p.Registry != nil {
+	if p.Registry.Unknown() {
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "  %s\n", pal.bold("# registry ("+p.Registry.Where+") will be prepared: "+p.Registry.Description))
+		fmt.Fprintf(w, "  %s\n", pal.bold("# "+registryUnknown(p.Registry)))
 	}
 	for _, ch := range p.Changes {
 		fmt.Fprintln(w)
@@ -139,6 +143,9 @@ func (r Renderer) change(pal palette, ch *Change) {
 			}
 		}
 	}
+	if ch.Note != "" {
+		fmt.Fprintf(w, "        %s\n", pal.dim("# ("+ch.Note+")"))
+	}
 	if ch.Action == Update || ch.Action == Replace {
 		if ch.Action == Update && ch.Reason == "settings changed" && changedAttrs(ch) == 0 {
 			fmt.Fprintf(w, "        %s\n", pal.dim("# (a sensitive or derived setting changed; values not shown)"))
@@ -154,6 +161,14 @@ func (r Renderer) change(pal palette, ch *Change) {
 		}
 	}
 	fmt.Fprintln(w, "    }")
+}
+
+// registryUnknown says that a registry could not be checked, and what
+// apply does about it. It is not counted: plan cannot tell whether anything
+// is to be created.
+func registryUnknown(s *RegistryState) string {
+	return fmt.Sprintf("registry (%s) could not be checked: %s; apply prepares it (creates what is absent) before any controller starts",
+		s.Where, s.Err)
 }
 
 func changedAttrs(ch *Change) int {
@@ -192,13 +207,13 @@ func unionKeys(a, b map[string]string) []string {
 
 // JSON messages, modelled on Terraform's machine-readable UI.
 type jsonMessage struct {
-	Level     string          `json:"@level"`
-	Message   string          `json:"@message"`
-	Timestamp string          `json:"@timestamp"`
-	Type      string          `json:"type"`
-	Change    *jsonChange     `json:"change,omitempty"`
-	Changes   *jsonSummary    `json:"changes,omitempty"`
-	Registry  *RegistryChange `json:"registry,omitempty"`
+	Level     string         `json:"@level"`
+	Message   string         `json:"@message"`
+	Timestamp string         `json:"@timestamp"`
+	Type      string         `json:"type"`
+	Change    *jsonChange    `json:"change,omitempty"`
+	Changes   *jsonSummary   `json:"changes,omitempty"`
+	Registry  *RegistryState `json:"registry,omitempty"`
 }
 
 type jsonResource struct {
@@ -217,6 +232,7 @@ type jsonChange struct {
 	Resource   jsonResource        `json:"resource"`
 	Action     Action              `json:"action"`
 	Reason     string              `json:"reason,omitempty"`
+	Note       string              `json:"note,omitempty"`
 	OldServers []string            `json:"old_servers,omitempty"`
 	Attributes map[string]jsonAttr `json:"attributes"`
 }
@@ -226,14 +242,15 @@ type jsonSummary struct {
 	Operation string `json:"operation"`
 }
 
-// JSON writes one object a line: a planned_change per change, a
-// registry_change when the registry is prepared, and a change_summary.
+// JSON writes one object a line: a registry_unknown warning when the
+// registry could not be checked, a planned_change per change (the registry
+// create too: resource addr "registry"), and a change_summary.
 func (r Renderer) JSON(p *Plan) error {
 	enc := json.NewEncoder(r.W)
 	now := func() string { return time.Now().UTC().Format(time.RFC3339Nano) }
-	if p.Registry != nil {
-		if err := enc.Encode(jsonMessage{Level: "info", Message: "registry: " + p.Registry.Description,
-			Timestamp: now(), Type: "registry_change", Registry: p.Registry}); err != nil {
+	if p.Registry.Unknown() {
+		if err := enc.Encode(jsonMessage{Level: "warn", Message: registryUnknown(p.Registry),
+			Timestamp: now(), Type: "registry_unknown", Registry: p.Registry}); err != nil {
 			return err
 		}
 	}
@@ -242,6 +259,7 @@ func (r Renderer) JSON(p *Plan) error {
 			Resource:   jsonResource{Addr: ch.Address, Role: ch.Role, Name: ch.Name, Server: ch.Server},
 			Action:     ch.Action,
 			Reason:     ch.Reason,
+			Note:       ch.Note,
 			OldServers: ch.OldServers,
 			Attributes: map[string]jsonAttr{},
 		}

@@ -45,6 +45,14 @@ type Provider interface {
 	// sure the file and table exist on the controllers' server. Embedded: no-op.
 	EnsureRegistry(ctx context.Context, c *schema.Cluster) error
 
+	// RegistryState observes the registry, changing nothing (nothing is
+	// created or started): whether the database (SQLite: the file) and the
+	// registry table exist and which expected columns the table lacks; MySQL
+	// reached as EnsureRegistry reaches it. A database that cannot be reached
+	// is not an error: the state says Reachable false and why. Embedded:
+	// only the type.
+	RegistryState(ctx context.Context, c *schema.Cluster) (plan.RegistryState, error)
+
 	// RegistryRows reads the registry table directly, for status when no
 	// controller answers.
 	RegistryRows(ctx context.Context, c *schema.Cluster) ([]dbgpt.Instance, error)

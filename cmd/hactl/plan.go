@@ -32,7 +32,8 @@ func init() {
 		Long: `Read the cluster file, run the pre-flight checks, observe every server
 (component manifests and processes) and print what apply would do, like
 terraform plan:
-  +    create
+  +    create (a component; or the registry: its database, SQLite file or
+       table is absent)
   ~    update in place (restart with new settings; also a component that
        is deployed but not running)
   -/+  replace (the component moves to another server: the new copy is
@@ -102,7 +103,8 @@ server); with --detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
 }
 
 // makePlan renders the wanted components, runs the pre-flight checks when
-// preflight is set, observes the cluster, diffs, and checks the health of
+// preflight is set, observes the cluster and the registry database (a
+// foreign registry table fails the plan), diffs, and checks the health of
 // what would stay unchanged (a component that runs but does not serve is
 // repaired).
 func makePlan(ctx context.Context, prov providers.Provider, c *schema.Cluster, preflight bool, concurrency int) (*plan.Plan, error) {
@@ -119,7 +121,14 @@ func makePlan(ctx context.Context, prov providers.Provider, c *schema.Cluster, p
 	if err != nil {
 		return nil, fmt.Errorf("observing the cluster: %w", err)
 	}
-	p := plan.Diff(c, desired, apply.FromProviders(obs))
+	reg, err := prov.RegistryState(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("observing the registry: %w", err)
+	}
+	if err := plan.CheckRegistry(&reg); err != nil {
+		return nil, err
+	}
+	p := plan.Diff(c, desired, apply.FromProviders(obs), &reg)
 	hc := apply.NewHealthChecker(prov, c, 5*time.Second)
 	defer hc.Client.Close()
 	apply.CheckUnchanged(ctx, hc, p, 20*time.Second, concurrency)

@@ -12,6 +12,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/hactl/hactl/internal/dbgpt"
+	"github.com/hactl/hactl/plan"
+	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/schema"
 )
 
@@ -261,4 +263,61 @@ func (p *Provider) PurgeRegistry(ctx context.Context, c *schema.Cluster) error {
 		}
 	}
 	return nil
+}
+
+// RegistryState observes the registry without starting or creating
+// anything; see providers.Provider. A managed database whose container and
+// volume are both absent holds no table yet (apply creates both); one whose
+// volume exists but whose container does not run cannot be checked without
+// starting it, which plan does not do. A running managed database is
+// checked as its root user (the registry user may not exist yet), an
+// external one as the registry user.
+func (p *Provider) RegistryState(ctx context.Context, c *schema.Cluster) (plan.RegistryState, error) {
+	r := p.c.Registry
+	if r == nil || r.Type == schema.RegistryEmbedded || r.Type == "" {
+		return plan.RegistryState{Type: schema.RegistryEmbedded}, nil
+	}
+	st := plan.RegistryState{Type: r.Type}
+	if r.Type != schema.RegistryMySQL {
+		return st, fmt.Errorf("compose: the compose provider supports mysql and embedded registries, not %s", r.Type)
+	}
+	st.Where = fmt.Sprintf("mysql %s@%s/%s", r.User, p.addr(), r.Database)
+	user, password := r.User, r.Password.Reveal()
+	if Managed(p.c) {
+		svc := DatabaseService(p.c)
+		st.Where += " (service " + svc + ")"
+		cs, err := containers(ctx, LabelProject+"="+p.project, LabelService+"="+svc)
+		if err != nil {
+			st.Err = err.Error()
+			return st, nil
+		}
+		running := false
+		for _, ct := range cs {
+			running = running || ct.State.Running
+		}
+		if !running {
+			if _, err := run(ctx, "", "docker", "volume", "inspect", p.DatabaseVolume()); err != nil && len(cs) == 0 {
+				st.Reachable = true // nothing there: database and table are created by apply
+				return st, nil
+			}
+			st.Err = fmt.Sprintf("the database service %s is not running (plan does not start it)", svc)
+			return st, nil
+		}
+		user, password = "root", p.rootPassword()
+	}
+	server, err := p.openMySQL(ctx, user, password, "")
+	if err != nil {
+		st.Err = err.Error()
+		return st, nil
+	}
+	defer server.Close()
+	err = providers.ObserveMySQL(ctx, server, r.Database, func() (*sql.DB, error) {
+		return p.openMySQL(ctx, user, password, r.Database)
+	}, &st)
+	if err != nil {
+		st.Err = fmt.Sprintf("compose: registry database %s: %v", p.addr(), err)
+		return st, nil
+	}
+	st.Reachable = true
+	return st, nil
 }
