@@ -58,11 +58,22 @@ func TestEnsureRegistryManagedDatabase(t *testing.T) {
 			t.Errorf("teardown: %v", err)
 		}
 	})
+	// Before: no database container, no volume: absent, and plan starts nothing.
+	st, err := p.RegistryState(ctx, c)
+	if err != nil || !st.Reachable || st.DatabaseExists || st.TableExists {
+		t.Fatalf("state before: %+v %v", st, err)
+	}
+	if cs, _ := containers(ctx, LabelProject+"="+p.Project()); len(cs) != 0 {
+		t.Fatalf("RegistryState started %d containers", len(cs))
+	}
 	start := time.Now()
 	if err := p.EnsureRegistry(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("EnsureRegistry (start database, wait healthy, schema): %s", time.Since(start).Round(time.Millisecond))
+	if st, err := p.RegistryState(ctx, c); err != nil || !st.Reachable || !st.DatabaseExists || !st.TableExists || len(st.MissingColumns) > 0 {
+		t.Fatalf("state after: %+v %v", st, err)
+	}
 	if err := p.EnsureRegistry(ctx, c); err != nil {
 		t.Fatalf("second EnsureRegistry: %v", err)
 	}
@@ -91,6 +102,13 @@ func TestEnsureRegistryManagedDatabase(t *testing.T) {
 	}
 	if _, err := os.Stat(p.WorkDir()); !os.IsNotExist(err) {
 		t.Errorf("work directory left after teardown: %v", err)
+	}
+	// The volume is kept but the database does not run: unknown, not started.
+	if st, err := p.RegistryState(ctx, c); err != nil || st.Reachable || !strings.Contains(st.Err, "not running") {
+		t.Errorf("state with the database stopped: %+v %v", st, err)
+	}
+	if cs, _ := containers(ctx, LabelProject+"="+p.Project()); len(cs) != 0 {
+		t.Errorf("RegistryState started %d containers", len(cs))
 	}
 	// With no component left, purging the managed registry removes its volume.
 	if err := p.PurgeRegistry(ctx, c); err != nil {
@@ -133,8 +151,15 @@ func TestEnsureRegistryExternalDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The server may still be starting: RegistryState's connection retries.
+	if st, err := p.RegistryState(ctx, c); err != nil || !st.Reachable || st.DatabaseExists {
+		t.Fatalf("state before: %+v %v", st, err)
+	}
 	if err := p.EnsureRegistry(ctx, c); err != nil {
 		t.Fatal(err)
+	}
+	if st, err := p.RegistryState(ctx, c); err != nil || !st.Reachable || !st.DatabaseExists || !st.TableExists {
+		t.Fatalf("state after: %+v %v", st, err)
 	}
 	rows, err := p.RegistryRows(ctx, c)
 	if err != nil || len(rows) != 0 {

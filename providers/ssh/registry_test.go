@@ -32,8 +32,19 @@ func TestRegistrySQLite(t *testing.T) {
 				Controllers: []*schema.Controller{{Name: "ctrl1", Server: s}},
 				Registry:    &schema.Registry{Type: schema.RegistrySQLite, Path: path}}
 			p := newTestProvider(t, c)
+			// Observed before: no file, nothing created by looking.
+			st, err := p.RegistryState(ctx, c)
+			if err != nil || !st.Reachable || st.DatabaseExists || st.TableExists || st.Where != "sqlite "+path+" on server1" {
+				t.Fatalf("state before: %+v %v", st, err)
+			}
+			if _, err := os.Stat(path); !os.IsNotExist(err) {
+				t.Fatalf("RegistryState created the file: %v", err)
+			}
 			if err := p.EnsureRegistry(ctx, c); err != nil {
 				t.Fatal(err)
+			}
+			if st, err := p.RegistryState(ctx, c); err != nil || !st.Reachable || !st.DatabaseExists || !st.TableExists || len(st.MissingColumns) > 0 {
+				t.Fatalf("state after: %+v %v", st, err)
 			}
 			fi, err := os.Stat(path)
 			if err != nil {
@@ -66,6 +77,24 @@ func TestRegistrySQLite(t *testing.T) {
 			if err != nil || len(rows) != 0 {
 				t.Fatalf("after purge: %+v %v", rows, err)
 			}
+			// A file without the table; then a foreign table.
+			db, err = openSQLite(path, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec("DROP TABLE " + dbgpt.RegistryTable); err != nil {
+				t.Fatal(err)
+			}
+			if st, err := p.RegistryState(ctx, c); err != nil || !st.Reachable || !st.DatabaseExists || st.TableExists {
+				t.Fatalf("state without the table: %+v %v", st, err)
+			}
+			if _, err := db.Exec("CREATE TABLE " + dbgpt.RegistryTable + " (id INTEGER PRIMARY KEY, host TEXT)"); err != nil {
+				t.Fatal(err)
+			}
+			if st, err := p.RegistryState(ctx, c); err != nil || !st.TableExists || !strings.Contains(strings.Join(st.MissingColumns, ","), "model_name") {
+				t.Fatalf("state with a foreign table: %+v %v", st, err)
+			}
 		})
 	}
 }
@@ -86,8 +115,15 @@ func TestRegistryMySQLThroughSSH(t *testing.T) {
 	if probs := p.Preflight(ctx, c, nil); len(probs) != 0 {
 		t.Fatalf("problems: %v", probs)
 	}
+	st, err := p.RegistryState(ctx, c)
+	if err != nil || !st.Reachable || st.DatabaseExists || st.TableExists || !strings.Contains(st.Where, "(from server1)") {
+		t.Fatalf("state before: %+v %v", st, err)
+	}
 	if err := p.EnsureRegistry(ctx, c); err != nil {
 		t.Fatal(err)
+	}
+	if st, err := p.RegistryState(ctx, c); err != nil || !st.Reachable || !st.DatabaseExists || !st.TableExists || len(st.MissingColumns) > 0 {
+		t.Fatalf("state after: %+v %v", st, err)
 	}
 	if err := p.EnsureRegistry(ctx, c); err != nil {
 		t.Fatalf("second run: %v", err)
@@ -115,9 +151,17 @@ func TestRegistryMySQLThroughSSH(t *testing.T) {
 	}
 	c.Registry = &schema.Registry{Type: schema.RegistryMySQL, Host: "127.0.0.1", Port: mdb.Port, Database: foreign,
 		User: mdb.User, Password: schema.NewSecret(mdb.Password)}
+	if st, err := p.RegistryState(ctx, c); err != nil || !st.TableExists || !strings.Contains(strings.Join(st.MissingColumns, ","), "model_name") {
+		t.Fatalf("state with a foreign table: %+v %v", st, err)
+	}
 	err = p.EnsureRegistry(ctx, c)
 	if err == nil || !strings.Contains(err.Error(), "is not DB-GPT's registry table") || !strings.Contains(err.Error(), "model_name") {
 		t.Fatalf("foreign table: %v", err)
+	}
+	// Unreachable: a state saying why, not an error; no password in it.
+	c.Registry = &schema.Registry{Type: schema.RegistryMySQL, Host: "127.0.0.1", Port: mdb.Port, Database: "x", User: mdb.User, Password: schema.NewSecret("wrong-pw")}
+	if st, err := p.RegistryState(ctx, c); err != nil || st.Reachable || !strings.Contains(st.Err, "not reachable from any controller host") || strings.Contains(st.Err, "wrong-pw") {
+		t.Fatalf("state with a wrong password: %+v %v", st, err)
 	}
 
 	// Pre-flight names what is wrong, as seen from the controller's host.
