@@ -224,12 +224,20 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 		_ = cmd.Run()
 	})
 
+	// Five components and the registry: its SQLite file is not there yet
+	// (and plan does not create it).
 	out := h.run(2, "plan", "-detailed-exitcode")
-	if !strings.Contains(out, "Plan: 5 to add, 0 to change, 0 to destroy.") {
+	if !strings.Contains(out, "Plan: 6 to add, 0 to change, 0 to destroy.") ||
+		!strings.Contains(out, "# registry will be created (file absent)") ||
+		!strings.Contains(out, fmt.Sprintf("# (file %s/registry.db and table dbgpt_cluster_registry_instance will be created)", root)) {
 		t.Fatalf("first plan:\n%s", out)
 	}
+	if _, err := os.Stat(filepath.Join(root, "registry.db")); !os.IsNotExist(err) {
+		t.Fatalf("plan created the registry file: %v", err)
+	}
 	out = h.run(0, "apply", "-auto-approve")
-	if !strings.Contains(out, "Apply complete! Resources: 5 added, 0 changed, 0 destroyed.") ||
+	if !strings.Contains(out, "Apply complete! Resources: 6 added, 0 changed, 0 destroyed.") ||
+		!strings.Contains(out, "registry: Creation complete after") ||
 		!strings.Contains(out, "controller.c1: Creation complete after") ||
 		!strings.Contains(out, "gate workers: 1 healthy") {
 		t.Fatalf("apply:\n%s", out)
@@ -286,7 +294,7 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 		}
 		kinds = append(kinds, fmt.Sprint(m["type"]))
 	}
-	if strings.Join(kinds, ",") != "registry_change,planned_change,change_summary" {
+	if strings.Join(kinds, ",") != "planned_change,change_summary" {
 		t.Errorf("-json types %v:\n%s", kinds, js)
 	}
 	out = h.run(0, "apply", planFile)
@@ -317,8 +325,9 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 
 	if version == "0.6.3" {
 		// The registry table dropped under running controllers: they still
-		// say ok on /api/health but answer 500; plan repairs exactly them,
-		// apply recreates the table first, workers come back by heartbeat.
+		// say ok on /api/health but answer 500; plan creates the table and
+		// repairs exactly them, apply recreates the table first, workers
+		// come back by heartbeat.
 		db, err := sql.Open("sqlite", filepath.Join(root, "registry.db"))
 		if err != nil {
 			t.Fatal(err)
@@ -330,10 +339,14 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 		out = h.run(2, "plan", "-detailed-exitcode")
 		if !strings.Contains(out, "# controller.c1 will be updated in-place (unhealthy: ") ||
 			!strings.Contains(out, "registry table missing") ||
-			!strings.Contains(out, "Plan: 0 to add, 2 to change, 0 to destroy.") {
+			!strings.Contains(out, "# registry will be created (table absent)") ||
+			!strings.Contains(out, "Plan: 1 to add, 2 to change, 0 to destroy.") {
 			t.Fatalf("plan with the registry table gone:\n%s", out)
 		}
-		h.run(0, "apply", "-auto-approve")
+		out = h.run(0, "apply", "-auto-approve")
+		if !strings.Contains(out, "Resources: 1 added, 2 changed, 0 destroyed.") {
+			t.Fatalf("apply with the registry table gone:\n%s", out)
+		}
 		h.run(0, "plan", "-detailed-exitcode")
 		after = observePIDs(t, file)
 	}
@@ -374,5 +387,21 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 	out = h.run(0, "destroy", "-auto-approve")
 	if !strings.Contains(out, "No hactl component is deployed") {
 		t.Errorf("second destroy:\n%s", out)
+	}
+	// Destroy keeps the registry: a new plan counts only the components.
+	out = h.run(2, "plan", "-detailed-exitcode")
+	if !strings.Contains(out, "Plan: 5 to add, 0 to change, 0 to destroy.") || strings.Contains(out, "# registry") {
+		t.Errorf("plan after destroy:\n%s", out)
+	}
+	// A foreign table of that name: plan refuses it and alters nothing.
+	if _, err := db.Exec("DROP TABLE dbgpt_cluster_registry_instance"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE TABLE dbgpt_cluster_registry_instance (id INTEGER PRIMARY KEY, note TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	out = h.run(1, "plan")
+	if !strings.Contains(out, "lacks the columns model_name") || !strings.Contains(out, "hactl will not alter it") {
+		t.Errorf("plan with a foreign registry table:\n%s", out)
 	}
 }
