@@ -303,9 +303,21 @@ func TestComposeApplyStatusKillDestroy(t *testing.T) {
 	e := newComposeEnv(t, composeExampleVersion)
 	services := []string{"controller1", "controller2", "worker-glm-4-9b-chat", "worker-text2vec", "webserver"}
 
+	// 0. plan from nothing: the registry (no database container, no volume
+	// yet: nothing is started to look) and five components.
+	out, code := e.run(5*time.Minute, "plan", "-detailed-exitcode")
+	if code != 2 || !strings.Contains(out, "Plan: 6 to add, 0 to change, 0 to destroy.") ||
+		!strings.Contains(out, "# registry will be created (database dbgpt absent)") ||
+		!strings.Contains(out, "# (database dbgpt and table dbgpt_cluster_registry_instance will be created)") {
+		t.Fatalf("first plan: exit %d\n%s", code, out)
+	}
+	if left := projectContainers(t, e.project); len(left) > 0 {
+		t.Fatalf("plan started containers: %v", left)
+	}
+
 	// 1. apply brings up two controllers, two workers and the webserver.
 	start := time.Now()
-	out := e.must(10*time.Minute, "apply", "-auto-approve")
+	out = e.must(10*time.Minute, "apply", "-auto-approve")
 	t.Logf("compose apply from nothing: %s", time.Since(start).Round(100*time.Millisecond))
 	running := projectContainers(t, e.project)
 	for _, svc := range append(services, "registry-db") {
@@ -316,7 +328,7 @@ func TestComposeApplyStatusKillDestroy(t *testing.T) {
 	e.modelsLiveVia(90*time.Second, "controller1", "controller2")
 
 	// 2. plan again: no changes.
-	out, code := e.run(2*time.Minute, "plan", "-detailed-exitcode")
+	out, code = e.run(2*time.Minute, "plan", "-detailed-exitcode")
 	if code != 0 || !strings.Contains(out, "No changes") {
 		t.Fatalf("second plan: exit %d\n%s", code, out)
 	}
@@ -352,6 +364,16 @@ func TestComposeApplyStatusKillDestroy(t *testing.T) {
 	}
 	if !dockerOK("volume", "inspect", e.volume) {
 		t.Fatalf("registry volume removed by destroy without --purge-registry:\n%s", out)
+	}
+	// The kept volume cannot be looked into without starting the database:
+	// plan says so, does not count the registry and starts nothing.
+	out, code = e.run(5*time.Minute, "plan", "-detailed-exitcode")
+	if code != 2 || !strings.Contains(out, "Plan: 5 to add, 0 to change, 0 to destroy.") ||
+		!strings.Contains(out, "could not be checked: the database service registry-db is not running") {
+		t.Errorf("plan after destroy: exit %d\n%s", code, out)
+	}
+	if left := projectContainers(t, e.project); len(left) > 0 {
+		t.Errorf("plan started containers: %v", left)
 	}
 	out = e.must(5*time.Minute, "destroy", "-auto-approve", "--purge-registry")
 	if dockerOK("volume", "inspect", e.volume) {

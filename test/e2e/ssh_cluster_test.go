@@ -92,16 +92,27 @@ func sshScenario(t *testing.T, bin, version string) {
 	step(t, "1-plan-apply-status", func(t *testing.T) {
 		r := h.must(2, cmdTimeout, "plan", "-detailed-exitcode")
 		t.Logf("first plan:\n%s", r.Stdout)
-		// Five components (2 controllers, 2 workers, the webserver); the
-		// registry's preparation is shown but not counted.
-		if got := planSummary(r.Stdout); got != "Plan: 5 to add, 0 to change, 0 to destroy." {
+		// Six resources: the registry table (the test cluster's MariaDB has
+		// the database, not the table: observed through server1's SSH
+		// connection), 2 controllers, 2 workers, the webserver.
+		if got := planSummary(r.Stdout); got != "Plan: 6 to add, 0 to change, 0 to destroy." {
 			t.Fatalf("first plan: summary %q\n%s", got, r)
 		}
-		want := []string{"controller.controller1", "controller.controller2", "webserver", "worker.glm-4-9b-chat", "worker.text2vec"}
+		want := []string{"controller.controller1", "controller.controller2", "registry", "webserver", "worker.glm-4-9b-chat", "worker.text2vec"}
 		if got := planTargets(r.Stdout); !slices.Equal(got, want) {
 			t.Fatalf("first plan acts on %v, want %v\n%s", got, want, r)
 		}
-		h.must(0, cmdTimeout, "apply", "-auto-approve")
+		for _, line := range []string{"# registry will be created (table absent)", `+ registry "mysql" {`,
+			"# (table dbgpt_cluster_registry_instance will be created in database dbgpt)", "password = (sensitive)"} {
+			if !strings.Contains(r.Stdout, line) {
+				t.Errorf("first plan lacks %q:\n%s", line, r)
+			}
+		}
+		r = h.must(0, cmdTimeout, "apply", "-auto-approve")
+		if !strings.Contains(r.Stdout, "registry: Creation complete after") ||
+			!strings.Contains(r.Stdout, "Resources: 6 added, 0 changed, 0 destroyed.") {
+			t.Errorf("first apply:\n%s", r)
+		}
 		rep := h.status()
 		for _, c := range rep.Components {
 			if c.State != status.StateRunning || c.PID == 0 {
@@ -429,7 +440,16 @@ func sshScenario(t *testing.T, bin, version string) {
 
 	// 6. destroy leaves no hactl process or file on any host.
 	step(t, "6-destroy", func(t *testing.T) {
-		h.must(0, cmdTimeout, "destroy", "-auto-approve")
+		r := h.must(0, cmdTimeout, "destroy", "-auto-approve")
+		// The registry is not destroyed: not in the destroy plan, its table
+		// and rows kept.
+		if strings.Contains(r.Stdout, "# registry") || !strings.Contains(r.Stdout, "Plan: 0 to add, 0 to change, 4 to destroy.") {
+			t.Errorf("destroy plan:\n%s", r)
+		}
+		var rows int
+		if err := tc.DB().QueryRow("SELECT COUNT(*) FROM dbgpt_cluster_registry_instance").Scan(&rows); err != nil || rows == 0 {
+			t.Errorf("registry table after destroy: %d rows, %v", rows, err)
+		}
 		for _, s := range testcluster.Hosts {
 			ps := mustExec(t, tc, s, "ps -eww -o args=")
 			for _, line := range strings.Split(ps, "\n") {
