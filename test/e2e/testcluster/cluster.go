@@ -287,7 +287,7 @@ func (c *Cluster) OpenDB(database string) *sql.DB {
 	return db
 }
 
-// ControllerURL returns http://<ip of host>:<port>.
+// URL returns http://<address of host>:<port>, e.g. a controller's base URL.
 func (c *Cluster) URL(host string, port int) string {
 	return "http://" + net.JoinHostPort(c.IP(host), strconv.Itoa(port))
 }
