@@ -11,8 +11,10 @@ help:
 	@echo "make unit    unit tests only (no Docker)"
 	@echo "make fuzz    fuzz the cluster-file decoder for 30 s"
 	@echo "make demo    one-machine quickstart: apply examples/quickstart, print status"
+	@echo "make demo-destroy  remove what make demo deployed"
 	@echo "make bench   print timing figures"
 	@echo "make lint    gofmt and go vet"
+	@echo "make images  build (or find cached) the e2e test cluster's Docker images"
 
 build:
 	$(GO) build -o $(BIN)/hactl ./cmd/hactl
