@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hactl/hactl/internal/testport"
 )
 
 // bin is the sim built once for the whole package.
@@ -139,15 +141,7 @@ func run(t *testing.T, env []string, args ...string) (stdout, stderr string, cod
 	return p.out.String(), p.err.String(), code
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return testport.Free(t) }
 
 func url(port int) string { return fmt.Sprintf("http://127.0.0.1:%d", port) }
 

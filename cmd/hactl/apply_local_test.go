@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,8 @@ import (
 	"github.com/hactl/hactl/providers/ssh"
 	"github.com/hactl/hactl/schema"
 	_ "modernc.org/sqlite"
+
+	"github.com/hactl/hactl/internal/testport"
 )
 
 // The real thing on this machine: hactl and dbgpt-sim binaries, transport
@@ -52,18 +53,9 @@ func buildBins(t *testing.T) (hactl, sim string) {
 
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	var ls []net.Listener
 	var ports []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
+	for range n {
+		ports = append(ports, testport.Free(t))
 	}
 	return ports
 }

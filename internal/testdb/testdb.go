@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/hactl/hactl/internal/testport"
 )
 
 // DB is a running private MariaDB server.
@@ -239,14 +241,7 @@ func (d *DB) Stop() {
 	os.RemoveAll(d.Dir)
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func freePort() (int, error) { return testport.Next() }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

@@ -22,6 +22,8 @@ import (
 	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/providers/host/sshdtest"
 	"github.com/hactl/hactl/schema"
+
+	"github.com/hactl/hactl/internal/testport"
 )
 
 // testEnv is one server reached over a real loopback sshd or locally.
@@ -69,14 +71,7 @@ func (w testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort(t testing.TB) int { return testport.Free(t) }
 
 const secretValue = "s3cr3t'$(touch /tmp/hactl-pwned)`id`"
 

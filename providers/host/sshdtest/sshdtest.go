@@ -21,6 +21,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/hactl/hactl/internal/testport"
 )
 
 // Server is a running sshd.
@@ -138,15 +140,7 @@ func writeKey(t testing.TB, path string) ssh.PublicKey {
 	return sp
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort(t testing.TB) int { return testport.Free(t) }
 
 // Log returns what sshd logged so far (LogLevel INFO: one "Accepted
 // publickey" line per login).
