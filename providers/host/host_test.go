@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -332,12 +333,14 @@ func TestAuthErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer l.Close()
+		var accepted atomic.Int32
 		go func() {
 			for {
 				c, err := l.Accept()
 				if err != nil {
 					return
 				}
+				accepted.Add(1)
 				defer c.Close()
 			}
 		}()
@@ -351,16 +354,18 @@ func TestAuthErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "no SSH handshake within the connect timeout") {
 			t.Fatalf("got %v", err)
 		}
-		if el := time.Since(start); el > 2*time.Second {
+		// Without the timeout the handshake would wait forever; the bound
+		// is loose so a loaded machine does not fail it.
+		if el := time.Since(start); el > 10*time.Second {
 			t.Errorf("took %s", el)
 		}
-		// The failure is remembered: the next operations fail at once.
-		start = time.Now()
+		// The failure is remembered: the next operation fails with the same
+		// error without dialing again.
 		if _, err2 := p.Host(s).Run(ctx, "true", nil); err2 == nil || err2.Error() != err.Error() {
 			t.Errorf("second attempt: %v", err2)
 		}
-		if el := time.Since(start); el > 100*time.Millisecond {
-			t.Errorf("second attempt took %s", el)
+		if n := accepted.Load(); n != 1 {
+			t.Errorf("%d connections accepted, want 1 (the failed dial was not remembered)", n)
 		}
 	})
 	t.Run("nothing listens", func(t *testing.T) {
