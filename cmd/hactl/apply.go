@@ -117,12 +117,8 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 			}
 			return err
 		}
-		if asJSON {
-			if err := (plan.Renderer{W: stdout}).JSON(p); err != nil {
-				return err
-			}
-		} else {
-			plan.Renderer{W: stdout, Color: !noColor && useColor(os.Stdout)}.Text(p)
+		if err := renderPlan(stdout, p, asJSON, noColor); err != nil {
+			return err
 		}
 		if p.Empty() {
 			if asJSON {

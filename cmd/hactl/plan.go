@@ -75,12 +75,8 @@ server); with --detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
 			}
 			return err
 		}
-		if asJSON {
-			if err := (plan.Renderer{W: stdout}).JSON(p); err != nil {
-				return err
-			}
-		} else {
-			plan.Renderer{W: stdout, Color: !noColor && useColor(os.Stdout)}.Text(p)
+		if err := renderPlan(stdout, p, asJSON, noColor); err != nil {
+			return err
 		}
 		if out != "" {
 			f, err := plan.NewFile(c.Name, cf.file, p)
@@ -164,4 +160,14 @@ func writeJSONError(w io.Writer, err error) {
 	}
 	_ = enc.Encode(msg{Level: "error", Message: "Error: " + err.Error(), Timestamp: now, Type: "diagnostic",
 		Diag: diag{Severity: "error", Summary: err.Error()}})
+}
+
+// renderPlan prints p as Terraform-style text or, with asJSON, one JSON
+// object a line.
+func renderPlan(w io.Writer, p *plan.Plan, asJSON, noColor bool) error {
+	if asJSON {
+		return plan.Renderer{W: w}.JSON(p)
+	}
+	plan.Renderer{W: w, Color: !noColor && useColor(os.Stdout)}.Text(p)
+	return nil
 }
