@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"text/template"
 	"time"
 
 	"github.com/hactl/hactl/internal/status"
@@ -56,25 +55,14 @@ func sshScenario(t *testing.T, bin, version string) {
 	t.Logf("test cluster up after %s", time.Since(start).Round(time.Millisecond))
 
 	dir := t.TempDir()
-	p := clusterParams{
-		Version: version, Servers: map[string]string{},
-		KeyFile: tc.KeyPath, KnownHosts: tc.KnownHostsPath,
-		DeployDir: deployDir, Text2VecPort: 8003,
-		HeartbeatSecs: 2, HBTimeoutSecs: 6, ConnectTimeout: "3s",
-		DBHost: tc.IP(testcluster.DBHost), DBPort: testcluster.DBPort, DBUser: testcluster.DBUser,
-	}
-	for _, s := range testcluster.Hosts {
-		p.Servers[s] = tc.IP(s)
-	}
+	p := tc.HAParams()
+	p.DeployDir, p.HeartbeatInterval, p.HeartbeatTimeout, p.ConnectTimeout = deployDir, 2, 6, "3s"
+	p.NoDefaultModels = true // stage 4 removes the glm-4-9b-chat worker
 	password := tc.DBPassword
 	file := filepath.Join(dir, "cluster.hcl")
 	write := func() {
 		t.Helper()
-		var b strings.Builder
-		if err := template.Must(template.New("c").Parse(sshClusterTemplate)).Execute(&b, p); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		if err := os.WriteFile(file, testcluster.HAClusterFile(p), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

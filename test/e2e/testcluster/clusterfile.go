@@ -20,6 +20,13 @@ type HAParams struct {
 	// Heartbeat interval and timeout of controllers and workers in seconds
 	// (default 20 and 60, DB-GPT's).
 	HeartbeatInterval, HeartbeatTimeout int
+	// ConnectTimeout of every server (default: the cluster file's default).
+	ConnectTimeout string
+	Text2VecPort   int  // the text2vec worker's port (default 8003, the guide's)
+	WithoutGLM     bool // leave out the glm-4-9b-chat worker
+	// NoDefaultModels leaves default_llm and default_embedding out of the
+	// webserver, so removing a worker changes nothing else.
+	NoDefaultModels bool
 }
 
 var haTemplate = template.Must(template.New("cluster.hcl").Funcs(template.FuncMap{"inc": func(i int) int { return i + 1 }}).Parse(`# The DB-GPT HA guide's topology on the hactl e2e test cluster.
@@ -41,6 +48,9 @@ defaults {
   known_hosts_file = "{{.KnownHostsFile}}"
   host_key_policy  = "strict"
   deploy_dir       = "{{.DeployDir}}"
+{{- if .ConnectTimeout}}
+  connect_timeout  = "{{.ConnectTimeout}}"
+{{- end}}
 }
 {{range $name := .ServerNames}}
 server "{{$name}}" {
@@ -73,17 +83,18 @@ controller "controller{{$i | inc}}" {
   heartbeat_timeout  = {{$.HeartbeatTimeout}}
 }
 {{end}}
+{{- if not .WithoutGLM}}
 worker "glm-4-9b-chat" {
   server             = server.server3
   model              = model.glm-4-9b-chat
   port               = 8001
   heartbeat_interval = {{.HeartbeatInterval}}
 }
-
+{{end}}
 worker "text2vec" {
   server             = server.server3
   model              = model.text2vec
-  port               = 8003
+  port               = {{.Text2VecPort}}
   heartbeat_interval = {{.HeartbeatInterval}}
 }
 
@@ -92,8 +103,10 @@ webserver {
   port              = 5670
   light             = true
   remote_embedding  = true
+{{- if not .NoDefaultModels}}
   default_llm       = model.glm-4-9b-chat
   default_embedding = model.text2vec
+{{- end}}
 }
 `))
 
@@ -109,6 +122,9 @@ func HAClusterFile(p HAParams) []byte {
 	}
 	if p.HeartbeatTimeout == 0 {
 		p.HeartbeatTimeout = 60
+	}
+	if p.Text2VecPort == 0 {
+		p.Text2VecPort = 8003
 	}
 	var buf bytes.Buffer
 	err := haTemplate.Execute(&buf, struct {
