@@ -54,9 +54,14 @@ could be reached.`,
 			return err
 		}
 		if asJSON {
-			return r.WriteJSON(cmd.OutOrStdout())
+			err = r.WriteJSON(cmd.OutOrStdout())
+		} else {
+			err = r.WriteText(cmd.OutOrStdout(), useColor(os.Stdout))
 		}
-		return r.WriteText(cmd.OutOrStdout(), useColor(os.Stdout))
+		if err == nil && r.NothingReached {
+			return exitCodeError{code: exitError}
+		}
+		return err
 	}
 	rootCmd.AddCommand(cmd)
 }

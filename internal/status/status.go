@@ -42,6 +42,9 @@ type Report struct {
 	ModelsSource string   `json:"models_source"`
 	Models       []Model  `json:"models"`
 	Notes        []string `json:"notes,omitempty"`
+	// NothingReached: no server could be observed, no controller or other
+	// component answered and the registry could not be read.
+	NothingReached bool `json:"nothing_reached"`
 }
 
 // Component is one deployed or declared component.
@@ -183,6 +186,12 @@ func Gather(ctx context.Context, p providers.Provider, c *schema.Cluster, opt Op
 			break
 		}
 	}
+
+	anyAnswered := false
+	for _, err := range probeErr {
+		anyAnswered = anyAnswered || err == nil
+	}
+	r.NothingReached = obsErr != nil && !anyAnswered && r.ModelsSource == SourceNone
 
 	// A component's health: its probe, then for a controller its registry
 	// listing and for a worker its rows through every answering controller.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -23,11 +24,13 @@ import (
 type fakeProvider struct {
 	providers.Provider
 	observed []providers.Observed
+	obsErr   error
 	rows     []dbgpt.Instance // RegistryRows
+	rowsErr  error
 }
 
 func (f *fakeProvider) Observe(context.Context, *schema.Cluster) ([]providers.Observed, error) {
-	return f.observed, nil
+	return f.observed, f.obsErr
 }
 
 func (f *fakeProvider) DialContext(ctx context.Context, _ *schema.Server, network, addr string) (net.Conn, error) {
@@ -36,7 +39,7 @@ func (f *fakeProvider) DialContext(ctx context.Context, _ *schema.Server, networ
 }
 
 func (f *fakeProvider) RegistryRows(context.Context, *schema.Cluster) ([]dbgpt.Instance, error) {
-	return f.rows, nil
+	return f.rows, f.rowsErr
 }
 
 func listen(t *testing.T, h http.HandlerFunc) int {
@@ -167,5 +170,33 @@ func TestGatherFallsBackToDatabase(t *testing.T) {
 	}
 	if got := r.Components[0].State; got != StateNotDeployed {
 		t.Errorf("controller not observed: state %q", got)
+	}
+	if r.NothingReached {
+		t.Error("NothingReached, but the registry was read")
+	}
+}
+
+// With every server, controller and the registry out of reach, the report
+// says so (hactl status then exits 1); one answering source is enough not to.
+func TestGatherNothingReached(t *testing.T) {
+	srv := &schema.Server{Name: "server1", Address: "127.0.0.1"}
+	ctl := &schema.Controller{Name: "ctrl1", Server: srv, Port: 1, HeartbeatTimeoutSecs: 6}
+	c := &schema.Cluster{Name: "t", Servers: []*schema.Server{srv}, Controllers: []*schema.Controller{ctl}}
+	down := errors.New("server1: connection refused")
+	p := &fakeProvider{obsErr: down, rowsErr: down}
+	r, err := Gather(context.Background(), p, c, Options{RequestTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.NothingReached {
+		t.Errorf("NothingReached false: %+v", r)
+	}
+	p.rowsErr = nil
+	r, err = Gather(context.Background(), p, c, Options{RequestTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.NothingReached {
+		t.Error("NothingReached, but the registry was read")
 	}
 }
