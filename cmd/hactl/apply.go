@@ -2,15 +2,12 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -94,13 +91,11 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		if saved != nil && saved.Cluster != c.Name {
 			return fmt.Errorf("plan %s is for cluster %q, but %s declares cluster %q", planPath, saved.Cluster, cf.file, c.Name)
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		prov, err := pf.open(c, io.Discard)
+		ctx, prov, done, err := pf.connect(c)
 		if err != nil {
 			return err
 		}
-		defer prov.Close()
+		defer done()
 
 		start := time.Now()
 		var jl *jsonLog

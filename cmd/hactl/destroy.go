@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -48,13 +45,11 @@ Exit status: 0 destroyed (or nothing deployed), 1 error.`,
 		if err != nil {
 			return err
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		prov, err := pf.open(c, io.Discard)
+		ctx, prov, done, err := pf.connect(c)
 		if err != nil {
 			return err
 		}
-		defer prov.Close()
+		defer done()
 		start := time.Now()
 		obs, err := prov.Observe(ctx, c)
 		if err != nil {

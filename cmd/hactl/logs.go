@@ -1,11 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"os"
-	"os/signal"
 	"sort"
 	"strings"
 
@@ -36,13 +32,11 @@ Secret values of the cluster file are replaced by (sensitive).`,
 		if err != nil {
 			return err
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-		defer stop()
-		p, err := pf.open(c, io.Discard)
+		ctx, p, done, err := pf.connect(c)
 		if err != nil {
 			return err
 		}
-		defer p.Close()
+		defer done()
 		observed, obsErr := p.Observe(ctx, c)
 		o, err := findComponent(observed, args[0])
 		if err != nil {

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,13 +59,11 @@ server); with --detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
 		if err != nil {
 			return err
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		prov, err := pf.open(c, io.Discard)
+		ctx, prov, done, err := pf.connect(c)
 		if err != nil {
 			return err
 		}
-		defer prov.Close()
+		defer done()
 		p, err := makePlan(ctx, prov, c, true, pf.concurrency)
 		if err != nil {
 			if asJSON {

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -51,10 +54,23 @@ func addProviderFlags(cmd *cobra.Command) *providerFlags {
 	return f
 }
 
-// open returns the chosen provider for c. Its own progress lines
-// (connections, processes started, registry created) go to out, or to
-// stderr when HACTL_VERBOSE is set.
-func (f *providerFlags) open(c *schema.Cluster, out io.Writer) (providers.Provider, error) {
+// connect opens the chosen provider for c, with a context that ends on
+// Ctrl-C or SIGTERM; done closes the provider and stops listening for those
+// signals. The provider's own progress lines (connections, processes
+// started, registry created) are dropped, or go to stderr when HACTL_VERBOSE
+// is set.
+func (f *providerFlags) connect(c *schema.Cluster) (ctx context.Context, prov providers.Provider, done func(), err error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	prov, err = f.open(c)
+	if err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return ctx, prov, func() { _ = prov.Close(); stop() }, nil
+}
+
+func (f *providerFlags) open(c *schema.Cluster) (providers.Provider, error) {
+	var out io.Writer = io.Discard
 	if os.Getenv("HACTL_VERBOSE") != "" {
 		out = os.Stderr
 	}

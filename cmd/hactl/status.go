@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
-	"io"
 	"os"
-	"os/signal"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,13 +39,11 @@ could be reached.`,
 		if err != nil {
 			return err
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-		defer stop()
-		p, err := pf.open(c, io.Discard)
+		ctx, p, done, err := pf.connect(c)
 		if err != nil {
 			return err
 		}
-		defer p.Close()
+		defer done()
 		r, err := status.Gather(ctx, p, c, status.Options{RequestTimeout: timeout})
 		if err != nil {
 			return err
