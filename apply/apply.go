@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -339,7 +338,7 @@ func (e *executor) step(ctx context.Context, ch *plan.Change) error {
 
 	if ch.Action == plan.Destroy {
 		for _, o := range ch.Observed {
-			if err := e.prov.Remove(ctx, toProvider(o)); err != nil {
+			if err := e.prov.Remove(ctx, o); err != nil {
 				return fmt.Errorf("%s: %w", ch.Address, err)
 			}
 			e.deregisterOld(ctx, o)
@@ -361,7 +360,7 @@ func (e *executor) step(ctx context.Context, ch *plan.Change) error {
 		moved := ch.Action == plan.Replace || o.Attributes["address"] != d.Attributes["address"]
 		if ch.Action == plan.Replace {
 			e.emit("apply_progress", ch.Address, ch.Action, start, "%s: Destroying the old copy on %s...", ch.Address, o.Server)
-			if err := e.prov.Remove(ctx, toProvider(o)); err != nil {
+			if err := e.prov.Remove(ctx, o); err != nil {
 				return fmt.Errorf("%s: removing the old copy: %w", ch.Address, err)
 			}
 		}
@@ -507,22 +506,6 @@ func LogOf(err error) (component, log string) {
 		return se.Component, se.Log
 	}
 	return "", ""
-}
-
-// FromProviders converts what a provider observed for plan.Diff.
-func FromProviders(obs []providers.Observed) []plan.Observed {
-	out := make([]plan.Observed, 0, len(obs))
-	for _, o := range obs {
-		out = append(out, plan.Observed{Address: o.Address, Role: o.Role, Server: o.Server, Port: o.Port,
-			Hash: o.Hash, Attributes: o.Attributes, Running: o.Running, PID: o.PID})
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Address < out[j].Address })
-	return out
-}
-
-func toProvider(o plan.Observed) providers.Observed {
-	return providers.Observed{Address: o.Address, Role: o.Role, Server: o.Server, Port: o.Port,
-		Hash: o.Hash, Attributes: o.Attributes, Running: o.Running, PID: o.PID}
 }
 
 func since(t time.Time) string {

@@ -360,7 +360,7 @@ func TestDestroyOrder(t *testing.T) {
 	d := mustDesired(t, c)
 	var obs []providers.Observed
 	for _, o := range observe(d) {
-		obs = append(obs, toProvider(o))
+		obs = append(obs, o)
 	}
 	p := DestroyPlan(obs)
 	if s := p.Summary(); s.Destroy != 6 || s.Add != 0 {

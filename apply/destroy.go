@@ -16,7 +16,7 @@ import (
 // is not part of it: destroy keeps the registry's table (and, unless
 // --purge-registry, its rows).
 func DestroyPlan(observed []providers.Observed) *plan.Plan {
-	return plan.Diff(nil, nil, FromProviders(observed), nil)
+	return plan.Diff(nil, nil, observed, nil)
 }
 
 // Destroy stops and removes every component of p (a DestroyPlan): the

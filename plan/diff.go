@@ -4,25 +4,29 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hactl/hactl/schema"
 )
 
-// Observed is one deployed component as a provider found it. It mirrors
-// providers.Observed (which plan cannot import: providers imports plan); the
-// caller converts.
+// Observed is one deployed component as a provider found it on its host
+// (providers.Observed is this type: it lives here because providers imports
+// plan).
 type Observed struct {
 	Address    string            `json:"address"`
 	Role       string            `json:"role"`
-	Server     string            `json:"server"`
+	Server     string            `json:"server"` // server name
 	Port       int               `json:"port"`
 	Hash       string            `json:"hash"`
-	Attributes map[string]string `json:"attributes,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"` // as stored in the manifest
 	Running    bool              `json:"running"`
 	PID        int               `json:"-"`
+	StartedAt  time.Time         `json:"-"` // zero when unknown
+	Restarts   int               `json:"-"`
 }
 
 // Action is what apply does to one component.
@@ -197,6 +201,15 @@ func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
 // changes, apply prepares it anyway before it starts any controller. reg nil:
 // the registry is not considered (destroy).
 func Diff(c *schema.Cluster, desired []*Component, observed []Observed, reg *RegistryState) *Plan {
+	// Observations arrive in whatever order the hosts answered; the plan (and
+	// its fingerprint) must not depend on it.
+	observed = slices.Clone(observed)
+	sort.SliceStable(observed, func(i, j int) bool {
+		if observed[i].Address != observed[j].Address {
+			return observed[i].Address < observed[j].Address
+		}
+		return observed[i].Server < observed[j].Server
+	})
 	p := &Plan{Desired: desired, Observed: observed, Registry: reg, c: c}
 	if ch := registryCreate(c, reg); ch != nil {
 		p.Changes = append(p.Changes, ch)

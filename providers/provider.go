@@ -3,7 +3,6 @@ package providers
 import (
 	"context"
 	"net"
-	"time"
 
 	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/plan"
@@ -68,18 +67,7 @@ type Provider interface {
 }
 
 // Observed is one component as found on its host.
-type Observed struct {
-	Address    string
-	Role       string
-	Server     string // server name
-	Port       int
-	Hash       string
-	Attributes map[string]string // as stored in the manifest
-	Running    bool
-	PID        int
-	StartedAt  time.Time // zero when unknown
-	Restarts   int
-}
+type Observed = plan.Observed
 
 // Problem is one pre-flight failure.
 type Problem struct {

@@ -120,7 +120,7 @@ func makePlan(ctx context.Context, prov providers.Provider, c *schema.Cluster, p
 	if err := plan.CheckRegistry(&reg); err != nil {
 		return nil, err
 	}
-	p := plan.Diff(c, desired, apply.FromProviders(obs), &reg)
+	p := plan.Diff(c, desired, obs, &reg)
 	hc := apply.NewHealthChecker(prov, c, 5*time.Second)
 	defer hc.Client.Close()
 	apply.CheckUnchanged(ctx, hc, p, 20*time.Second, concurrency)
