@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -201,15 +200,6 @@ func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
 // changes, apply prepares it anyway before it starts any controller. reg nil:
 // the registry is not considered (destroy).
 func Diff(c *schema.Cluster, desired []*Component, observed []Observed, reg *RegistryState) *Plan {
-	// Observations arrive in whatever order the hosts answered; the plan (and
-	// its fingerprint) must not depend on it.
-	observed = slices.Clone(observed)
-	sort.SliceStable(observed, func(i, j int) bool {
-		if observed[i].Address != observed[j].Address {
-			return observed[i].Address < observed[j].Address
-		}
-		return observed[i].Server < observed[j].Server
-	})
 	p := &Plan{Desired: desired, Observed: observed, Registry: reg, c: c}
 	if ch := registryCreate(c, reg); ch != nil {
 		p.Changes = append(p.Changes, ch)
