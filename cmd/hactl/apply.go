@@ -30,7 +30,7 @@ func addGateFlags(cmd *cobra.Command) *gateFlags {
 	return g
 }
 
-func init() {
+func newApplyCmd() *cobra.Command {
 	var (
 		autoApprove bool
 		noColor     bool
@@ -91,7 +91,7 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		if saved != nil && saved.Cluster != c.Name {
 			return fmt.Errorf("plan %s is for cluster %q, but %s declares cluster %q", planPath, saved.Cluster, cf.file, c.Name)
 		}
-		ctx, prov, done, err := pf.connect(c)
+		ctx, sess, done, err := pf.connect(c)
 		if err != nil {
 			return err
 		}
@@ -102,7 +102,7 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		if asJSON {
 			jl = &jsonLog{w: stdout}
 		}
-		p, err := makePlan(ctx, prov, c, true, pf.concurrency)
+		p, err := sess.Plan(ctx)
 		if err == nil && saved != nil {
 			err = saved.Check(planPath, p)
 		}
@@ -133,17 +133,15 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 			}
 		}
 		opts := apply.Options{
-			Concurrency:   pf.concurrency,
-			Out:           stdout,
-			SkipPreflight: true,
-			Timeouts:      apply.Timeouts{Controllers: gf.controllers, Workers: gf.workers, Frontends: gf.frontends},
+			Out:      stdout,
+			Timeouts: apply.Timeouts{Controllers: gf.controllers, Workers: gf.workers, Frontends: gf.frontends},
 		}
 		if asJSON {
 			opts.Out, opts.OnEvent = io.Discard, jl.event
 		} else {
 			fmt.Fprintln(stdout)
 		}
-		res, err := apply.Apply(ctx, prov, c, p, opts)
+		res, err := sess.Apply(ctx, p, opts)
 		if err != nil {
 			err = applyFailure(err, res)
 			if asJSON {
@@ -158,7 +156,7 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		fmt.Fprintf(stdout, "\nApply complete! %s (%s)\n", res, time.Since(start).Round(100*time.Millisecond))
 		return nil
 	}
-	rootCmd.AddCommand(cmd)
+	return cmd
 }
 
 // approve asks on a terminal and accepts only "yes". Without a terminal it

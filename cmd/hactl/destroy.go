@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"time"
@@ -10,10 +9,9 @@ import (
 
 	"github.com/hactl/hactl/apply"
 	"github.com/hactl/hactl/plan"
-	"github.com/hactl/hactl/providers"
 )
 
-func init() {
+func newDestroyCmd() *cobra.Command {
 	var (
 		autoApprove   bool
 		purgeRegistry bool
@@ -45,19 +43,18 @@ Exit status: 0 destroyed (or nothing deployed), 1 error.`,
 		if err != nil {
 			return err
 		}
-		ctx, prov, done, err := pf.connect(c)
+		ctx, sess, done, err := pf.connect(c)
 		if err != nil {
 			return err
 		}
 		defer done()
 		start := time.Now()
-		obs, err := prov.Observe(ctx, c)
+		p, err := sess.DestroyPlan(ctx)
 		if err != nil {
-			return fmt.Errorf("observing the cluster: %w", err)
+			return err
 		}
-		p := apply.DestroyPlan(obs)
 		if p.Empty() && !purgeRegistry {
-			if err := teardown(ctx, prov, false); err != nil {
+			if err := sess.Teardown(ctx, false); err != nil {
 				return err
 			}
 			fmt.Fprintln(stdout, "\nNo changes. No hactl component is deployed for this cluster.")
@@ -79,28 +76,12 @@ Exit status: 0 destroyed (or nothing deployed), 1 error.`,
 			}
 		}
 		fmt.Fprintln(stdout)
-		res, err := apply.Destroy(ctx, prov, c, p, purgeRegistry, apply.Options{Concurrency: pf.concurrency, Out: stdout})
+		res, err := sess.Destroy(ctx, p, purgeRegistry, apply.Options{Out: stdout})
 		if err != nil {
 			return applyFailure(err, res)
-		}
-		if err := teardown(ctx, prov, purgeRegistry); err != nil {
-			return err
 		}
 		fmt.Fprintf(stdout, "\nDestroy complete! Resources: %d destroyed. (%s)\n", res.Destroyed, time.Since(start).Round(100*time.Millisecond))
 		return nil
 	}
-	rootCmd.AddCommand(cmd)
-}
-
-// teardown removes what a provider owns beyond the components (compose: the
-// database service and the network; with purge, the database volume).
-func teardown(ctx context.Context, prov providers.Provider, purge bool) error {
-	t, ok := prov.(providers.Teardowner)
-	if !ok {
-		return nil
-	}
-	if err := t.Teardown(ctx, purge); err != nil {
-		return fmt.Errorf("removing the provider's own resources: %w", err)
-	}
-	return nil
+	return cmd
 }

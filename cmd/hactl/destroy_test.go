@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hactl/hactl/engine"
 	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/schema"
 )
@@ -35,19 +36,18 @@ func (p *teardownProvider) Close() error { return nil }
 // (it used to print "No changes" and leave the compose database running).
 func TestDestroyTearsDownWithNoComponentLeft(t *testing.T) {
 	fake := &teardownProvider{}
-	registerProvider("teardown-test", func(*schema.Cluster, ProviderOptions) (providers.Provider, error) { return fake, nil })
-	defer delete(providerFactories, "teardown-test")
+	engine.Register("teardown-test", func(c *schema.Cluster, _ engine.Options) (providers.Provider, *schema.Cluster, error) {
+		return fake, c, nil
+	})
+	defer engine.Register("teardown-test", nil)
 
 	file, err := filepath.Abs("../../examples/quickstart/cluster.hcl")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetArgs([]string{"destroy", "-f", file, "--provider", "teardown-test", "--auto-approve"})
-	defer rootCmd.SetArgs(os.Args[1:])
-	if err := rootCmd.Execute(); err != nil {
-		t.Fatalf("destroy: %v\n%s", err, out.String())
+	if code := run([]string{"destroy", "-f", file, "--provider", "teardown-test", "-auto-approve"}, &out, &out); code != 0 {
+		t.Fatalf("destroy: exit %d\n%s", code, out.String())
 	}
 	if len(fake.teardowns) != 1 || fake.teardowns[0] {
 		t.Errorf("teardowns %v, want one without purge", fake.teardowns)

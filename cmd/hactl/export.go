@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() {
+func newExportCmd() *cobra.Command {
 	exportCmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write the cluster in another tool's format",
@@ -60,5 +60,5 @@ compose', or create it yourself, before the controllers can serve.`,
 		return nil
 	}
 	exportCmd.AddCommand(cmd)
-	rootCmd.AddCommand(exportCmd)
+	return exportCmd
 }

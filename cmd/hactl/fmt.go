@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() {
+func newFmtCmd() *cobra.Command {
 	var check, diff bool
 	cmd := &cobra.Command{
 		Use:   "fmt [-check] [-diff] [FILE|DIR ...]",
@@ -69,7 +69,7 @@ The names of rewritten files are printed.
 		}
 		return nil
 	}
-	rootCmd.AddCommand(cmd)
+	return cmd
 }
 
 // fmtTargets expands the arguments of fmt into file names.

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() {
+func newInitCmd() *cobra.Command {
 	var single, force bool
 	var out string
 	cmd := &cobra.Command{
@@ -52,5 +52,5 @@ never overwritten unless --force is given.`,
 		fmt.Fprintf(cmd.OutOrStdout(), "Wrote %s. Next: hactl validate -f %s\n", out, out)
 		return nil
 	}
-	rootCmd.AddCommand(cmd)
+	return cmd
 }

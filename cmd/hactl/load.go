@@ -57,14 +57,12 @@ var terraformStyleFlags = []string{
 	"lines", "purge-registry", "timeout", "timeout-controllers", "timeout-workers", "timeout-webserver",
 }
 
-func init() {
-	os.Args = normalizeArgs(os.Args)
-}
-
+// normalizeArgs rewrites the one-dash spellings of terraformStyleFlags in
+// args (the command line without the program name) to two dashes.
 func normalizeArgs(args []string) []string {
 	out := make([]string, len(args))
 	copy(out, args)
-	for i := 1; i < len(out); i++ {
+	for i := 0; i < len(out); i++ {
 		a := out[i]
 		if a == "--" {
 			break

@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -23,10 +24,13 @@ type exitCodeError struct{ code int }
 
 func (e exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-var rootCmd = &cobra.Command{
-	Use:   "hactl",
-	Short: "Deploy and run high-availability DB-GPT model-serving clusters from one HCL file",
-	Long: `hactl deploys and runs high-availability DB-GPT model-serving clusters
+// newRootCmd builds the whole command tree afresh, so no flag value outlives
+// one run (tests run several in one process).
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "hactl",
+		Short: "Deploy and run high-availability DB-GPT model-serving clusters from one HCL file",
+		Long: `hactl deploys and runs high-availability DB-GPT model-serving clusters
 (controllers sharing a registry database, model workers, webserver, API server)
 from one declarative cluster file, over SSH or as a docker compose project.
 
@@ -34,19 +38,36 @@ Exit codes:
   0  success (plan -detailed-exitcode: no changes)
   1  error: invalid cluster file, failed pre-flight, failed apply, ...
   2  plan -detailed-exitcode: the plan has changes`,
-	SilenceUsage:  true,
-	SilenceErrors: true,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newValidateCmd(), newFmtCmd(), newInitCmd(),
+		newPlanCmd(), newApplyCmd(), newDestroyCmd(),
+		newStatusCmd(), newLogsCmd(), newExportCmd(),
+	)
+	return root
 }
 
 func main() {
-	err := rootCmd.Execute()
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one hactl command line (without the program name) and
+// returns its exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(normalizeArgs(args))
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
 	if err == nil {
-		os.Exit(exitOK)
+		return exitOK
 	}
 	var ec exitCodeError
 	if errors.As(err, &ec) {
-		os.Exit(ec.code)
+		return ec.code
 	}
-	fmt.Fprintln(os.Stderr, "Error:", err)
-	os.Exit(exitError)
+	fmt.Fprintln(stderr, "Error:", err)
+	return exitError
 }

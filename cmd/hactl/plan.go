@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,11 +12,9 @@ import (
 
 	"github.com/hactl/hactl/apply"
 	"github.com/hactl/hactl/plan"
-	"github.com/hactl/hactl/providers"
-	"github.com/hactl/hactl/schema"
 )
 
-func init() {
+func newPlanCmd() *cobra.Command {
 	var (
 		out              string
 		detailedExitcode bool
@@ -59,12 +56,12 @@ server); with --detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
 		if err != nil {
 			return err
 		}
-		ctx, prov, done, err := pf.connect(c)
+		ctx, sess, done, err := pf.connect(c)
 		if err != nil {
 			return err
 		}
 		defer done()
-		p, err := makePlan(ctx, prov, c, true, pf.concurrency)
+		p, err := sess.Plan(ctx)
 		if err != nil {
 			if asJSON {
 				writeJSONError(stdout, err)
@@ -91,40 +88,7 @@ server); with --detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
 		}
 		return nil
 	}
-	rootCmd.AddCommand(cmd)
-}
-
-// makePlan renders the wanted components, runs the pre-flight checks when
-// preflight is set, observes the cluster and the registry database (a
-// foreign registry table fails the plan), diffs, and checks the health of
-// what would stay unchanged (a component that runs but does not serve is
-// repaired).
-func makePlan(ctx context.Context, prov providers.Provider, c *schema.Cluster, preflight bool, concurrency int) (*plan.Plan, error) {
-	desired, err := plan.Desired(c)
-	if err != nil {
-		return nil, err
-	}
-	if preflight {
-		if err := apply.Preflight(ctx, prov, c, desired); err != nil {
-			return nil, err
-		}
-	}
-	obs, err := prov.Observe(ctx, c)
-	if err != nil {
-		return nil, fmt.Errorf("observing the cluster: %w", err)
-	}
-	reg, err := prov.RegistryState(ctx, c)
-	if err != nil {
-		return nil, fmt.Errorf("observing the registry: %w", err)
-	}
-	if err := plan.CheckRegistry(&reg); err != nil {
-		return nil, err
-	}
-	p := plan.Diff(c, desired, obs, &reg)
-	hc := apply.NewHealthChecker(prov, c, 5*time.Second)
-	defer hc.Client.Close()
-	apply.CheckUnchanged(ctx, hc, p, 20*time.Second, concurrency)
-	return p, nil
+	return cmd
 }
 
 // writeJSONError writes an error as a Terraform-style diagnostic line; a

@@ -9,7 +9,7 @@ import (
 	"github.com/hactl/hactl/internal/status"
 )
 
-func init() {
+func newStatusCmd() *cobra.Command {
 	var (
 		asJSON  bool
 		timeout time.Duration
@@ -39,12 +39,12 @@ could be reached.`,
 		if err != nil {
 			return err
 		}
-		ctx, p, done, err := pf.connect(c)
+		ctx, sess, done, err := pf.connect(c)
 		if err != nil {
 			return err
 		}
 		defer done()
-		r, err := status.Gather(ctx, p, c, status.Options{RequestTimeout: timeout})
+		r, err := sess.Status(ctx, status.Options{RequestTimeout: timeout})
 		if err != nil {
 			return err
 		}
@@ -58,5 +58,5 @@ could be reached.`,
 		}
 		return err
 	}
-	rootCmd.AddCommand(cmd)
+	return cmd
 }

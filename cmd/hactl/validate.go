@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() {
+func newValidateCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "validate [-f FILE] [-json]",
@@ -46,5 +46,5 @@ Exit status 0 when the file is valid (warnings allowed), 1 otherwise.`,
 		}
 		return nil
 	}
-	rootCmd.AddCommand(cmd)
+	return cmd
 }

@@ -151,8 +151,8 @@ func TestVarFlags(t *testing.T) {
 }
 
 func TestNormalizeArgs(t *testing.T) {
-	got := normalizeArgs([]string{"hactl", "plan", "-var", "a=b", "-var=c=d", "-var-file", "f", "-f", "x.hcl", "-json", "-v", "--", "-var"})
-	want := []string{"hactl", "plan", "--var", "a=b", "--var=c=d", "--var-file", "f", "-f", "x.hcl", "--json", "-v", "--", "-var"}
+	got := normalizeArgs([]string{"plan", "-var", "a=b", "-var=c=d", "-var-file", "f", "-f", "x.hcl", "-json", "-v", "--", "-var"})
+	want := []string{"plan", "--var", "a=b", "--var=c=d", "--var-file", "f", "-f", "x.hcl", "--json", "-v", "--", "-var"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v", got)
 	}
@@ -227,11 +227,6 @@ func TestInit(t *testing.T) {
 func TestTerraformStyleFlagsComplete(t *testing.T) {
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
-		// cobra's own completion command (added once rootCmd has executed,
-		// e.g. by an in-process test) is not hactl's to spell Terraform's way.
-		if c.Name() == "completion" && c.Parent() == rootCmd {
-			return
-		}
 		c.Flags().VisitAll(func(f *pflag.Flag) {
 			if f.Name != "help" && !slices.Contains(terraformStyleFlags, f.Name) {
 				t.Errorf("%s --%s is not in terraformStyleFlags (load.go)", c.CommandPath(), f.Name)
@@ -241,5 +236,5 @@ func TestTerraformStyleFlagsComplete(t *testing.T) {
 			walk(sub)
 		}
 	}
-	walk(rootCmd)
+	walk(newRootCmd())
 }

@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"strings"
@@ -37,7 +37,7 @@ func TestFindComponent(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
-	got := redact("dsn root:s3cret@db pw=s3cret-long key=abc", []string{"s3cret", "s3cret-long", ""})
+	got := Redact("dsn root:s3cret@db pw=s3cret-long key=abc", []string{"s3cret", "s3cret-long", ""})
 	if want := "dsn root:(sensitive)@db pw=(sensitive) key=abc"; got != want {
 		t.Errorf("redact: %q, want %q", got, want)
 	}

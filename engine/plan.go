@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hactl/hactl/apply"
+	"github.com/hactl/hactl/plan"
+)
+
+// Health checks a plan makes of what would stay unchanged: one request's
+// limit, and how long the whole check may take.
+const (
+	planRequestTimeout = 5 * time.Second
+	planHealthTimeout  = 20 * time.Second
+)
+
+// Plan runs the pre-flight checks, observes the cluster and the registry
+// database (a foreign registry table fails the plan), diffs them against
+// the file and checks the health of what would stay unchanged (a component
+// that runs but does not serve is planned for repair). It changes nothing.
+func (s *Session) Plan(ctx context.Context) (*plan.Plan, error) {
+	c, prov := s.Cluster, s.Provider
+	desired, err := plan.Desired(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := apply.Preflight(ctx, prov, c, desired); err != nil {
+		return nil, err
+	}
+	obs, err := prov.Observe(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("observing the cluster: %w", err)
+	}
+	reg, err := prov.RegistryState(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("observing the registry: %w", err)
+	}
+	if err := plan.CheckRegistry(&reg); err != nil {
+		return nil, err
+	}
+	p := plan.Diff(c, desired, obs, &reg)
+	hc := apply.NewHealthChecker(prov, c, planRequestTimeout)
+	defer hc.Client.Close()
+	apply.CheckUnchanged(ctx, hc, p, planHealthTimeout, s.opts.Concurrency)
+	return p, nil
+}
+
+// Apply carries out p, made by Plan in this session (so pre-flight has
+// run). Unset options take the session's concurrency.
+func (s *Session) Apply(ctx context.Context, p *plan.Plan, o apply.Options) (apply.Result, error) {
+	o.SkipPreflight = true
+	if o.Concurrency == 0 {
+		o.Concurrency = s.opts.Concurrency
+	}
+	return apply.Apply(ctx, s.Provider, s.Cluster, p, o)
+}
+
+// DestroyPlan observes every hactl component deployed for the cluster
+// (also those no longer in the file) and plans their removal.
+func (s *Session) DestroyPlan(ctx context.Context) (*plan.Plan, error) {
+	obs, err := s.Provider.Observe(ctx, s.Cluster)
+	if err != nil {
+		return nil, fmt.Errorf("observing the cluster: %w", err)
+	}
+	return apply.DestroyPlan(obs), nil
+}
+
+// Destroy removes every component of p (a DestroyPlan) in reverse order,
+// purges the registry's rows of this cluster when purge is set, then tears
+// down what the provider owns beyond the components.
+func (s *Session) Destroy(ctx context.Context, p *plan.Plan, purge bool, o apply.Options) (apply.Result, error) {
+	if o.Concurrency == 0 {
+		o.Concurrency = s.opts.Concurrency
+	}
+	res, err := apply.Destroy(ctx, s.Provider, s.Cluster, p, purge, o)
+	if err != nil {
+		return res, err
+	}
+	return res, s.Teardown(ctx, purge)
+}
