@@ -55,9 +55,9 @@ func Desired(c *schema.Cluster) ([]*Component, error) {
 	ctlAddr := strings.Join(c.ControllerURLs(), ",")
 	for _, ctl := range c.Controllers {
 		a := map[string]string{
-			"host":                    ctl.Host,
-			"heartbeat_interval_secs": strconv.Itoa(ctl.HeartbeatIntervalSecs),
-			"heartbeat_timeout_secs":  strconv.Itoa(ctl.HeartbeatTimeoutSecs),
+			"host":               ctl.Host,
+			"heartbeat_interval": strconv.Itoa(ctl.HeartbeatIntervalSecs),
+			"heartbeat_timeout":  strconv.Itoa(ctl.HeartbeatTimeoutSecs),
 		}
 		setIf(a, "log_level", ctl.LogLevel)
 		registryAttrs(c, a)
@@ -71,12 +71,12 @@ func Desired(c *schema.Cluster) ([]*Component, error) {
 		a := map[string]string{
 			"host":                 w.Host,
 			"model":                w.RegistryModelName(),
-			"model_path":           m.Path,
+			"model.path":           m.Path,
 			"controller_addr":      ctlAddr,
 			"worker_register_host": w.Server.Address,
 			"heartbeat_interval":   strconv.Itoa(w.HeartbeatIntervalSecs),
 		}
-		setIf(a, "provider", m.Provider)
+		setIf(a, "model.provider", m.Provider)
 		setIf(a, "device", w.Device)
 		setIf(a, "prompt_template", w.PromptTemplate)
 		setIf(a, "log_level", w.LogLevel)
@@ -87,7 +87,7 @@ func Desired(c *schema.Cluster) ([]*Component, error) {
 			a["extra_args"] = strings.Join(w.ExtraArgs, " ")
 		}
 		for k, v := range m.Params {
-			a["param."+k] = redact(c, v)
+			a["model.params."+k] = redact(c, v)
 		}
 		envAttrs(c, a, w.Env)
 		if err := add(schema.RoleWorker, w.Name, w.Server, w.Port, LevelWorker, a); err != nil {
@@ -134,27 +134,123 @@ func Desired(c *schema.Cluster) ([]*Component, error) {
 func registryAttrs(c *schema.Cluster, a map[string]string) {
 	r := c.Registry
 	if r == nil {
-		a["registry_type"] = schema.RegistryEmbedded
+		a["registry.type"] = schema.RegistryEmbedded
 		return
 	}
-	a["registry_type"] = r.Type
+	a["registry.type"] = r.Type
 	switch r.Type {
 	case schema.RegistryMySQL:
-		a["registry_host"] = net.JoinHostPort(r.Host, strconv.Itoa(r.Port))
-		a["registry_database"] = r.Database
-		a["registry_user"] = r.User
+		a["registry.host"] = r.Host
+		a["registry.port"] = strconv.Itoa(r.Port)
+		a["registry.database"] = r.Database
+		a["registry.user"] = r.User
 		if r.Password.IsSet() {
-			a["registry_password"] = Sensitive
+			a["registry.password"] = Sensitive
 		}
 		if r.PoolSize > 0 {
-			a["registry_pool_size"] = strconv.Itoa(r.PoolSize)
+			a["registry.pool_size"] = strconv.Itoa(r.PoolSize)
 		}
 		if r.MaxOverflow > 0 {
-			a["registry_max_overflow"] = strconv.Itoa(r.MaxOverflow)
+			a["registry.max_overflow"] = strconv.Itoa(r.MaxOverflow)
 		}
 	case schema.RegistrySQLite:
-		a["registry_path"] = r.Path
+		a["registry.path"] = r.Path
 	}
+}
+
+// Attribute names are the cluster file's: a component's own attribute as
+// its block spells it (port, heartbeat_timeout), one it takes from the
+// block it refers to as the file would refer to it (model.path,
+// model.params.KEY, registry.host), a map's entries as KEY under the map's
+// name (env.KEY). Derived ones keep a plain name: address (server address
+// and port), server, model (the name the worker registers, NAME@TYPE),
+// controller_addr, worker_register_host, dbgpt_version, dbgpt_command.
+
+// Kind is the type of an attribute's value. Attributes are kept as strings
+// (as manifests on the hosts store them); the kind says how to show one.
+type Kind int
+
+// Kinds.
+const (
+	KindString Kind = iota
+	KindNumber
+	KindBool
+)
+
+// attrKinds are the attributes that are not strings, by name: a name has
+// one kind wherever it appears (a component, the registry create, an
+// observed manifest), so a change that only has the observed side (a
+// destroy) is typed too.
+var attrKinds = map[string]Kind{
+	"port":                    KindNumber,
+	"heartbeat_interval":      KindNumber,
+	"heartbeat_timeout":       KindNumber,
+	"limit_model_concurrency": KindNumber,
+	"registry.port":           KindNumber,
+	"registry.pool_size":      KindNumber,
+	"registry.max_overflow":   KindNumber,
+	"light":                   KindBool,
+	"remote_embedding":        KindBool,
+	"remote_rerank":           KindBool,
+}
+
+// KindOf returns the kind of the attribute named name.
+func KindOf(name string) Kind { return attrKinds[name] }
+
+// legacyNames maps attribute names of manifests written before the
+// attributes took the file's spelling to today's names. registry_host
+// ("host:port") is split by currentNames.
+var legacyNames = map[string]string{
+	"heartbeat_interval_secs": "heartbeat_interval",
+	"heartbeat_timeout_secs":  "heartbeat_timeout",
+	"model_path":              "model.path",
+	"provider":                "model.provider",
+	"registry_type":           "registry.type",
+	"registry_database":       "registry.database",
+	"registry_user":           "registry.user",
+	"registry_password":       "registry.password",
+	"registry_pool_size":      "registry.pool_size",
+	"registry_max_overflow":   "registry.max_overflow",
+	"registry_path":           "registry.path",
+}
+
+const (
+	legacyParamPrefix  = "param."
+	legacyRegistryHost = "registry_host"
+)
+
+// currentNames returns observed attributes (a manifest's, possibly written
+// by an older hactl) under today's names, so an old manifest compares
+// attribute by attribute with the desired side. It never changes m.
+func currentNames(m map[string]string) map[string]string {
+	old := false
+	for k := range m {
+		if _, ok := legacyNames[k]; ok || k == legacyRegistryHost || strings.HasPrefix(k, legacyParamPrefix) {
+			old = true
+			break
+		}
+	}
+	if !old {
+		return m
+	}
+	out := make(map[string]string, len(m)+1)
+	for k, v := range m {
+		switch n, ok := legacyNames[k]; {
+		case ok:
+			out[n] = v
+		case strings.HasPrefix(k, legacyParamPrefix):
+			out["model.params."+strings.TrimPrefix(k, legacyParamPrefix)] = v
+		case k == legacyRegistryHost:
+			if host, port, err := net.SplitHostPort(v); err == nil {
+				out["registry.host"], out["registry.port"] = host, port
+			} else {
+				out["registry.host"] = v
+			}
+		default:
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func envAttrs(c *schema.Cluster, a map[string]string, env map[string]string) {

@@ -43,11 +43,14 @@ type Action string
 //     a gap.
 //   - destroy: found on a server but no longer in the file (or a stray
 //     second copy of a component on a server the file does not name).
+//
+// The values are the action names of Terraform's machine-readable UI
+// (hence "delete" for Destroy); plan --json and plan files carry them.
 const (
 	Create  Action = "create"
 	Update  Action = "update"
 	Replace Action = "replace"
-	Destroy Action = "destroy"
+	Destroy Action = "delete"
 )
 
 // Change is one planned action on one component.
@@ -67,7 +70,9 @@ type Change struct {
 	Server     string   `json:"server"`
 	OldServers []string `json:"old_servers,omitempty"`
 	// Before and After are the displayed attributes (secrets already
-	// "(sensitive)"): Before is nil for a create, After nil for a destroy.
+	// "(sensitive)"; values as strings, KindOf gives their type): Before is
+	// nil for a create, After nil for a destroy. Before has today's names
+	// even when the manifest is older (currentNames).
 	Before map[string]string `json:"before,omitempty"`
 	After  map[string]string `json:"after,omitempty"`
 	// DesiredHash and ObservedHash let apply check it applies what was shown.
@@ -233,7 +238,7 @@ func Diff(c *schema.Cluster, desired []*Component, observed []Observed, reg *Reg
 		case here == nil:
 			ch.Action = Replace
 			ch.Reason = "server changed"
-			ch.Before = elsewhere[0].Attributes
+			ch.Before = currentNames(elsewhere[0].Attributes)
 			ch.ObservedHash = elsewhere[0].Hash
 			ch.Observed = elsewhere
 			for _, o := range elsewhere {
@@ -244,10 +249,10 @@ func Diff(c *schema.Cluster, desired []*Component, observed []Observed, reg *Reg
 				strays = append(strays, &Change{
 					Address: o.Address, Role: o.Role, Name: d.Name, Level: d.Level, Action: Destroy,
 					Reason: "second copy on a server the file does not name", Server: o.Server,
-					OldServers: []string{o.Server}, Before: o.Attributes, ObservedHash: o.Hash, Observed: []Observed{o},
+					OldServers: []string{o.Server}, Before: currentNames(o.Attributes), ObservedHash: o.Hash, Observed: []Observed{o},
 				})
 			}
-			ch.Before = here.Attributes
+			ch.Before = currentNames(here.Attributes)
 			ch.ObservedHash = here.Hash
 			ch.Observed = []Observed{*here}
 			switch {
@@ -284,7 +289,7 @@ func Diff(c *schema.Cluster, desired []*Component, observed []Observed, reg *Reg
 			gone = append(gone, &Change{
 				Address: o.Address, Role: o.Role, Name: nameOf(o.Address), Level: levelOf(o.Role),
 				Action: Destroy, Reason: "no longer in the cluster file", Server: o.Server,
-				OldServers: []string{o.Server}, Before: o.Attributes, ObservedHash: o.Hash, Observed: []Observed{o},
+				OldServers: []string{o.Server}, Before: currentNames(o.Attributes), ObservedHash: o.Hash, Observed: []Observed{o},
 			})
 		}
 	}

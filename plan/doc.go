@@ -7,7 +7,11 @@
 // (webserver, apiserver). A component's Hash covers everything whose change
 // needs a restart: server, port, DB-GPT command, deploy directory and the
 // whole rendered Launch; secrets enter it only through a salted PBKDF2
-// digest. Attributes are what a plan shows, secrets as "(sensitive)".
+// digest. Attributes are what a plan shows, named as the cluster file
+// spells them, secrets as "(sensitive)"; they are strings (as manifests
+// store them) and KindOf says which are numbers and booleans, shown bare as
+// Terraform does. Attributes are not hashed, so renaming one changes no
+// plan; currentNames reads a manifest of an older hactl under today's names.
 //
 // Diff rules (see the Action constants):
 //   - create: wanted, deployed nowhere;
@@ -15,7 +19,8 @@
 //     port, version, a secret), or not running, or (apply.CheckUnchanged)
 //     running but failing its health check: redeployed and restarted there;
 //   - replace: deployed on another server than the file names: created on
-//     the new server, healthy, then the old copy removed;
+//     the new server, healthy, then the old copy removed (Terraform's
+//     create_before_destroy, shown +/-; no action destroys first);
 //   - destroy: deployed but no longer in the file (frontends first,
 //     controllers last), or a stray second copy on another server.
 //

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -98,8 +100,8 @@ func TestDesiredOrderAndAddresses(t *testing.T) {
 	if d[0].Level != 1 || d[2].Level != 2 || d[4].Level != 3 {
 		t.Errorf("levels wrong: %d %d %d", d[0].Level, d[2].Level, d[4].Level)
 	}
-	if d[0].Attributes["registry_password"] != Sensitive {
-		t.Errorf("registry_password attribute = %q", d[0].Attributes["registry_password"])
+	if d[0].Attributes["registry.password"] != Sensitive {
+		t.Errorf("registry.password attribute = %q", d[0].Attributes["registry.password"])
 	}
 }
 
@@ -260,7 +262,7 @@ func TestDiff(t *testing.T) {
 		c2.Controllers = c2.Controllers[:1]
 		c2.Webserver = nil
 		p := Diff(c2, desired(t, c2), deployed(base), regPresent())
-		want := "update worker.llm, destroy webserver, destroy worker.embedding, destroy controller.ctrl2"
+		want := "update worker.llm, delete webserver, delete worker.embedding, delete controller.ctrl2"
 		if actions(p) != want {
 			t.Fatalf("actions = %s, want %s", actions(p), want)
 		}
@@ -271,7 +273,7 @@ func TestDiff(t *testing.T) {
 		stray.Server = "server1"
 		obs = append(obs, stray)
 		p := Diff(c, base, obs, regPresent())
-		if actions(p) != "destroy worker.llm" || p.Changes[0].Server != "server1" {
+		if actions(p) != "delete worker.llm" || p.Changes[0].Server != "server1" {
 			t.Fatalf("actions = %s", actions(p))
 		}
 	})
@@ -331,6 +333,34 @@ func TestRenderText(t *testing.T) {
 	}
 }
 
+// jsonLines decodes plan --json output, one object a line.
+func jsonLines(t *testing.T, b []byte) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// planned returns the planned_change objects' change by resource addr.
+func planned(lines []map[string]any) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, m := range lines {
+		if m["type"] == "planned_change" {
+			ch := m["change"].(map[string]any)
+			out[ch["resource"].(map[string]any)["addr"].(string)] = ch
+		}
+	}
+	return out
+}
+
 func TestRenderJSON(t *testing.T) {
 	c := testCluster(t)
 	base := desired(t, c)
@@ -341,19 +371,21 @@ func TestRenderJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var types []string
-	sc := bufio.NewScanner(&buf)
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("line %q: %v", sc.Text(), err)
-		}
+	for _, m := range jsonLines(t, buf.Bytes()) {
 		types = append(types, m["type"].(string))
 		if m["type"] == "planned_change" {
 			ch := m["change"].(map[string]any)
 			attrs := ch["attributes"].(map[string]any)
 			port := attrs["port"].(map[string]any)
-			if port["old"] != "8001" || port["new"] != "8002" || len(attrs) != 2 {
-				t.Errorf("attributes = %v (want port and address only)", attrs)
+			// Numbers are JSON numbers (float64 once decoded), not strings.
+			if port["old"] != 8001.0 || port["new"] != 8002.0 || len(attrs) != 2 {
+				t.Errorf("attributes = %#v (want port and address only, port as numbers)", attrs)
+			}
+			if a := attrs["address"].(map[string]any); a["new"] != "10.0.0.3:8002" {
+				t.Errorf("address = %#v", a)
+			}
+			if ch["action"] != "update" || m["@message"] != "worker.llm: Plan to update" {
+				t.Errorf("planned_change = %v", m)
 			}
 		}
 		if m["type"] == "change_summary" {
@@ -372,27 +404,218 @@ func TestRenderJSON(t *testing.T) {
 	if err := (Renderer{W: &buf}).JSON(Diff(c, base, nil, regAbsent())); err != nil {
 		t.Fatal(err)
 	}
-	sc = bufio.NewScanner(&buf)
-	var first, last map[string]any
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatal(err)
-		}
-		if first == nil {
-			first = m
-		}
-		last = m
-	}
+	lines := jsonLines(t, buf.Bytes())
+	first, last := lines[0], lines[len(lines)-1]
 	ch := first["change"].(map[string]any)
 	res := ch["resource"].(map[string]any)
 	attrs := ch["attributes"].(map[string]any)
 	if first["type"] != "planned_change" || res["addr"] != "registry" || ch["action"] != "create" ||
-		attrs["password"].(map[string]any)["new"] != Sensitive || !strings.Contains(ch["note"].(string), "table dbgpt_cluster_registry_instance") {
+		attrs["password"].(map[string]any)["new"] != Sensitive || attrs["port"].(map[string]any)["new"] != 3306.0 ||
+		!strings.Contains(ch["note"].(string), "table dbgpt_cluster_registry_instance") {
 		t.Errorf("registry planned_change = %v", first)
 	}
 	if s := last["changes"].(map[string]any); s["add"] != 6.0 {
 		t.Errorf("summary = %v", s)
+	}
+	ws := planned(lines)["webserver"]["attributes"].(map[string]any)
+	for k, want := range map[string]any{"light": true, "remote_rerank": false, "port": 5670.0, "host": "0.0.0.0"} {
+		a := ws[k].(map[string]any)
+		if a["new"] != want || a["old"] != nil {
+			t.Errorf("webserver %s = %#v, want new %#v (%T), old null", k, a, want, want)
+		}
+	}
+	ctl := planned(lines)["controller.ctrl1"]["attributes"].(map[string]any)
+	for k, want := range map[string]any{"heartbeat_timeout": 60.0, "registry.port": 3306.0, "registry.password": Sensitive} {
+		if got := ctl[k].(map[string]any)["new"]; got != want {
+			t.Errorf("controller %s = %#v, want %#v", k, got, want)
+		}
+	}
+
+	// Terraform's action names: a destroy is "delete", a replace "replace".
+	c3 := testCluster(t)
+	c3.Workers[1].Server = c3.Servers[1]
+	c3.Webserver = nil
+	buf.Reset()
+	if err := (Renderer{W: &buf}).JSON(Diff(c3, desired(t, c3), deployed(base), regPresent())); err != nil {
+		t.Fatal(err)
+	}
+	lines = jsonLines(t, buf.Bytes())
+	got := planned(lines)
+	if got["webserver"]["action"] != "delete" || got["worker.embedding"]["action"] != "replace" {
+		t.Errorf("actions: webserver %v, worker.embedding %v", got["webserver"]["action"], got["worker.embedding"]["action"])
+	}
+	gone := got["webserver"]["attributes"].(map[string]any)["light"].(map[string]any)
+	if gone["old"] != true || gone["new"] != nil {
+		t.Errorf("deleted webserver's light = %#v", gone)
+	}
+	for _, m := range lines {
+		if m["type"] == "planned_change" && m["change"].(map[string]any)["resource"].(map[string]any)["addr"] == "webserver" &&
+			m["@message"] != "webserver: Plan to delete" {
+			t.Errorf("message = %v", m["@message"])
+		}
+	}
+}
+
+// TestHashUnchangedByDisplayNames pins the settings hashes of the test
+// cluster as they were before the attributes took the cluster file's names:
+// the hash must not cover the shown attributes, or every cluster deployed
+// by an older hactl would plan an update of everything. (A change of what
+// internal/dbgpt renders changes these for real, and then they are updated.)
+func TestHashUnchangedByDisplayNames(t *testing.T) {
+	want := map[string]string{
+		"controller.ctrl1": "sha256:60c5e973d6a9a0c26621f38bb6324ba41c27a1cb2a48393a2286cdfe5b7f822b",
+		"controller.ctrl2": "sha256:2f1c801787bb5d5cee4a3a2ef11ebe6ae7a2ffb378241ed1b8b3f2845540d04c",
+		"worker.llm":       "sha256:d3546b5b8594a4fbbe4d5eff0a98246a7a02346f1a449789ee4018cfc84922d8",
+		"worker.embedding": "sha256:6a1f3b4eb9ac965e02017e403bc4082e2da3d8392f7fdc4338227bdcc3ffa464",
+		"webserver":        "sha256:b909c9c9dcaa4d78fbd75748eb42043952ceda05b217568bd43f0fd0be14f8fe",
+	}
+	d := desired(t, testCluster(t))
+	if len(d) != len(want) {
+		t.Fatalf("%d components", len(d))
+	}
+	for _, comp := range d {
+		if comp.Hash != want[comp.Address] {
+			t.Errorf("%s: hash %s, was %s", comp.Address, comp.Hash, want[comp.Address])
+		}
+		// The shown attributes are not hashed.
+		before := hashComponent(comp)
+		comp.Attributes = map[string]string{"renamed": "x"}
+		if hashComponent(comp) != before {
+			t.Errorf("%s: the hash covers the shown attributes", comp.Address)
+		}
+	}
+}
+
+// legacyAttrs are the attributes a manifest written before the file's
+// spelling holds for test cluster component i (copied from that release's
+// plan-create.golden).
+func legacyAttrs(i int) map[string]string {
+	switch i {
+	case 0:
+		return map[string]string{"address": "10.0.0.1:8000", "dbgpt_command": "dbgpt", "dbgpt_version": "0.6.3",
+			"heartbeat_interval_secs": "20", "heartbeat_timeout_secs": "60", "host": "0.0.0.0", "port": "8000",
+			"registry_database": "dbgpt", "registry_host": "10.0.0.9:3306", "registry_password": Sensitive,
+			"registry_type": "mysql", "registry_user": "root", "server": "server1"}
+	case 2:
+		return map[string]string{"address": "10.0.0.3:8001", "controller_addr": "http://10.0.0.1:8000,http://10.0.0.2:8000",
+			"dbgpt_command": "dbgpt", "dbgpt_version": "0.6.3", "heartbeat_interval": "20", "host": "0.0.0.0",
+			"model": "glm-4-9b-chat@llm", "model_path": "/models/glm", "port": "8001", "server": "server3",
+			"worker_register_host": "10.0.0.3", "param.temperature": "0.5"}
+	}
+	return nil
+}
+
+func TestOlderManifestNames(t *testing.T) {
+	c := testCluster(t)
+	c.Models[0].Params = map[string]string{"temperature": "0.5"}
+	base := desired(t, c)
+	obs := deployed(base)
+	obs[0].Attributes = legacyAttrs(0)
+	obs[2].Attributes = legacyAttrs(2)
+	for i, comp := range base {
+		if i != 0 && i != 2 {
+			continue
+		}
+		if got := currentNames(obs[i].Attributes); !maps.Equal(got, comp.Attributes) {
+			t.Errorf("%s: older manifest read as %v,\nwant %v", comp.Address, got, comp.Attributes)
+		}
+	}
+	if p := Diff(c, base, obs, regPresent()); !p.Empty() {
+		t.Fatalf("deployed by an older hactl, unchanged: %s", actions(p))
+	}
+
+	// A change shows only what changed, not every renamed name.
+	c.Controllers[0].HeartbeatTimeoutSecs = 90
+	c.Workers[0].Port = 8011
+	p := Diff(c, desired(t, c), obs, regPresent())
+	if actions(p) != "update controller.ctrl1, update worker.llm" {
+		t.Fatalf("actions = %s", actions(p))
+	}
+	want := map[string]int{"controller.ctrl1": 1, "worker.llm": 2} // heartbeat_timeout; port and address
+	for _, ch := range p.Changes {
+		if n := changedAttrs(ch); n != want[ch.Address] {
+			t.Errorf("%s: %d attributes change, want %d: %v -> %v", ch.Address, n, want[ch.Address], ch.Before, ch.After)
+		}
+	}
+	var buf bytes.Buffer
+	Renderer{W: &buf}.Text(p)
+	if !strings.Contains(buf.String(), "~ heartbeat_timeout  = 60 -> 90\n") {
+		t.Errorf("older manifest's heartbeat_timeout_secs not compared as heartbeat_timeout:\n%s", buf.String())
+	}
+	if obs[0].Attributes["registry_host"] != "10.0.0.9:3306" {
+		t.Error("currentNames changed the observed manifest")
+	}
+}
+
+// TestAttributeKinds: every attribute a full cluster shows parses as its
+// kind, and the file's numbers and booleans are not strings.
+func TestAttributeKinds(t *testing.T) {
+	c := testCluster(t)
+	c.Registry.PoolSize, c.Registry.MaxOverflow = 5, 10
+	c.Workers[0].LimitConcurrency = 4
+	c.Models[0].Params = map[string]string{"max_length": "4096"}
+	c.APIServer = &schema.APIServer{Name: "apiserver", Server: c.Servers[1], Host: "0.0.0.0", Port: 8100}
+	seen := map[Kind]map[string]bool{KindNumber: {}, KindBool: {}}
+	for _, comp := range desired(t, c) {
+		for k, v := range comp.Attributes {
+			switch KindOf(k) {
+			case KindNumber:
+				if _, err := strconv.Atoi(v); err != nil {
+					t.Errorf("%s: number %s = %q", comp.Address, k, v)
+				}
+				seen[KindNumber][k] = true
+			case KindBool:
+				if _, err := strconv.ParseBool(v); err != nil {
+					t.Errorf("%s: bool %s = %q", comp.Address, k, v)
+				}
+				seen[KindBool][k] = true
+			}
+		}
+	}
+	for _, k := range []string{"port", "heartbeat_interval", "heartbeat_timeout", "limit_model_concurrency",
+		"registry.port", "registry.pool_size", "registry.max_overflow"} {
+		if !seen[KindNumber][k] {
+			t.Errorf("%s not shown as a number", k)
+		}
+	}
+	for _, k := range []string{"light", "remote_embedding", "remote_rerank"} {
+		if !seen[KindBool][k] {
+			t.Errorf("%s not shown as a bool", k)
+		}
+	}
+	// A model parameter is a string in the file (map(string)): quoted.
+	if KindOf("model.params.max_length") != KindString || value("model.params.max_length", "4096") != `"4096"` {
+		t.Error("a model parameter is not shown as the string it is")
+	}
+	if value("port", "80x") != `"80x"` || value("light", Sensitive) != Sensitive {
+		t.Error("an unparsable or sensitive value is not shown safely")
+	}
+}
+
+func TestRenderTextTerraformSymbols(t *testing.T) {
+	c := testCluster(t)
+	base := desired(t, c)
+	c2 := testCluster(t)
+	c2.Workers[1].Server = c2.Servers[1]
+	var buf bytes.Buffer
+	Renderer{W: &buf}.Text(Diff(c2, desired(t, c2), deployed(base), regPresent()))
+	out := buf.String()
+	for _, s := range []string{
+		"+/- create replacement and then destroy\n",
+		"  # worker.embedding must be replaced (server changed)\n+/- worker \"embedding\" {\n",
+		"Plan: 1 to add, 0 to change, 1 to destroy.\n",
+	} {
+		if !strings.Contains(out, s) {
+			t.Errorf("missing %q in:\n%s", s, out)
+		}
+	}
+	if strings.Contains(out, "-/+") {
+		t.Errorf("destroy-then-create symbol for a create-before-destroy replace:\n%s", out)
+	}
+	buf.Reset()
+	Renderer{W: &buf, Color: true}.Text(Diff(c2, desired(t, c2), deployed(base), regPresent()))
+	if !strings.Contains(buf.String(), "\x1b[32m+\x1b[0m/\x1b[31m-\x1b[0m worker") {
+		t.Errorf("+/- not green then red:\n%q", buf.String())
 	}
 }
 
@@ -432,6 +655,16 @@ func TestPlanFileRoundTripAndRefusal(t *testing.T) {
 	}
 	if len(back.Plan.Changes) != 1 || back.Plan.Changes[0].Address != "worker.llm" || back.Plan.Changes[0].Action != Update {
 		t.Fatalf("round trip lost the changes: %+v", back.Plan.Changes)
+	}
+
+	// A plan file of an older format ("destroy" actions, older attribute
+	// names) is refused, saying what to do.
+	oldPath := filepath.Join(dir, "tfplan-v2")
+	if err := os.WriteFile(oldPath, bytes.Replace(raw, []byte(`"format_version": 3`), []byte(`"format_version": 2`), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadFile(oldPath); err == nil || !strings.Contains(err.Error(), "plan file of an older hactl (format 2, this hactl reads 3); run `hactl plan -out "+oldPath+"` again") {
+		t.Errorf("older plan file: %v", err)
 	}
 
 	// Same file, same cluster: accepted.

@@ -13,7 +13,9 @@ import (
 
 // PlanFileFormat is the version of the saved plan format.
 // 2: the observed registry state (Registry) and its part in the fingerprint.
-const PlanFileFormat = 2
+// 3: Terraform's action names ("delete", not "destroy") and the attributes
+// under the cluster file's names.
+const PlanFileFormat = 3
 
 // File is a saved plan (`hactl plan -out FILE`). It holds no secret: only
 // displayed attributes (secrets as "(sensitive)") and digests. `apply FILE`
@@ -113,6 +115,9 @@ func ReadFile(path string) (*File, error) {
 	var f File
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, fmt.Errorf("%s is not a hactl plan file: %w", path, err)
+	}
+	if f.FormatVersion > 0 && f.FormatVersion < PlanFileFormat {
+		return nil, fmt.Errorf("%s is a plan file of an older hactl (format %d, this hactl reads %d); run `hactl plan -out %s` again", path, f.FormatVersion, PlanFileFormat, path)
 	}
 	if f.FormatVersion != PlanFileFormat || f.Plan == nil {
 		return nil, fmt.Errorf("%s is not a hactl plan file of format %d", path, PlanFileFormat)

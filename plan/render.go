@@ -66,7 +66,7 @@ func (r Renderer) Text(p *Plan) {
 		fmt.Fprintf(w, "  %s update in-place (restart with new settings)\n", pal.change("~"))
 	}
 	if used[Replace] {
-		fmt.Fprintf(w, "%s create replacement, then destroy the old copy\n", pal.destroy("-")+"/"+pal.add("+"))
+		fmt.Fprintf(w, "%s create replacement and then destroy\n", pal.add("+")+"/"+pal.destroy("-"))
 	}
 	if used[Destroy] {
 		fmt.Fprintf(w, "  %s destroy\n", pal.destroy("-"))
@@ -95,7 +95,10 @@ func (r Renderer) change(pal palette, ch *Change) {
 	case Update:
 		sym, verb = "  "+pal.change("~"), "will be updated in-place"
 	case Replace:
-		sym, verb = pal.destroy("-")+"/"+pal.add("+"), "must be replaced"
+		// hactl's replace is Terraform's create_before_destroy (the new copy
+		// is healthy before the old one goes), hence +/- and not -/+; no
+		// hactl action destroys first.
+		sym, verb = pal.add("+")+"/"+pal.destroy("-"), "must be replaced"
 	case Destroy:
 		sym, verb = "  "+pal.destroy("-"), "will be destroyed"
 	}
@@ -123,9 +126,9 @@ func (r Renderer) change(pal palette, ch *Change) {
 		pad := strings.Repeat(" ", width-len(k))
 		switch ch.Action {
 		case Create:
-			fmt.Fprintf(w, "      %s %s%s = %s\n", pal.add("+"), k, pad, value(nw))
+			fmt.Fprintf(w, "      %s %s%s = %s\n", pal.add("+"), k, pad, value(k, nw))
 		case Destroy:
-			fmt.Fprintf(w, "      %s %s%s = %s %s\n", pal.destroy("-"), k, pad, value(old), pal.dim("-> null"))
+			fmt.Fprintf(w, "      %s %s%s = %s %s\n", pal.destroy("-"), k, pad, value(k, old), pal.dim("-> null"))
 		default:
 			switch {
 			case hadOld && hasNew && old == nw:
@@ -135,11 +138,11 @@ func (r Renderer) change(pal palette, ch *Change) {
 				if ch.Action == Replace && k == "server" {
 					note = " " + pal.destroy("# forces replacement")
 				}
-				fmt.Fprintf(w, "      %s %s%s = %s -> %s%s\n", pal.change("~"), k, pad, value(old), value(nw), note)
+				fmt.Fprintf(w, "      %s %s%s = %s -> %s%s\n", pal.change("~"), k, pad, value(k, old), value(k, nw), note)
 			case hasNew:
-				fmt.Fprintf(w, "      %s %s%s = %s\n", pal.add("+"), k, pad, value(nw))
+				fmt.Fprintf(w, "      %s %s%s = %s\n", pal.add("+"), k, pad, value(k, nw))
 			default:
-				fmt.Fprintf(w, "      %s %s%s = %s %s\n", pal.destroy("-"), k, pad, value(old), pal.dim("-> null"))
+				fmt.Fprintf(w, "      %s %s%s = %s %s\n", pal.destroy("-"), k, pad, value(k, old), pal.dim("-> null"))
 			}
 		}
 	}
@@ -183,11 +186,39 @@ func changedAttrs(ch *Change) int {
 	return n
 }
 
-func value(v string) string {
+// value shows an attribute's value as Terraform does: numbers and booleans
+// bare, strings quoted, a secret as (sensitive). A value that does not
+// parse as its kind (a hand-edited manifest) is shown quoted.
+func value(k, v string) string {
 	if v == Sensitive {
 		return v
 	}
-	return strconv.Quote(v)
+	if x, ok := typed(k, v).(string); ok {
+		return strconv.Quote(x)
+	}
+	return v
+}
+
+// typed is an attribute's value as a JSON value: an int64 or float64 for a
+// number, a bool for a boolean, else the string.
+func typed(k, v string) any {
+	if v == Sensitive {
+		return v
+	}
+	switch KindOf(k) {
+	case KindNumber:
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
+		}
+	case KindBool:
+		if b, err := strconv.ParseBool(v); err == nil {
+			return b
+		}
+	}
+	return v
 }
 
 func unionKeys(a, b map[string]string) []string {
@@ -223,9 +254,12 @@ type jsonResource struct {
 	Server string `json:"server"`
 }
 
+// jsonAttr is one attribute's old and new value: null when absent, a JSON
+// number or boolean for a number or bool attribute, else a string (a secret
+// as "(sensitive)").
 type jsonAttr struct {
-	Old *string `json:"old"`
-	New *string `json:"new"`
+	Old any `json:"old"`
+	New any `json:"new"`
 }
 
 type jsonChange struct {
@@ -264,15 +298,17 @@ func (r Renderer) JSON(p *Plan) error {
 			Attributes: map[string]jsonAttr{},
 		}
 		for _, k := range unionKeys(ch.Before, ch.After) {
-			var a jsonAttr
-			if v, ok := ch.Before[k]; ok {
-				a.Old = &v
-			}
-			if v, ok := ch.After[k]; ok {
-				a.New = &v
-			}
-			if ch.Action != Create && ch.Action != Destroy && a.Old != nil && a.New != nil && *a.Old == *a.New {
+			old, hadOld := ch.Before[k]
+			nw, hasNew := ch.After[k]
+			if ch.Action != Create && ch.Action != Destroy && hadOld && hasNew && old == nw {
 				continue
+			}
+			var a jsonAttr
+			if hadOld {
+				a.Old = typed(k, old)
+			}
+			if hasNew {
+				a.New = typed(k, nw)
 			}
 			jc.Attributes[k] = a
 		}
