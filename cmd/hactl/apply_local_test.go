@@ -269,7 +269,7 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 	planFile := filepath.Join(root, "port.tfplan")
 	out = h.run(2, "plan", "-detailed-exitcode", "-out", planFile)
 	if !strings.Contains(out, "# worker.llm will be updated in-place") ||
-		!strings.Contains(out, fmt.Sprintf(`~ port                 = "%d" -> "%d"`, ports[2], ports[4])) ||
+		!strings.Contains(out, fmt.Sprintf(`~ port                 = %d -> %d`, ports[2], ports[4])) ||
 		!strings.Contains(out, "Plan: 0 to add, 1 to change, 0 to destroy.") {
 		t.Fatalf("port-change plan:\n%s", out)
 	}

@@ -31,8 +31,9 @@ terraform plan:
        table is absent)
   ~    update in place (restart with new settings; also a component that
        is deployed but not running)
-  -/+  replace (the component moves to another server: the new copy is
-       created and healthy before the old one is removed)
+  +/-  replace (the component moves to another server: the new copy is
+       created and healthy before the old one is removed, as Terraform's
+       create_before_destroy)
   -    destroy (deployed, but no longer in the file)
 Secrets show as (sensitive). Nothing is changed.
 
