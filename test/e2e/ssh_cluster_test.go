@@ -169,7 +169,7 @@ func sshScenario(t *testing.T, bin, version string) {
 		if got := planTargets(r.Stdout); !slices.Equal(got, []string{"worker.text2vec"}) {
 			t.Fatalf("port-change plan acts on %v, want only worker.text2vec\n%s", got, r)
 		}
-		if !strings.Contains(r.Stdout, `"8003" -> "8004"`) {
+		if !strings.Contains(r.Stdout, `8003 -> 8004`) {
 			t.Errorf("port-change plan does not show the port change:\n%s", r)
 		}
 		h.must(0, cmdTimeout, "apply", "-auto-approve")
