@@ -43,6 +43,16 @@ type serverDecl struct {
 var safeNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 func (d *decoder) decode(src []byte) *Cluster {
+	c := d.decodeBlocks(src)
+	if c != nil {
+		d.validate()
+	}
+	return c
+}
+
+// decodeBlocks decodes every block on its own, without the rules that look
+// at several blocks (validate).
+func (d *decoder) decodeBlocks(src []byte) *Cluster {
 	f, diags := d.parser.ParseHCL(src, d.filename)
 	d.addAll(diags)
 	if diags.HasErrors() || f == nil {
@@ -154,8 +164,6 @@ func (d *decoder) decode(src []byte) *Cluster {
 		d.decodeAPIServer(b)
 	}
 	d.decodeCompose(byType["compose"])
-
-	d.validate(f)
 	return c
 }
 
