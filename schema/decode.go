@@ -6,32 +6,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
-)
 
-// Defaults filled in when the file does not say.
-const (
-	DefaultDBGPTVersion     = "0.6.3"
-	DefaultSSHPort          = 22
-	DefaultUser             = "root"
-	DefaultKnownHosts       = "~/.ssh/known_hosts"
-	DefaultDeployRoot       = "/opt/hactl"
-	DefaultDBGPTCommand     = "dbgpt"
-	DefaultConnectTimeout   = 10 * time.Second
-	DefaultCommandTimeout   = 60 * time.Second
-	DefaultBindHost         = "0.0.0.0"
-	DefaultControllerPort   = 8000
-	DefaultWorkerPort       = 8001
-	DefaultWebserverPort    = 5670
-	DefaultAPIServerPort    = 8100
-	DefaultMySQLPort        = 3306
-	DefaultHeartbeatSecs    = 20
-	DefaultHeartbeatTimeout = 60
-	DefaultLogLevel         = "INFO"
-	DefaultDatabaseImage    = "mysql:8.0"
-	DefaultLocalAddress     = "127.0.0.1"
+	"github.com/hactl/hactl/internal/defaults"
 )
 
 // serverDecl is a server block with the defaults block behind it.
@@ -126,14 +104,14 @@ func (d *decoder) decodeBlocks(src []byte) *Cluster {
 		d.decodeCluster(b)
 	}
 	if c.Version == "" {
-		c.Version, c.Generation = DefaultDBGPTVersion, GenerationFlags
+		c.Version, c.Generation = defaults.DBGPTVersion, GenerationFlags
 	}
 
-	var defaults *hcl.BodyContent
+	var shared *hcl.BodyContent // the defaults block
 	for _, b := range byType["defaults"] {
 		content, diags := b.Body.Content(defaultsSpec.bodySchema())
 		d.addAll(diags)
-		defaults = content
+		shared = content
 	}
 	for _, b := range byType["server"] {
 		content, diags := b.Body.Content(serverSpec.bodySchema())
@@ -141,7 +119,7 @@ func (d *decoder) decodeBlocks(src []byte) *Cluster {
 		d.serverRaw[b.Labels[0]] = &serverDecl{block: b, content: content}
 	}
 	for _, b := range byType["server"] {
-		d.decodeServer(d.serverRaw[b.Labels[0]], defaults)
+		d.decodeServer(d.serverRaw[b.Labels[0]], shared)
 	}
 	for _, b := range byType["model"] {
 		d.decodeModel(b)
@@ -250,21 +228,21 @@ func (d *decoder) localPath(p string) string {
 	return filepath.Clean(p)
 }
 
-func (d *decoder) decodeServer(sd *serverDecl, defaults *hcl.BodyContent) {
+func (d *decoder) decodeServer(sd *serverDecl, shared *hcl.BodyContent) {
 	b := sd.block
 	name := b.Labels[0]
 	d.checkLabel(b, "server")
 	s := &Server{Name: name, Transport: TransportSSH, DeclRange: b.DefRange}
 	s.SSH = SSHSettings{
-		Port: DefaultSSHPort, User: DefaultUser, HostKeyPolicy: HostKeyStrict,
-		KnownHostsFile: DefaultKnownHosts, ConnectTimeout: DefaultConnectTimeout, CommandTimeout: DefaultCommandTimeout,
+		Port: defaults.SSHPort, User: defaults.SSHUser, HostKeyPolicy: HostKeyStrict,
+		KnownHostsFile: defaults.KnownHostsFile, ConnectTimeout: defaults.ConnectTimeout, CommandTimeout: defaults.CommandTimeout,
 	}
-	s.DBGPTCommand = DefaultDBGPTCommand
+	s.DBGPTCommand = defaults.DBGPTCommand
 	var fallback hcl.Attributes
 	var fallbackBlocks hcl.Blocks
-	if defaults != nil {
-		fallback = defaults.Attributes
-		fallbackBlocks = defaults.Blocks
+	if shared != nil {
+		fallback = shared.Attributes
+		fallbackBlocks = shared.Blocks
 	}
 	a := &attrs{d: d, own: sd.content.Attributes, fallback: fallback, where: "a server block", allowed: []string{rootVar, rootLocal}, obj: s}
 
@@ -273,7 +251,7 @@ func (d *decoder) decodeServer(sd *serverDecl, defaults *hcl.BodyContent) {
 	}
 	if !a.str("address", &s.Address) {
 		if s.Transport == TransportLocal {
-			s.Address = DefaultLocalAddress
+			s.Address = defaults.LocalAddress
 		} else if a.get("address") == nil {
 			rng := b.DefRange
 			d.add(errorf(&rng, "Missing server address", "Server %q needs an address (hactl connects to it over SSH and the other components reach it there).", name))
@@ -322,7 +300,7 @@ func (d *decoder) decodeServer(sd *serverDecl, defaults *hcl.BodyContent) {
 			s.DeployDir = path.Clean(s.DeployDir)
 		}
 	} else if d.cluster.Name != "" {
-		s.DeployDir = DefaultDeployRoot + "/" + d.cluster.Name
+		s.DeployDir = defaults.DeployRoot + "/" + d.cluster.Name
 	}
 
 	jumps := sd.content.Blocks.OfType("jump")
@@ -337,7 +315,7 @@ func (d *decoder) decodeServer(sd *serverDecl, defaults *hcl.BodyContent) {
 		}
 		content, diags := jb.Body.Content(jumpSpec.bodySchema())
 		d.addAll(diags)
-		j := &JumpHost{Port: DefaultSSHPort, User: s.SSH.User, KeyFile: s.SSH.KeyFile}
+		j := &JumpHost{Port: defaults.SSHPort, User: s.SSH.User, KeyFile: s.SSH.KeyFile}
 		ja := &attrs{d: d, own: content.Attributes, where: "a jump block", allowed: []string{rootVar, rootLocal}, obj: j}
 		if ja.str("address", &j.Address) && !validHost(j.Address) {
 			d.add(errorf(d.rangeOf(j, "address", jb.DefRange), "Invalid address", "%q is not a host name or IP address.", j.Address))
@@ -446,7 +424,7 @@ func (d *decoder) decodeRegistry(b *hcl.Block) {
 	a := &attrs{d: d, own: content.Attributes, where: "the registry block", allowed: []string{rootVar, rootLocal, rootServer}, obj: r}
 	switch typ {
 	case RegistryMySQL:
-		r.Port = DefaultMySQLPort
+		r.Port = defaults.MySQLPort
 		if a.str("host", &r.Host) && !validHost(r.Host) {
 			d.add(errorf(d.rangeOf(r, "host", b.DefRange), "Invalid address", "%q is not a host name or IP address.", r.Host))
 		}
@@ -483,7 +461,7 @@ func (d *decoder) decodeRegistry(b *hcl.Block) {
 }
 
 func (d *decoder) logLevel(a *attrs, obj any, dst *string, def hcl.Range) {
-	*dst = DefaultLogLevel
+	*dst = defaults.LogLevel
 	if a.str("log_level", dst) {
 		*dst = strings.ToUpper(*dst)
 		switch *dst {
@@ -508,7 +486,7 @@ func (d *decoder) decodeEnv(a *attrs, obj any, dst *map[string]string, def hcl.R
 }
 
 func (d *decoder) bindHost(a *attrs, obj any, dst *string, def hcl.Range) {
-	*dst = DefaultBindHost
+	*dst = defaults.BindHost
 	if a.str("host", dst) && !validHost(*dst) {
 		d.add(errorf(d.rangeOf(obj, "host", def), "Invalid bind address", "host %q is not an IP address or host name to bind to.", *dst))
 	}
@@ -518,8 +496,8 @@ func componentAllowed() []string { return []string{rootVar, rootLocal, rootServe
 
 func (d *decoder) decodeController(b *hcl.Block) {
 	d.checkLabel(b, "controller")
-	ctl := &Controller{Name: b.Labels[0], Port: DefaultControllerPort, HeartbeatIntervalSecs: DefaultHeartbeatSecs,
-		HeartbeatTimeoutSecs: DefaultHeartbeatTimeout, DeclRange: b.DefRange}
+	ctl := &Controller{Name: b.Labels[0], Port: defaults.ControllerPort, HeartbeatIntervalSecs: defaults.HeartbeatIntervalSecs,
+		HeartbeatTimeoutSecs: defaults.HeartbeatTimeoutSecs, DeclRange: b.DefRange}
 	content, diags := b.Body.Content(controllerSpec.bodySchema())
 	d.addAll(diags)
 	a := &attrs{d: d, own: content.Attributes, where: "a controller block", allowed: componentAllowed(), obj: ctl}
@@ -535,7 +513,7 @@ func (d *decoder) decodeController(b *hcl.Block) {
 
 func (d *decoder) decodeWorker(b *hcl.Block) {
 	d.checkLabel(b, "worker")
-	w := &Worker{Name: b.Labels[0], Port: DefaultWorkerPort, HeartbeatIntervalSecs: DefaultHeartbeatSecs, DeclRange: b.DefRange}
+	w := &Worker{Name: b.Labels[0], Port: defaults.WorkerPort, HeartbeatIntervalSecs: defaults.HeartbeatIntervalSecs, DeclRange: b.DefRange}
 	content, diags := b.Body.Content(workerSpec.bodySchema())
 	d.addAll(diags)
 	a := &attrs{d: d, own: content.Attributes, where: "a worker block", allowed: componentAllowed(), obj: w}
@@ -560,7 +538,7 @@ func (d *decoder) decodeWorker(b *hcl.Block) {
 }
 
 func (d *decoder) decodeWebserver(b *hcl.Block) {
-	ws := &Webserver{Name: RoleWebserver, Port: DefaultWebserverPort, Light: true, DeclRange: b.DefRange}
+	ws := &Webserver{Name: RoleWebserver, Port: defaults.WebserverPort, Light: defaults.WebserverLight, DeclRange: b.DefRange}
 	content, diags := b.Body.Content(webserverSpec.bodySchema())
 	d.addAll(diags)
 	a := &attrs{d: d, own: content.Attributes, where: "the webserver block", allowed: componentAllowed(), obj: ws}
@@ -578,7 +556,7 @@ func (d *decoder) decodeWebserver(b *hcl.Block) {
 }
 
 func (d *decoder) decodeAPIServer(b *hcl.Block) {
-	as := &APIServer{Name: RoleAPIServer, Port: DefaultAPIServerPort, APIKeys: []Secret{}, DeclRange: b.DefRange}
+	as := &APIServer{Name: RoleAPIServer, Port: defaults.APIServerPort, APIKeys: []Secret{}, DeclRange: b.DefRange}
 	content, diags := b.Body.Content(apiserverSpec.bodySchema())
 	d.addAll(diags)
 	a := &attrs{d: d, own: content.Attributes, where: "the apiserver block", allowed: componentAllowed(), obj: as}
@@ -602,8 +580,8 @@ func (d *decoder) decodeCompose(blocks []*hcl.Block) {
 	cp := d.cluster.Compose
 	// Compose project names are lower case, without dots.
 	cp.Project = strings.ReplaceAll(strings.ToLower(d.cluster.Name), ".", "-")
-	cp.DatabaseImage = DefaultDatabaseImage
-	cp.ManagedDatabase = true
+	cp.DatabaseImage = defaults.ComposeDatabaseImage
+	cp.ManagedDatabase = defaults.ComposeManagedDatabase
 	if len(blocks) == 0 {
 		return
 	}
