@@ -47,36 +47,7 @@ func (d *decoder) decodeBlocks(src []byte) *Cluster {
 	d.models = map[string]*Model{}
 	d.serverRaw = map[string]*serverDecl{}
 
-	byType := map[string][]*hcl.Block{}
-	for _, b := range content.Blocks {
-		byType[b.Type] = append(byType[b.Type], b)
-	}
-	// Singletons and duplicate labels.
-	for _, spec := range topSpecs {
-		blocks := byType[spec.Type]
-		if !spec.Multiple && len(blocks) > 1 {
-			for _, b := range blocks[1:] {
-				rng := b.DefRange
-				first := blocks[0].DefRange
-				d.add(errorf(&rng, "Duplicate "+spec.Type+" block", "Only one %s block is allowed; the first is at %s.", spec.Type, first.String()))
-			}
-			byType[spec.Type] = blocks[:1]
-		}
-		if spec.Multiple && len(spec.Labels) > 0 {
-			seen := map[string]*hcl.Block{}
-			var keep []*hcl.Block
-			for _, b := range blocks {
-				if first, dup := seen[b.Labels[0]]; dup {
-					rng := b.LabelRanges[0]
-					d.add(errorf(&rng, "Duplicate "+spec.Type+" name", "A %s named %q is already declared at %s.", spec.Type, b.Labels[0], first.DefRange.String()))
-					continue
-				}
-				seen[b.Labels[0]] = b
-				keep = append(keep, b)
-			}
-			byType[spec.Type] = keep
-		}
-	}
+	byType := d.blocksByType(content.Blocks)
 	if len(byType["cluster"]) == 0 {
 		rng := hcl.Range{Filename: d.filename, Start: hcl.InitialPos, End: hcl.InitialPos}
 		d.add(errorf(&rng, "Missing cluster block", "A cluster file needs a cluster block naming the cluster: cluster { name = \"...\" }."))
@@ -87,16 +58,7 @@ func (d *decoder) decodeBlocks(src []byte) *Cluster {
 	}
 	d.resolveVariables()
 	for _, b := range byType["locals"] {
-		attrs, diags := b.Body.JustAttributes()
-		d.addAll(diags)
-		for name, at := range attrs {
-			if first, dup := d.locals[name]; dup {
-				rng := at.NameRange
-				d.add(errorf(&rng, "Duplicate local value", "A local value named %q is already declared at %s.", name, first.NameRange.String()))
-				continue
-			}
-			d.locals[name] = at
-		}
+		d.collectLocals(b)
 	}
 	d.evaluateLocals()
 
@@ -143,6 +105,59 @@ func (d *decoder) decodeBlocks(src []byte) *Cluster {
 	}
 	d.decodeCompose(byType["compose"])
 	return c
+}
+
+// blocksByType groups the top-level blocks by type, reporting and dropping
+// a second block of a singleton type and a second block with a name
+// already declared.
+func (d *decoder) blocksByType(blocks hcl.Blocks) map[string][]*hcl.Block {
+	byType := map[string][]*hcl.Block{}
+	for _, b := range blocks {
+		byType[b.Type] = append(byType[b.Type], b)
+	}
+	for _, spec := range topSpecs {
+		blocks := byType[spec.Type]
+		if !spec.Multiple && len(blocks) > 1 {
+			for _, b := range blocks[1:] {
+				rng := b.DefRange
+				first := blocks[0].DefRange
+				d.add(errorf(&rng, "Duplicate "+spec.Type+" block", "Only one %s block is allowed; the first is at %s.", spec.Type, first.String()))
+			}
+			byType[spec.Type] = blocks[:1]
+		}
+		if spec.Multiple && len(spec.Labels) > 0 {
+			byType[spec.Type] = d.uniqueNames(spec, blocks)
+		}
+	}
+	return byType
+}
+
+func (d *decoder) uniqueNames(spec *blockSpec, blocks []*hcl.Block) []*hcl.Block {
+	seen := map[string]*hcl.Block{}
+	var keep []*hcl.Block
+	for _, b := range blocks {
+		if first, dup := seen[b.Labels[0]]; dup {
+			rng := b.LabelRanges[0]
+			d.add(errorf(&rng, "Duplicate "+spec.Type+" name", "A %s named %q is already declared at %s.", spec.Type, b.Labels[0], first.DefRange.String()))
+			continue
+		}
+		seen[b.Labels[0]] = b
+		keep = append(keep, b)
+	}
+	return keep
+}
+
+func (d *decoder) collectLocals(b *hcl.Block) {
+	attrs, diags := b.Body.JustAttributes()
+	d.addAll(diags)
+	for name, at := range attrs {
+		if first, dup := d.locals[name]; dup {
+			rng := at.NameRange
+			d.add(errorf(&rng, "Duplicate local value", "A local value named %q is already declared at %s.", name, first.NameRange.String()))
+			continue
+		}
+		d.locals[name] = at
+	}
 }
 
 func (d *decoder) checkLabel(b *hcl.Block, what string) bool {
@@ -287,21 +302,7 @@ func (d *decoder) decodeServer(sd *serverDecl, shared *hcl.BodyContent) {
 	if a.str("dbgpt_command", &s.DBGPTCommand) && strings.TrimSpace(s.DBGPTCommand) == "" {
 		d.add(errorf(d.rangeOf(s, "dbgpt_command", b.DefRange), "Invalid dbgpt_command", "dbgpt_command is empty."))
 	}
-	if a.str("deploy_dir", &s.DeployDir) {
-		switch {
-		case s.Transport == TransportLocal && !filepath.IsAbs(d.expandHome(s.DeployDir)):
-			s.DeployDir = d.localPath(s.DeployDir)
-		case !path.IsAbs(s.DeployDir):
-			d.add(errorf(d.rangeOf(s, "deploy_dir", b.DefRange), "Deploy directory not absolute",
-				"deploy_dir %q must be an absolute path on the server (relative paths are allowed only with transport = \"local\").", s.DeployDir))
-		case path.Clean(s.DeployDir) == "/":
-			d.add(errorf(d.rangeOf(s, "deploy_dir", b.DefRange), "Unsafe deploy directory", "deploy_dir must not be /: hactl removes files under it."))
-		default:
-			s.DeployDir = path.Clean(s.DeployDir)
-		}
-	} else if d.cluster.Name != "" {
-		s.DeployDir = defaults.DeployRoot + "/" + d.cluster.Name
-	}
+	d.decodeDeployDir(a, s, b.DefRange)
 
 	jumps := sd.content.Blocks.OfType("jump")
 	if len(jumps) == 0 {
@@ -313,27 +314,53 @@ func (d *decoder) decodeServer(sd *serverDecl, shared *hcl.BodyContent) {
 			d.add(errorf(&rng, "Duplicate jump block", "A server has at most one jump host."))
 			break
 		}
-		content, diags := jb.Body.Content(jumpSpec.bodySchema())
-		d.addAll(diags)
-		j := &JumpHost{Port: defaults.SSHPort, User: s.SSH.User, KeyFile: s.SSH.KeyFile}
-		ja := &attrs{d: d, own: content.Attributes, where: "a jump block", allowed: []string{rootVar, rootLocal}, obj: j}
-		if ja.str("address", &j.Address) && !validHost(j.Address) {
-			d.add(errorf(d.rangeOf(j, "address", jb.DefRange), "Invalid address", "%q is not a host name or IP address.", j.Address))
-		}
-		ja.port("port", &j.Port)
-		ja.str("user", &j.User)
-		if ja.str("key_file", &j.KeyFile) && j.KeyFile != "" {
-			j.KeyFile = d.localPath(j.KeyFile)
-		}
-		if s.Transport == TransportLocal {
-			rng := jb.DefRange
-			d.add(errorf(&rng, "Jump host with local transport", "Server %q uses transport = \"local\"; a jump host makes no sense there.", name))
-		}
-		s.SSH.Jump = j
+		s.SSH.Jump = d.decodeJump(jb, s)
 	}
 	d.servers[name] = s
 	d.changed(rootServer)
 	d.cluster.Servers = append(d.cluster.Servers, s)
+}
+
+func (d *decoder) decodeDeployDir(a *attrs, s *Server, def hcl.Range) {
+	if !a.str("deploy_dir", &s.DeployDir) {
+		if d.cluster.Name != "" {
+			s.DeployDir = defaults.DeployRoot + "/" + d.cluster.Name
+		}
+		return
+	}
+	switch {
+	case s.Transport == TransportLocal && !filepath.IsAbs(d.expandHome(s.DeployDir)):
+		s.DeployDir = d.localPath(s.DeployDir)
+	case !path.IsAbs(s.DeployDir):
+		d.add(errorf(d.rangeOf(s, "deploy_dir", def), "Deploy directory not absolute",
+			"deploy_dir %q must be an absolute path on the server (relative paths are allowed only with transport = \"local\").", s.DeployDir))
+	case path.Clean(s.DeployDir) == "/":
+		d.add(errorf(d.rangeOf(s, "deploy_dir", def), "Unsafe deploy directory", "deploy_dir must not be /: hactl removes files under it."))
+	default:
+		s.DeployDir = path.Clean(s.DeployDir)
+	}
+}
+
+// decodeJump decodes server s's jump block (its own or the defaults
+// block's); user and key_file default to the server's.
+func (d *decoder) decodeJump(jb *hcl.Block, s *Server) *JumpHost {
+	content, diags := jb.Body.Content(jumpSpec.bodySchema())
+	d.addAll(diags)
+	j := &JumpHost{Port: defaults.SSHPort, User: s.SSH.User, KeyFile: s.SSH.KeyFile}
+	ja := &attrs{d: d, own: content.Attributes, where: "a jump block", allowed: []string{rootVar, rootLocal}, obj: j}
+	if ja.str("address", &j.Address) && !validHost(j.Address) {
+		d.add(errorf(d.rangeOf(j, "address", jb.DefRange), "Invalid address", "%q is not a host name or IP address.", j.Address))
+	}
+	ja.port("port", &j.Port)
+	ja.str("user", &j.User)
+	if ja.str("key_file", &j.KeyFile) && j.KeyFile != "" {
+		j.KeyFile = d.localPath(j.KeyFile)
+	}
+	if s.Transport == TransportLocal {
+		rng := jb.DefRange
+		d.add(errorf(&rng, "Jump host with local transport", "Server %q uses transport = \"local\"; a jump host makes no sense there.", s.Name))
+	}
+	return j
 }
 
 var hostnameRe = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$`)
