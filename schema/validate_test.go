@@ -53,7 +53,11 @@ func formatDiag(d *hcl.Diagnostic) string {
 
 func testRule(t *testing.T, r rule, cases []ruleCase) {
 	t.Helper()
-	if len(cases) < 2 {
+	breaks, keeps := false, false
+	for _, rc := range cases {
+		breaks, keeps = breaks || len(rc.want) > 0, keeps || len(rc.want) == 0
+	}
+	if !breaks || !keeps {
 		t.Fatal("a rule needs a case that breaks it and one that does not")
 	}
 	for _, rc := range cases {
