@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hactl/hactl/internal/dbgpt"
+	"github.com/hactl/hactl/internal/defaults"
 	"github.com/hactl/hactl/internal/health"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers"
@@ -21,7 +22,7 @@ import (
 // Options tune an apply or a destroy.
 type Options struct {
 	// Concurrency bounds how many components are worked on at once within a
-	// level. 0 means 4.
+	// level. 0 means defaults.Concurrency.
 	Concurrency int
 	// Out receives the progress lines. nil = discard.
 	Out io.Writer
@@ -36,7 +37,7 @@ type Options struct {
 	// StillEvery is how often a long step says it is still at work. 0 means 10s.
 	StillEvery time.Duration
 	// RequestTimeout bounds one HTTP request of a health check or a
-	// deregistration. 0 means 5s.
+	// deregistration. 0 means defaults.RequestTimeout.
 	RequestTimeout time.Duration
 	// SkipPreflight: the caller already ran Preflight for this plan.
 	SkipPreflight bool
@@ -58,7 +59,7 @@ type Event struct {
 
 func (o *Options) defaults() {
 	if o.Concurrency <= 0 {
-		o.Concurrency = 4
+		o.Concurrency = defaults.Concurrency
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
@@ -73,7 +74,7 @@ func (o *Options) defaults() {
 		o.StillEvery = 10 * time.Second
 	}
 	if o.RequestTimeout <= 0 {
-		o.RequestTimeout = 5 * time.Second
+		o.RequestTimeout = defaults.RequestTimeout
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hactl/hactl/internal/defaults"
 	"github.com/hactl/hactl/internal/health"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/schema"
@@ -59,20 +60,20 @@ func (h *HealthChecker) Check(ctx context.Context, comp *plan.Component) error {
 
 // Timeouts are the health gates' limits per level.
 type Timeouts struct {
-	Controllers time.Duration // default 60s
-	Workers     time.Duration // default 5m: a real worker loads its model first
-	Frontends   time.Duration // default 2m
+	Controllers time.Duration // 0 means defaults.GateTimeoutControllers
+	Workers     time.Duration // 0 means defaults.GateTimeoutWorkers
+	Frontends   time.Duration // 0 means defaults.GateTimeoutFrontends
 }
 
 func (t Timeouts) forLevel(level int) time.Duration {
 	var d, def time.Duration
 	switch level {
 	case plan.LevelController:
-		d, def = t.Controllers, 60*time.Second
+		d, def = t.Controllers, defaults.GateTimeoutControllers
 	case plan.LevelWorker:
-		d, def = t.Workers, 5*time.Minute
+		d, def = t.Workers, defaults.GateTimeoutWorkers
 	default:
-		d, def = t.Frontends, 2*time.Minute
+		d, def = t.Frontends, defaults.GateTimeoutFrontends
 	}
 	if d <= 0 {
 		return def

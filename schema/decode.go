@@ -6,32 +6,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
-)
 
-// Defaults filled in when the file does not say.
-const (
-	DefaultDBGPTVersion     = "0.6.3"
-	DefaultSSHPort          = 22
-	DefaultUser             = "root"
-	DefaultKnownHosts       = "~/.ssh/known_hosts"
-	DefaultDeployRoot       = "/opt/hactl"
-	DefaultDBGPTCommand     = "dbgpt"
-	DefaultConnectTimeout   = 10 * time.Second
-	DefaultCommandTimeout   = 60 * time.Second
-	DefaultBindHost         = "0.0.0.0"
-	DefaultControllerPort   = 8000
-	DefaultWorkerPort       = 8001
-	DefaultWebserverPort    = 5670
-	DefaultAPIServerPort    = 8100
-	DefaultMySQLPort        = 3306
-	DefaultHeartbeatSecs    = 20
-	DefaultHeartbeatTimeout = 60
-	DefaultLogLevel         = "INFO"
-	DefaultDatabaseImage    = "mysql:8.0"
-	DefaultLocalAddress     = "127.0.0.1"
+	"github.com/hactl/hactl/internal/defaults"
 )
 
 // serverDecl is a server block with the defaults block behind it.
@@ -43,6 +21,16 @@ type serverDecl struct {
 var safeNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 func (d *decoder) decode(src []byte) *Cluster {
+	c := d.decodeBlocks(src)
+	if c != nil {
+		d.validate()
+	}
+	return c
+}
+
+// decodeBlocks decodes every block on its own, without the rules that look
+// at several blocks (validate).
+func (d *decoder) decodeBlocks(src []byte) *Cluster {
 	f, diags := d.parser.ParseHCL(src, d.filename)
 	d.addAll(diags)
 	if diags.HasErrors() || f == nil {
@@ -59,36 +47,7 @@ func (d *decoder) decode(src []byte) *Cluster {
 	d.models = map[string]*Model{}
 	d.serverRaw = map[string]*serverDecl{}
 
-	byType := map[string][]*hcl.Block{}
-	for _, b := range content.Blocks {
-		byType[b.Type] = append(byType[b.Type], b)
-	}
-	// Singletons and duplicate labels.
-	for _, spec := range topSpecs {
-		blocks := byType[spec.Type]
-		if !spec.Multiple && len(blocks) > 1 {
-			for _, b := range blocks[1:] {
-				rng := b.DefRange
-				first := blocks[0].DefRange
-				d.add(errorf(&rng, "Duplicate "+spec.Type+" block", "Only one %s block is allowed; the first is at %s.", spec.Type, first.String()))
-			}
-			byType[spec.Type] = blocks[:1]
-		}
-		if spec.Multiple && len(spec.Labels) > 0 {
-			seen := map[string]*hcl.Block{}
-			var keep []*hcl.Block
-			for _, b := range blocks {
-				if first, dup := seen[b.Labels[0]]; dup {
-					rng := b.LabelRanges[0]
-					d.add(errorf(&rng, "Duplicate "+spec.Type+" name", "A %s named %q is already declared at %s.", spec.Type, b.Labels[0], first.DefRange.String()))
-					continue
-				}
-				seen[b.Labels[0]] = b
-				keep = append(keep, b)
-			}
-			byType[spec.Type] = keep
-		}
-	}
+	byType := d.blocksByType(content.Blocks)
 	if len(byType["cluster"]) == 0 {
 		rng := hcl.Range{Filename: d.filename, Start: hcl.InitialPos, End: hcl.InitialPos}
 		d.add(errorf(&rng, "Missing cluster block", "A cluster file needs a cluster block naming the cluster: cluster { name = \"...\" }."))
@@ -99,16 +58,7 @@ func (d *decoder) decode(src []byte) *Cluster {
 	}
 	d.resolveVariables()
 	for _, b := range byType["locals"] {
-		attrs, diags := b.Body.JustAttributes()
-		d.addAll(diags)
-		for name, at := range attrs {
-			if first, dup := d.locals[name]; dup {
-				rng := at.NameRange
-				d.add(errorf(&rng, "Duplicate local value", "A local value named %q is already declared at %s.", name, first.NameRange.String()))
-				continue
-			}
-			d.locals[name] = at
-		}
+		d.collectLocals(b)
 	}
 	d.evaluateLocals()
 
@@ -116,14 +66,14 @@ func (d *decoder) decode(src []byte) *Cluster {
 		d.decodeCluster(b)
 	}
 	if c.Version == "" {
-		c.Version, c.Generation = DefaultDBGPTVersion, GenerationFlags
+		c.Version, c.Generation = defaults.DBGPTVersion, GenerationFlags
 	}
 
-	var defaults *hcl.BodyContent
+	var shared *hcl.BodyContent // the defaults block
 	for _, b := range byType["defaults"] {
 		content, diags := b.Body.Content(defaultsSpec.bodySchema())
 		d.addAll(diags)
-		defaults = content
+		shared = content
 	}
 	for _, b := range byType["server"] {
 		content, diags := b.Body.Content(serverSpec.bodySchema())
@@ -131,7 +81,7 @@ func (d *decoder) decode(src []byte) *Cluster {
 		d.serverRaw[b.Labels[0]] = &serverDecl{block: b, content: content}
 	}
 	for _, b := range byType["server"] {
-		d.decodeServer(d.serverRaw[b.Labels[0]], defaults)
+		d.decodeServer(d.serverRaw[b.Labels[0]], shared)
 	}
 	for _, b := range byType["model"] {
 		d.decodeModel(b)
@@ -154,9 +104,60 @@ func (d *decoder) decode(src []byte) *Cluster {
 		d.decodeAPIServer(b)
 	}
 	d.decodeCompose(byType["compose"])
-
-	d.validate(f)
 	return c
+}
+
+// blocksByType groups the top-level blocks by type, reporting and dropping
+// a second block of a singleton type and a second block with a name
+// already declared.
+func (d *decoder) blocksByType(blocks hcl.Blocks) map[string][]*hcl.Block {
+	byType := map[string][]*hcl.Block{}
+	for _, b := range blocks {
+		byType[b.Type] = append(byType[b.Type], b)
+	}
+	for _, spec := range topSpecs {
+		blocks := byType[spec.Type]
+		if !spec.Multiple && len(blocks) > 1 {
+			for _, b := range blocks[1:] {
+				rng := b.DefRange
+				first := blocks[0].DefRange
+				d.add(errorf(&rng, "Duplicate "+spec.Type+" block", "Only one %s block is allowed; the first is at %s.", spec.Type, first.String()))
+			}
+			byType[spec.Type] = blocks[:1]
+		}
+		if spec.Multiple && len(spec.Labels) > 0 {
+			byType[spec.Type] = d.uniqueNames(spec, blocks)
+		}
+	}
+	return byType
+}
+
+func (d *decoder) uniqueNames(spec *blockSpec, blocks []*hcl.Block) []*hcl.Block {
+	seen := map[string]*hcl.Block{}
+	var keep []*hcl.Block
+	for _, b := range blocks {
+		if first, dup := seen[b.Labels[0]]; dup {
+			rng := b.LabelRanges[0]
+			d.add(errorf(&rng, "Duplicate "+spec.Type+" name", "A %s named %q is already declared at %s.", spec.Type, b.Labels[0], first.DefRange.String()))
+			continue
+		}
+		seen[b.Labels[0]] = b
+		keep = append(keep, b)
+	}
+	return keep
+}
+
+func (d *decoder) collectLocals(b *hcl.Block) {
+	attrs, diags := b.Body.JustAttributes()
+	d.addAll(diags)
+	for name, at := range attrs {
+		if first, dup := d.locals[name]; dup {
+			rng := at.NameRange
+			d.add(errorf(&rng, "Duplicate local value", "A local value named %q is already declared at %s.", name, first.NameRange.String()))
+			continue
+		}
+		d.locals[name] = at
+	}
 }
 
 func (d *decoder) checkLabel(b *hcl.Block, what string) bool {
@@ -242,21 +243,21 @@ func (d *decoder) localPath(p string) string {
 	return filepath.Clean(p)
 }
 
-func (d *decoder) decodeServer(sd *serverDecl, defaults *hcl.BodyContent) {
+func (d *decoder) decodeServer(sd *serverDecl, shared *hcl.BodyContent) {
 	b := sd.block
 	name := b.Labels[0]
 	d.checkLabel(b, "server")
 	s := &Server{Name: name, Transport: TransportSSH, DeclRange: b.DefRange}
 	s.SSH = SSHSettings{
-		Port: DefaultSSHPort, User: DefaultUser, HostKeyPolicy: HostKeyStrict,
-		KnownHostsFile: DefaultKnownHosts, ConnectTimeout: DefaultConnectTimeout, CommandTimeout: DefaultCommandTimeout,
+		Port: defaults.SSHPort, User: defaults.SSHUser, HostKeyPolicy: HostKeyStrict,
+		KnownHostsFile: defaults.KnownHostsFile, ConnectTimeout: defaults.ConnectTimeout, CommandTimeout: defaults.CommandTimeout,
 	}
-	s.DBGPTCommand = DefaultDBGPTCommand
+	s.DBGPTCommand = defaults.DBGPTCommand
 	var fallback hcl.Attributes
 	var fallbackBlocks hcl.Blocks
-	if defaults != nil {
-		fallback = defaults.Attributes
-		fallbackBlocks = defaults.Blocks
+	if shared != nil {
+		fallback = shared.Attributes
+		fallbackBlocks = shared.Blocks
 	}
 	a := &attrs{d: d, own: sd.content.Attributes, fallback: fallback, where: "a server block", allowed: []string{rootVar, rootLocal}, obj: s}
 
@@ -265,7 +266,7 @@ func (d *decoder) decodeServer(sd *serverDecl, defaults *hcl.BodyContent) {
 	}
 	if !a.str("address", &s.Address) {
 		if s.Transport == TransportLocal {
-			s.Address = DefaultLocalAddress
+			s.Address = defaults.LocalAddress
 		} else if a.get("address") == nil {
 			rng := b.DefRange
 			d.add(errorf(&rng, "Missing server address", "Server %q needs an address (hactl connects to it over SSH and the other components reach it there).", name))
@@ -301,21 +302,7 @@ func (d *decoder) decodeServer(sd *serverDecl, defaults *hcl.BodyContent) {
 	if a.str("dbgpt_command", &s.DBGPTCommand) && strings.TrimSpace(s.DBGPTCommand) == "" {
 		d.add(errorf(d.rangeOf(s, "dbgpt_command", b.DefRange), "Invalid dbgpt_command", "dbgpt_command is empty."))
 	}
-	if a.str("deploy_dir", &s.DeployDir) {
-		switch {
-		case s.Transport == TransportLocal && !filepath.IsAbs(d.expandHome(s.DeployDir)):
-			s.DeployDir = d.localPath(s.DeployDir)
-		case !path.IsAbs(s.DeployDir):
-			d.add(errorf(d.rangeOf(s, "deploy_dir", b.DefRange), "Deploy directory not absolute",
-				"deploy_dir %q must be an absolute path on the server (relative paths are allowed only with transport = \"local\").", s.DeployDir))
-		case path.Clean(s.DeployDir) == "/":
-			d.add(errorf(d.rangeOf(s, "deploy_dir", b.DefRange), "Unsafe deploy directory", "deploy_dir must not be /: hactl removes files under it."))
-		default:
-			s.DeployDir = path.Clean(s.DeployDir)
-		}
-	} else if d.cluster.Name != "" {
-		s.DeployDir = DefaultDeployRoot + "/" + d.cluster.Name
-	}
+	d.decodeDeployDir(a, s, b.DefRange)
 
 	jumps := sd.content.Blocks.OfType("jump")
 	if len(jumps) == 0 {
@@ -327,27 +314,53 @@ func (d *decoder) decodeServer(sd *serverDecl, defaults *hcl.BodyContent) {
 			d.add(errorf(&rng, "Duplicate jump block", "A server has at most one jump host."))
 			break
 		}
-		content, diags := jb.Body.Content(jumpSpec.bodySchema())
-		d.addAll(diags)
-		j := &JumpHost{Port: DefaultSSHPort, User: s.SSH.User, KeyFile: s.SSH.KeyFile}
-		ja := &attrs{d: d, own: content.Attributes, where: "a jump block", allowed: []string{rootVar, rootLocal}, obj: j}
-		if ja.str("address", &j.Address) && !validHost(j.Address) {
-			d.add(errorf(d.rangeOf(j, "address", jb.DefRange), "Invalid address", "%q is not a host name or IP address.", j.Address))
-		}
-		ja.port("port", &j.Port)
-		ja.str("user", &j.User)
-		if ja.str("key_file", &j.KeyFile) && j.KeyFile != "" {
-			j.KeyFile = d.localPath(j.KeyFile)
-		}
-		if s.Transport == TransportLocal {
-			rng := jb.DefRange
-			d.add(errorf(&rng, "Jump host with local transport", "Server %q uses transport = \"local\"; a jump host makes no sense there.", name))
-		}
-		s.SSH.Jump = j
+		s.SSH.Jump = d.decodeJump(jb, s)
 	}
 	d.servers[name] = s
 	d.changed(rootServer)
 	d.cluster.Servers = append(d.cluster.Servers, s)
+}
+
+func (d *decoder) decodeDeployDir(a *attrs, s *Server, def hcl.Range) {
+	if !a.str("deploy_dir", &s.DeployDir) {
+		if d.cluster.Name != "" {
+			s.DeployDir = defaults.DeployRoot + "/" + d.cluster.Name
+		}
+		return
+	}
+	switch {
+	case s.Transport == TransportLocal && !filepath.IsAbs(d.expandHome(s.DeployDir)):
+		s.DeployDir = d.localPath(s.DeployDir)
+	case !path.IsAbs(s.DeployDir):
+		d.add(errorf(d.rangeOf(s, "deploy_dir", def), "Deploy directory not absolute",
+			"deploy_dir %q must be an absolute path on the server (relative paths are allowed only with transport = \"local\").", s.DeployDir))
+	case path.Clean(s.DeployDir) == "/":
+		d.add(errorf(d.rangeOf(s, "deploy_dir", def), "Unsafe deploy directory", "deploy_dir must not be /: hactl removes files under it."))
+	default:
+		s.DeployDir = path.Clean(s.DeployDir)
+	}
+}
+
+// decodeJump decodes server s's jump block (its own or the defaults
+// block's); user and key_file default to the server's.
+func (d *decoder) decodeJump(jb *hcl.Block, s *Server) *JumpHost {
+	content, diags := jb.Body.Content(jumpSpec.bodySchema())
+	d.addAll(diags)
+	j := &JumpHost{Port: defaults.SSHPort, User: s.SSH.User, KeyFile: s.SSH.KeyFile}
+	ja := &attrs{d: d, own: content.Attributes, where: "a jump block", allowed: []string{rootVar, rootLocal}, obj: j}
+	if ja.str("address", &j.Address) && !validHost(j.Address) {
+		d.add(errorf(d.rangeOf(j, "address", jb.DefRange), "Invalid address", "%q is not a host name or IP address.", j.Address))
+	}
+	ja.port("port", &j.Port)
+	ja.str("user", &j.User)
+	if ja.str("key_file", &j.KeyFile) && j.KeyFile != "" {
+		j.KeyFile = d.localPath(j.KeyFile)
+	}
+	if s.Transport == TransportLocal {
+		rng := jb.DefRange
+		d.add(errorf(&rng, "Jump host with local transport", "Server %q uses transport = \"local\"; a jump host makes no sense there.", s.Name))
+	}
+	return j
 }
 
 var hostnameRe = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$`)
@@ -438,7 +451,7 @@ func (d *decoder) decodeRegistry(b *hcl.Block) {
 	a := &attrs{d: d, own: content.Attributes, where: "the registry block", allowed: []string{rootVar, rootLocal, rootServer}, obj: r}
 	switch typ {
 	case RegistryMySQL:
-		r.Port = DefaultMySQLPort
+		r.Port = defaults.MySQLPort
 		if a.str("host", &r.Host) && !validHost(r.Host) {
 			d.add(errorf(d.rangeOf(r, "host", b.DefRange), "Invalid address", "%q is not a host name or IP address.", r.Host))
 		}
@@ -475,7 +488,7 @@ func (d *decoder) decodeRegistry(b *hcl.Block) {
 }
 
 func (d *decoder) logLevel(a *attrs, obj any, dst *string, def hcl.Range) {
-	*dst = DefaultLogLevel
+	*dst = defaults.LogLevel
 	if a.str("log_level", dst) {
 		*dst = strings.ToUpper(*dst)
 		switch *dst {
@@ -500,7 +513,7 @@ func (d *decoder) decodeEnv(a *attrs, obj any, dst *map[string]string, def hcl.R
 }
 
 func (d *decoder) bindHost(a *attrs, obj any, dst *string, def hcl.Range) {
-	*dst = DefaultBindHost
+	*dst = defaults.BindHost
 	if a.str("host", dst) && !validHost(*dst) {
 		d.add(errorf(d.rangeOf(obj, "host", def), "Invalid bind address", "host %q is not an IP address or host name to bind to.", *dst))
 	}
@@ -510,8 +523,8 @@ func componentAllowed() []string { return []string{rootVar, rootLocal, rootServe
 
 func (d *decoder) decodeController(b *hcl.Block) {
 	d.checkLabel(b, "controller")
-	ctl := &Controller{Name: b.Labels[0], Port: DefaultControllerPort, HeartbeatIntervalSecs: DefaultHeartbeatSecs,
-		HeartbeatTimeoutSecs: DefaultHeartbeatTimeout, DeclRange: b.DefRange}
+	ctl := &Controller{Name: b.Labels[0], Port: defaults.ControllerPort, HeartbeatIntervalSecs: defaults.HeartbeatIntervalSecs,
+		HeartbeatTimeoutSecs: defaults.HeartbeatTimeoutSecs, DeclRange: b.DefRange}
 	content, diags := b.Body.Content(controllerSpec.bodySchema())
 	d.addAll(diags)
 	a := &attrs{d: d, own: content.Attributes, where: "a controller block", allowed: componentAllowed(), obj: ctl}
@@ -527,7 +540,7 @@ func (d *decoder) decodeController(b *hcl.Block) {
 
 func (d *decoder) decodeWorker(b *hcl.Block) {
 	d.checkLabel(b, "worker")
-	w := &Worker{Name: b.Labels[0], Port: DefaultWorkerPort, HeartbeatIntervalSecs: DefaultHeartbeatSecs, DeclRange: b.DefRange}
+	w := &Worker{Name: b.Labels[0], Port: defaults.WorkerPort, HeartbeatIntervalSecs: defaults.HeartbeatIntervalSecs, DeclRange: b.DefRange}
 	content, diags := b.Body.Content(workerSpec.bodySchema())
 	d.addAll(diags)
 	a := &attrs{d: d, own: content.Attributes, where: "a worker block", allowed: componentAllowed(), obj: w}
@@ -552,7 +565,7 @@ func (d *decoder) decodeWorker(b *hcl.Block) {
 }
 
 func (d *decoder) decodeWebserver(b *hcl.Block) {
-	ws := &Webserver{Name: RoleWebserver, Port: DefaultWebserverPort, Light: true, DeclRange: b.DefRange}
+	ws := &Webserver{Name: RoleWebserver, Port: defaults.WebserverPort, Light: defaults.WebserverLight, DeclRange: b.DefRange}
 	content, diags := b.Body.Content(webserverSpec.bodySchema())
 	d.addAll(diags)
 	a := &attrs{d: d, own: content.Attributes, where: "the webserver block", allowed: componentAllowed(), obj: ws}
@@ -570,7 +583,7 @@ func (d *decoder) decodeWebserver(b *hcl.Block) {
 }
 
 func (d *decoder) decodeAPIServer(b *hcl.Block) {
-	as := &APIServer{Name: RoleAPIServer, Port: DefaultAPIServerPort, APIKeys: []Secret{}, DeclRange: b.DefRange}
+	as := &APIServer{Name: RoleAPIServer, Port: defaults.APIServerPort, APIKeys: []Secret{}, DeclRange: b.DefRange}
 	content, diags := b.Body.Content(apiserverSpec.bodySchema())
 	d.addAll(diags)
 	a := &attrs{d: d, own: content.Attributes, where: "the apiserver block", allowed: componentAllowed(), obj: as}
@@ -594,8 +607,8 @@ func (d *decoder) decodeCompose(blocks []*hcl.Block) {
 	cp := d.cluster.Compose
 	// Compose project names are lower case, without dots.
 	cp.Project = strings.ReplaceAll(strings.ToLower(d.cluster.Name), ".", "-")
-	cp.DatabaseImage = DefaultDatabaseImage
-	cp.ManagedDatabase = true
+	cp.DatabaseImage = defaults.ComposeDatabaseImage
+	cp.ManagedDatabase = defaults.ComposeManagedDatabase
 	if len(blocks) == 0 {
 		return
 	}

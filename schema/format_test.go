@@ -73,4 +73,10 @@ func TestUnifiedDiff(t *testing.T) {
 	if UnifiedDiff("x", "y", []byte(a), []byte(a)) != "" {
 		t.Errorf("diff of equal inputs is not empty")
 	}
+	// fmt ends a file with a newline; patch(1) must see that change.
+	got := UnifiedDiff("a/c.hcl", "b/c.hcl", []byte("a\nb"), []byte("a\nb\n"))
+	want = "--- a/c.hcl\n+++ b/c.hcl\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n"
+	if got != want {
+		t.Errorf("missing final newline: got %q, want %q", got, want)
+	}
 }

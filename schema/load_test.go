@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/hactl/hactl/internal/defaults"
 )
 
 func mustDecode(t *testing.T, src string, opts LoadOptions) *Cluster {
@@ -181,7 +183,7 @@ func TestDefaults(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
-	if c.Version != DefaultDBGPTVersion || c.Generation != GenerationFlags {
+	if c.Version != defaults.DBGPTVersion || c.Generation != GenerationFlags {
 		t.Errorf("version %s %s", c.Version, c.Generation)
 	}
 	a := c.ServerByName("a")

@@ -1,7 +1,13 @@
 package schema
 
 import (
+	"fmt"
+	"strconv"
+	"time"
+
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/hactl/hactl/internal/defaults"
 )
 
 // This file is the single description of the language: the decoder builds its
@@ -51,22 +57,29 @@ func (b *blockSpec) bodySchema() *hcl.BodySchema {
 	return s
 }
 
+// Defaults as the reference shows them, made from the values the decoder
+// fills in so the two cannot differ.
+func quoted(s string) string         { return strconv.Quote(s) }
+func number(n int) string            { return strconv.Itoa(n) }
+func boolean(b bool) string          { return strconv.FormatBool(b) }
+func seconds(d time.Duration) string { return quoted(fmt.Sprintf("%ds", d/time.Second)) }
+
 var logLevelDoc = "one of `DEBUG`, `INFO`, `WARNING`, `ERROR`, `CRITICAL`"
 
 // connection settings shared by `defaults` and `server`.
 var connectionAttrs = []attrSpec{
-	{Name: "transport", Type: "string", Default: `"ssh"`, Doc: "`ssh`, or `local` to run commands on the machine hactl runs on (no SSH)."},
-	{Name: "user", Type: "string", Default: `"root"`, Doc: "SSH user."},
-	{Name: "ssh_port", Type: "number", Default: "22", Doc: "SSH port."},
+	{Name: "transport", Type: "string", Default: quoted(TransportSSH), Doc: "`ssh`, or `local` to run commands on the machine hactl runs on (no SSH)."},
+	{Name: "user", Type: "string", Default: quoted(defaults.SSHUser), Doc: "SSH user."},
+	{Name: "ssh_port", Type: "number", Default: number(defaults.SSHPort), Doc: "SSH port."},
 	{Name: "key_file", Type: "string", Default: "", Doc: "Private key file on the operator's machine (`~` is expanded, relative paths are relative to the cluster file). Without it the SSH agent is used."},
 	{Name: "use_agent", Type: "bool", Default: "true when no key_file", Doc: "Also offer the keys of the agent at `SSH_AUTH_SOCK`."},
-	{Name: "host_key_policy", Type: "string", Default: `"strict"`, Doc: "`strict` (host must be in known_hosts), `accept-new` (unknown hosts are added, changed keys fail) or `insecure` (no check)."},
-	{Name: "known_hosts_file", Type: "string", Default: `"~/.ssh/known_hosts"`, Doc: "known_hosts file on the operator's machine."},
+	{Name: "host_key_policy", Type: "string", Default: quoted(HostKeyStrict), Doc: "`strict` (host must be in known_hosts), `accept-new` (unknown hosts are added, changed keys fail) or `insecure` (no check)."},
+	{Name: "known_hosts_file", Type: "string", Default: quoted(defaults.KnownHostsFile), Doc: "known_hosts file on the operator's machine."},
 	{Name: "sudo", Type: "bool", Default: "false", Doc: "Run commands through `sudo -n` (for a non-root user)."},
-	{Name: "deploy_dir", Type: "string", Default: `"/opt/hactl/<cluster name>"`, Doc: "Absolute directory on the server under which hactl keeps every component's files, used exactly as written. With `transport = \"local\"` a relative path is relative to the cluster file."},
-	{Name: "dbgpt_command", Type: "string", Default: `"dbgpt"`, Doc: "Path or name of the `dbgpt` command on the server."},
-	{Name: "connect_timeout", Type: "duration", Default: `"10s"`, Doc: "Timeout of one SSH connection attempt (Go duration: `10s`, `1m30s`)."},
-	{Name: "command_timeout", Type: "duration", Default: `"60s"`, Doc: "Timeout of one remote command."},
+	{Name: "deploy_dir", Type: "string", Default: quoted(defaults.DeployRoot + "/<cluster name>"), Doc: "Absolute directory on the server under which hactl keeps every component's files, used exactly as written. With `transport = \"local\"` a relative path is relative to the cluster file."},
+	{Name: "dbgpt_command", Type: "string", Default: quoted(defaults.DBGPTCommand), Doc: "Path or name of the `dbgpt` command on the server."},
+	{Name: "connect_timeout", Type: "duration", Default: seconds(defaults.ConnectTimeout), Doc: "Timeout of one SSH connection attempt (Go duration: `10s`, `1m30s`)."},
+	{Name: "command_timeout", Type: "duration", Default: seconds(defaults.CommandTimeout), Doc: "Timeout of one remote command."},
 }
 
 var jumpSpec = &blockSpec{
@@ -74,7 +87,7 @@ var jumpSpec = &blockSpec{
 	Doc:  "An SSH bastion through which the server is reached.",
 	Attrs: []attrSpec{
 		{Name: "address", Type: "string", Required: true, Doc: "Address of the bastion."},
-		{Name: "port", Type: "number", Default: "22", Doc: "SSH port of the bastion."},
+		{Name: "port", Type: "number", Default: number(defaults.SSHPort), Doc: "SSH port of the bastion."},
 		{Name: "user", Type: "string", Default: "the server's user", Doc: "SSH user on the bastion."},
 		{Name: "key_file", Type: "string", Default: "the server's key_file", Doc: "Private key for the bastion."},
 	},
@@ -88,7 +101,7 @@ var (
 		Doc: "Names the cluster and the DB-GPT version it runs. Exactly one.",
 		Attrs: []attrSpec{
 			{Name: "name", Type: "string", Required: true, Doc: "Cluster name: letters, digits, `-`, `_`, `.`; used in deploy directories and as the compose project."},
-			{Name: "dbgpt_version", Type: "string", Default: `"0.6.3"`, Doc: "DB-GPT version on the servers. 0.5.9 – 0.6.x use the command-line flags generation (`0.6`), 0.7.0 and later the TOML config generation (`0.7`)."},
+			{Name: "dbgpt_version", Type: "string", Default: quoted(defaults.DBGPTVersion), Doc: "DB-GPT version on the servers. 0.5.9 – 0.6.x use the command-line flags generation (`0.6`), 0.7.0 and later the TOML config generation (`0.7`)."},
 		},
 	}
 	variableSpec = &blockSpec{
@@ -114,7 +127,7 @@ var (
 		Type: "server", Labels: []string{"name"}, Multiple: true,
 		Doc: "A machine hactl deploys to, referenced as `server.NAME` (the object has `name` and `address`).",
 		Attrs: append([]attrSpec{
-			{Name: "address", Type: "string", Doc: "Required with `transport = \"ssh\"`; with `local` it defaults to `127.0.0.1`. Address of the server: hactl connects to it and the other components reach the server's components at it (workers register with it)."},
+			{Name: "address", Type: "string", Doc: "Required with `transport = \"ssh\"`; with `local` it defaults to `" + defaults.LocalAddress + "`. Address of the server: hactl connects to it and the other components reach the server's components at it (workers register with it)."},
 		}, connectionAttrs...),
 		Blocks: []*blockSpec{jumpSpec},
 	}
@@ -123,7 +136,7 @@ var (
 		Doc: "Where the controllers keep the model registry. The label is the type: `mysql` (a shared database: HA across servers), `sqlite` (a database file: controllers on one server) or `embedded` (in memory: one controller only). Without a registry block the registry is `embedded`.",
 		Attrs: []attrSpec{
 			{Name: "host", Type: "string", Doc: "mysql (required): database host as the controllers reach it."},
-			{Name: "port", Type: "number", Default: "3306", Doc: "mysql: database port."},
+			{Name: "port", Type: "number", Default: number(defaults.MySQLPort), Doc: "mysql: database port."},
 			{Name: "database", Type: "string", Doc: "mysql (required): database name (letters, digits, `_`)."},
 			{Name: "user", Type: "string", Doc: "mysql (required): database user (letters, digits, `_`)."},
 			{Name: "password", Type: "string (secret)", Doc: "mysql: database password; use a sensitive variable. hactl passes it through the environment, never on a command line."},
@@ -148,11 +161,11 @@ var (
 		Doc: "A model controller process. Two or more make the cluster HA and need a `mysql` or `sqlite` registry.",
 		Attrs: []attrSpec{
 			{Name: "server", Type: "server reference", Required: true, Doc: "Server it runs on, e.g. `server.server1`."},
-			{Name: "host", Type: "string", Default: `"0.0.0.0"`, Doc: "Bind address."},
-			{Name: "port", Type: "number", Default: "8000", Doc: "HTTP port."},
-			{Name: "heartbeat_interval", Type: "number", Default: "20", Doc: "Seconds between the checker's runs."},
-			{Name: "heartbeat_timeout", Type: "number", Default: "60", Doc: "Seconds after the last heartbeat when a worker is marked unhealthy; more than heartbeat_interval."},
-			{Name: "log_level", Type: "string", Default: `"INFO"`, Doc: logLevelDoc + "."},
+			{Name: "host", Type: "string", Default: quoted(defaults.BindHost), Doc: "Bind address."},
+			{Name: "port", Type: "number", Default: number(defaults.ControllerPort), Doc: "HTTP port."},
+			{Name: "heartbeat_interval", Type: "number", Default: number(defaults.HeartbeatIntervalSecs), Doc: "Seconds between the checker's runs."},
+			{Name: "heartbeat_timeout", Type: "number", Default: number(defaults.HeartbeatTimeoutSecs), Doc: "Seconds after the last heartbeat when a worker is marked unhealthy; more than heartbeat_interval."},
+			{Name: "log_level", Type: "string", Default: quoted(defaults.LogLevel), Doc: logLevelDoc + "."},
 			envAttr,
 		},
 	}
@@ -162,13 +175,13 @@ var (
 		Attrs: []attrSpec{
 			{Name: "server", Type: "server reference", Required: true, Doc: "Server it runs on."},
 			{Name: "model", Type: "model reference", Required: true, Doc: "Model it serves, e.g. `model.text2vec`."},
-			{Name: "host", Type: "string", Default: `"0.0.0.0"`, Doc: "Bind address."},
-			{Name: "port", Type: "number", Default: "8001", Doc: "HTTP port; every worker on a server needs its own."},
+			{Name: "host", Type: "string", Default: quoted(defaults.BindHost), Doc: "Bind address."},
+			{Name: "port", Type: "number", Default: number(defaults.WorkerPort), Doc: "HTTP port; every worker on a server needs its own."},
 			{Name: "device", Type: "string", Doc: "e.g. `cuda`, `cpu`; empty = DB-GPT's choice."},
-			{Name: "heartbeat_interval", Type: "number", Default: "20", Doc: "Seconds between heartbeats; less than every controller's heartbeat_timeout."},
+			{Name: "heartbeat_interval", Type: "number", Default: number(defaults.HeartbeatIntervalSecs), Doc: "Seconds between heartbeats; less than every controller's heartbeat_timeout."},
 			{Name: "limit_model_concurrency", Type: "number", Default: "DB-GPT's", Doc: "Maximum concurrent requests."},
 			{Name: "prompt_template", Type: "string", Doc: "Prompt template name."},
-			{Name: "log_level", Type: "string", Default: `"INFO"`, Doc: logLevelDoc + "."},
+			{Name: "log_level", Type: "string", Default: quoted(defaults.LogLevel), Doc: logLevelDoc + "."},
 			{Name: "extra_args", Type: "list(string)", Default: "[]", Only: GenerationFlags, Doc: "Extra command-line arguments (flags generation only: the TOML generation refuses unknown flags)."},
 			envAttr,
 		},
@@ -178,14 +191,14 @@ var (
 		Doc:  "The DB-GPT webserver (at most one).",
 		Attrs: []attrSpec{
 			{Name: "server", Type: "server reference", Required: true, Doc: "Server it runs on."},
-			{Name: "host", Type: "string", Default: `"0.0.0.0"`, Doc: "Bind address."},
-			{Name: "port", Type: "number", Default: "5670", Doc: "HTTP port."},
-			{Name: "light", Type: "bool", Default: "true", Doc: "Use the remote controllers instead of an embedded model manager."},
+			{Name: "host", Type: "string", Default: quoted(defaults.BindHost), Doc: "Bind address."},
+			{Name: "port", Type: "number", Default: number(defaults.WebserverPort), Doc: "HTTP port."},
+			{Name: "light", Type: "bool", Default: boolean(defaults.WebserverLight), Doc: "Use the remote controllers instead of an embedded model manager."},
 			{Name: "remote_embedding", Type: "bool", Default: "false", Doc: "Use the embedding model through the controllers."},
 			{Name: "remote_rerank", Type: "bool", Default: "false", Doc: "Use the reranker through the controllers."},
 			{Name: "default_llm", Type: "model reference", Doc: "Default LLM; a worker must serve it and it must be an `llm` model."},
 			{Name: "default_embedding", Type: "model reference", Doc: "Default embedding model; a worker must serve it and it must be a `text2vec` model."},
-			{Name: "log_level", Type: "string", Default: `"INFO"`, Doc: logLevelDoc + "."},
+			{Name: "log_level", Type: "string", Default: quoted(defaults.LogLevel), Doc: logLevelDoc + "."},
 			envAttr,
 		},
 	}
@@ -194,10 +207,10 @@ var (
 		Doc:  "The OpenAI-style API server (at most one).",
 		Attrs: []attrSpec{
 			{Name: "server", Type: "server reference", Required: true, Doc: "Server it runs on."},
-			{Name: "host", Type: "string", Default: `"0.0.0.0"`, Doc: "Bind address."},
-			{Name: "port", Type: "number", Default: "8100", Doc: "HTTP port."},
+			{Name: "host", Type: "string", Default: quoted(defaults.BindHost), Doc: "Bind address."},
+			{Name: "port", Type: "number", Default: number(defaults.APIServerPort), Doc: "HTTP port."},
 			{Name: "api_keys", Type: "list(string) (secret)", Default: "[]", Doc: "Accepted API keys (no commas); use sensitive variables. Empty = no authentication."},
-			{Name: "log_level", Type: "string", Default: `"INFO"`, Doc: logLevelDoc + "."},
+			{Name: "log_level", Type: "string", Default: quoted(defaults.LogLevel), Doc: logLevelDoc + "."},
 			envAttr,
 		},
 	}
@@ -207,8 +220,8 @@ var (
 		Attrs: []attrSpec{
 			{Name: "project", Type: "string", Default: "the cluster name", Doc: "Compose project name (lower-case letters, digits, `-`, `_`); the default is the cluster name in lower case with `.` turned into `-`."},
 			{Name: "dbgpt_image", Type: "string", Doc: "Image whose `dbgpt` command runs the components (required by the compose provider)."},
-			{Name: "database_image", Type: "string", Default: `"mysql:8.0"`, Doc: "Image of the managed registry database."},
-			{Name: "managed_database", Type: "bool", Default: "true", Doc: "Run the registry database as a compose service (needs a `mysql` registry; its `host` is then the service name)."},
+			{Name: "database_image", Type: "string", Default: quoted(defaults.ComposeDatabaseImage), Doc: "Image of the managed registry database."},
+			{Name: "managed_database", Type: "bool", Default: boolean(defaults.ComposeManagedDatabase), Doc: "Run the registry database as a compose service (needs a `mysql` registry; its `host` is then the service name)."},
 			{Name: "database_volume", Type: "string", Doc: "Named volume for the managed database's data; empty = an anonymous volume."},
 			{Name: "root_password", Type: "string (secret)", Doc: "Root password of the managed database."},
 			{Name: "models_dir", Type: "string", Doc: "Absolute host directory mounted at the same path in the worker containers."},

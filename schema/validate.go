@@ -7,8 +7,10 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
-// This file holds the rules that look at more than one block. Each rule adds
-// its own diagnostic pointing at the argument (or block) that breaks it.
+// This file holds the rules that look at more than one block, run by validate
+// once every block is decoded. Each rule is one function adding its own
+// diagnostics, pointing at the argument (or block) that breaks it;
+// validate_test.go has a table of cases per rule.
 
 func (d *decoder) has(obj any, attr string) bool {
 	_, ok := d.ranges[obj][attr]
@@ -55,225 +57,318 @@ func (d *decoder) components() []placed {
 	return out
 }
 
-func (d *decoder) validate(f *hcl.File) {
-	c := d.cluster
-	fileStart := hcl.Range{Filename: d.filename, Start: hcl.InitialPos, End: hcl.InitialPos}
-	clusterRange := c.DeclRange
-	if clusterRange.Filename == "" {
-		clusterRange = fileStart
-	}
+// validation is what the rules share: the decoder (for ranges and
+// diagnostics) and facts several rules need.
+type validation struct {
+	*decoder
+	c *Cluster
+	// served holds the models some worker serves.
+	served map[*Model]bool
+	// quiet is set when an error was found before the usage rules ran:
+	// after a broken reference, unused-declaration warnings would be noise.
+	quiet bool
+}
 
-	if len(c.Controllers) == 0 {
-		d.add(errorf(&clusterRange, "No controller", "A cluster needs at least one controller block: workers, webserver and apiserver register with and find models through the controllers."))
-	}
+type rule func(v *validation)
 
-	// Two components on the same machine and port.
+// structureRules check that the blocks fit together into a working cluster.
+var structureRules = []rule{
+	ruleClusterHasController,
+	rulePortsUniquePerMachine,
+	ruleEmbeddedRegistrySingleController,
+	ruleSQLiteControllersOnOneMachine,
+	ruleMySQLHostNotLoopbackAcrossMachines,
+	ruleMySQLPasswordSet,
+	ruleHeartbeatTimeoutAboveInterval,
+	ruleHeartbeatTimeoutAboveWorkerManagerBeat,
+	ruleWorkerHeartbeatBelowControllerTimeout,
+}
+
+// usageRules check what is declared against what is used; they run after
+// structureRules, whose errors make some of their warnings quiet.
+var usageRules = []rule{
+	ruleModelsServed,
+	ruleDefaultLLMServedLLM,
+	ruleDefaultEmbeddingServedText2Vec,
+	ruleRemoteEmbeddingHasWorker,
+	ruleWebserverLightWithSeveralControllers,
+	ruleAPIServerHasLLM,
+	ruleReachableAcrossMachines,
+	ruleProviderNeedsTOMLGeneration,
+	ruleExtraArgsNeedsFlagsGeneration,
+	ruleManagedDatabaseNeedsMySQL,
+	ruleServersUsed,
+}
+
+func (d *decoder) validate() {
+	v := d.newValidation()
+	for _, r := range structureRules {
+		r(v)
+	}
+	v.quiet = d.diags.HasErrors()
+	for _, r := range usageRules {
+		r(v)
+	}
+}
+
+func (d *decoder) newValidation() *validation {
+	v := &validation{decoder: d, c: d.cluster, served: map[*Model]bool{}}
+	for _, w := range v.c.Workers {
+		if w.Model != nil {
+			v.served[w.Model] = true
+		}
+	}
+	return v
+}
+
+// servesType reports whether some worker serves a model of the type.
+func (v *validation) servesType(workerType string) bool {
+	for m := range v.served {
+		if m.WorkerType == workerType {
+			return true
+		}
+	}
+	return false
+}
+
+func ruleClusterHasController(v *validation) {
+	if len(v.c.Controllers) > 0 {
+		return
+	}
+	rng := v.c.DeclRange
+	if rng.Filename == "" {
+		rng = hcl.Range{Filename: v.filename, Start: hcl.InitialPos, End: hcl.InitialPos}
+	}
+	v.add(errorf(&rng, "No controller", "A cluster needs at least one controller block: workers, webserver and apiserver register with and find models through the controllers."))
+}
+
+// rulePortsUniquePerMachine: two components on one machine cannot listen on
+// the same port. Components whose machine or port is not known yet (unset
+// variables) are skipped.
+func rulePortsUniquePerMachine(v *validation) {
 	type slot struct {
 		machine string
 		port    int
 	}
 	used := map[slot]placed{}
-	for _, p := range d.components() {
-		if p.server == nil || (p.server.Address == "" && p.server.Transport != TransportLocal) ||
-			d.unknown[unknownKey{p.obj, "port"}] || d.unknown[unknownKey{p.server, "address"}] || d.unknown[unknownKey{p.server, "transport"}] {
+	for _, p := range v.components() {
+		if !v.placementKnown(p) {
 			continue
 		}
 		k := slot{machineKey(p.server), p.port}
-		if first, clash := used[k]; clash {
-			where := fmt.Sprintf("server %q", p.server.Name)
-			if first.server != p.server {
-				where = fmt.Sprintf("servers %q and %q (the same machine)", first.server.Name, p.server.Name)
-			}
-			d.add(errorf(d.rangeOf(p.obj, "port", p.decl), "Port already in use",
-				"%s and %s both use port %d on %s (%s is declared at %s). Give one of them another port.",
-				first.address, p.address, p.port, where, first.address, first.decl.String()))
+		first, clash := used[k]
+		if !clash {
+			used[k] = p
 			continue
 		}
-		used[k] = p
+		where := fmt.Sprintf("server %q", p.server.Name)
+		if first.server != p.server {
+			where = fmt.Sprintf("servers %q and %q (the same machine)", first.server.Name, p.server.Name)
+		}
+		v.add(errorf(v.rangeOf(p.obj, "port", p.decl), "Port already in use",
+			"%s and %s both use port %d on %s (%s is declared at %s). Give one of them another port.",
+			first.address, p.address, p.port, where, first.address, first.decl.String()))
 	}
+}
 
-	// Registry and controllers.
-	r := c.Registry
-	if r != nil {
-		machines := map[string]*Controller{}
-		var firstCtl *Controller
-		for _, ctl := range c.Controllers {
-			if ctl.Server == nil {
-				continue
-			}
-			if firstCtl == nil {
-				firstCtl = ctl
-			}
-			if _, ok := machines[machineKey(ctl.Server)]; !ok {
-				machines[machineKey(ctl.Server)] = ctl
-			}
-		}
-		switch r.Type {
-		case RegistryEmbedded:
-			if len(c.Controllers) >= 2 {
-				second := c.Controllers[1]
-				rng := second.DeclRange
-				d.add(errorf(&rng, "High availability needs a database registry",
-					"The cluster has %d controllers but no mysql or sqlite registry: each controller would keep its own in-memory registry, so they would not share workers. Add a registry \"mysql\" block (or registry \"sqlite\" with every controller on one server).", len(c.Controllers)))
-			}
-		case RegistrySQLite:
-			for _, ctl := range c.Controllers {
-				if ctl.Server != nil && firstCtl != nil && machineKey(ctl.Server) != machineKey(firstCtl.Server) {
-					d.add(errorf(d.rangeOf(ctl, "server", ctl.DeclRange), "SQLite registry on several servers",
-						"controller.%s runs on server %q but controller.%s on server %q: a SQLite file cannot be shared between machines. Use a mysql registry, or put every controller on one server.",
-						ctl.Name, ctl.Server.Name, firstCtl.Name, firstCtl.Server.Name))
-					break
-				}
-			}
-		case RegistryMySQL:
-			if isLoopback(r.Host) && len(machines) > 1 {
-				d.add(errorf(d.rangeOf(r, "host", r.DeclRange), "Registry host is loopback",
-					"The registry host %q is the loopback address, but controllers run on %d different servers: each would reach its own machine, not one shared database. Use an address every controller can reach.", r.Host, len(machines)))
-			}
-			if !r.Password.IsSet() && !d.has(r, "password") {
-				d.add(warnf(&r.DeclRange, "Registry without password", "The mysql registry has no password."))
-			}
-		}
+func (v *validation) placementKnown(p placed) bool {
+	if p.server == nil || (p.server.Address == "" && p.server.Transport != TransportLocal) {
+		return false
 	}
+	return !v.unknown[unknownKey{p.obj, "port"}] && !v.unknown[unknownKey{p.server, "address"}] && !v.unknown[unknownKey{p.server, "transport"}]
+}
 
-	// Heartbeats. The WorkerManager@service row of every worker process is
-	// refreshed on a fixed period, not the worker's heartbeat_interval.
-	const workerManagerHeartbeatSecs = 20
-	minTimeout := 0
-	for _, ctl := range c.Controllers {
-		if ctl.HeartbeatTimeoutSecs <= ctl.HeartbeatIntervalSecs {
-			d.add(errorf(d.rangeOf(ctl, "heartbeat_timeout", ctl.DeclRange), "Heartbeat timeout too short",
-				"controller.%s: heartbeat_timeout (%d s) must be longer than heartbeat_interval (%d s).", ctl.Name, ctl.HeartbeatTimeoutSecs, ctl.HeartbeatIntervalSecs))
-		}
-		if len(c.Workers) > 0 && ctl.HeartbeatTimeoutSecs <= workerManagerHeartbeatSecs && ctl.HeartbeatTimeoutSecs > ctl.HeartbeatIntervalSecs {
-			d.add(warnf(d.rangeOf(ctl, "heartbeat_timeout", ctl.DeclRange), "Heartbeat timeout shorter than the worker manager's beat",
-				"controller.%s: DB-GPT's worker manager sends the WorkerManager@service heartbeat every %d s whatever heartbeat_interval says; with heartbeat_timeout = %d that row turns stale between beats and every worker looks unhealthy. Use a timeout above %d s.", ctl.Name, workerManagerHeartbeatSecs, ctl.HeartbeatTimeoutSecs, workerManagerHeartbeatSecs))
-		}
-		if minTimeout == 0 || ctl.HeartbeatTimeoutSecs < minTimeout {
-			minTimeout = ctl.HeartbeatTimeoutSecs
-		}
-	}
-	for _, w := range c.Workers {
-		if minTimeout > 0 && w.HeartbeatIntervalSecs >= minTimeout {
-			d.add(errorf(d.rangeOf(w, "heartbeat_interval", w.DeclRange), "Heartbeat interval too long",
-				"worker.%s sends a heartbeat every %d s, but a controller marks workers unhealthy after %d s without one. Use a shorter interval.", w.Name, w.HeartbeatIntervalSecs, minTimeout))
-		}
-	}
+func (v *validation) registryIs(typ string) bool {
+	return v.c.Registry != nil && v.c.Registry.Type == typ
+}
 
-	// Models and what serves them.
-	served := map[*Model]bool{}
-	for _, w := range c.Workers {
-		if w.Model != nil {
-			served[w.Model] = true
-		}
+func ruleEmbeddedRegistrySingleController(v *validation) {
+	if !v.registryIs(RegistryEmbedded) || len(v.c.Controllers) < 2 {
+		return
 	}
-	// Unused-declaration warnings only on an otherwise clean file: after a
-	// broken reference they would be noise.
-	quiet := d.diags.HasErrors()
-	for _, m := range c.Models {
-		if !served[m] && !quiet {
-			rng := m.DeclRange
-			d.add(warnf(&rng, "Model not served", "No worker serves model %q.", m.Name))
-		}
-	}
-	if ws := c.Webserver; ws != nil {
-		d.checkDefaultModel(ws, "default_llm", ws.DefaultLLM, WorkerTypeLLM, served)
-		d.checkDefaultModel(ws, "default_embedding", ws.DefaultEmbedding, WorkerTypeText2Vec, served)
-		if ws.RemoteEmbedding && ws.DefaultEmbedding == nil && !d.has(ws, "default_embedding") {
-			hasEmb := false
-			for m := range served {
-				hasEmb = hasEmb || m.WorkerType == WorkerTypeText2Vec
-			}
-			if !hasEmb {
-				d.add(warnf(d.rangeOf(ws, "remote_embedding", ws.DeclRange), "No embedding worker",
-					"remote_embedding is on but no worker serves a text2vec model."))
-			}
-		}
-		if !ws.Light && len(c.Controllers) > 1 {
-			d.add(warnf(d.rangeOf(ws, "light", ws.DeclRange), "Webserver not light",
-				"With light = false the webserver runs its own model manager and ignores the cluster's controllers."))
-		}
-	}
+	rng := v.c.Controllers[1].DeclRange
+	v.add(errorf(&rng, "High availability needs a database registry",
+		"The cluster has %d controllers but no mysql or sqlite registry: each controller would keep its own in-memory registry, so they would not share workers. Add a registry \"mysql\" block (or registry \"sqlite\" with every controller on one server).", len(v.c.Controllers)))
+}
 
-	if as := c.APIServer; as != nil && !quiet {
-		hasLLM := false
-		for m := range served {
-			hasLLM = hasLLM || m.WorkerType == WorkerTypeLLM
+// ruleSQLiteControllersOnOneMachine reports the first controller that is not
+// on the machine of the first placed controller.
+func ruleSQLiteControllersOnOneMachine(v *validation) {
+	if !v.registryIs(RegistrySQLite) {
+		return
+	}
+	var first *Controller
+	for _, ctl := range v.c.Controllers {
+		if ctl.Server == nil {
+			continue
 		}
-		if !hasLLM {
-			rng := as.DeclRange
-			d.add(warnf(&rng, "API server without an LLM", "No worker serves an llm model, so the API server has nothing to answer with."))
+		if first == nil {
+			first = ctl
+			continue
 		}
-	}
-
-	d.checkReachability()
-
-	// Settings the DB-GPT generation does not have.
-	for _, m := range c.Models {
-		if m.Provider != "" && c.Generation == GenerationFlags {
-			d.add(errorf(d.rangeOf(m, "provider", m.DeclRange), "Setting not available in DB-GPT "+c.Version,
-				"provider is a setting of the TOML generation (DB-GPT 0.7.0 and later); DB-GPT %s chooses the provider from the model path and params.", c.Version))
-		}
-	}
-	for _, w := range c.Workers {
-		if d.has(w, "extra_args") && c.Generation == GenerationTOML {
-			d.add(errorf(d.rangeOf(w, "extra_args", w.DeclRange), "Setting not available in DB-GPT "+c.Version,
-				"extra_args exists only in the flags generation (DB-GPT 0.5.9 – 0.6.x): DB-GPT %s takes every setting from its TOML file and refuses unknown flags. Use the model's params instead.", c.Version))
-		}
-	}
-
-	// Compose.
-	if cp := c.Compose; cp != nil && cp.DeclRange.Filename != "" && cp.ManagedDatabase && r != nil && r.Type != RegistryMySQL {
-		d.add(errorf(d.rangeOf(cp, "managed_database", cp.DeclRange), "Managed database needs a mysql registry",
-			"managed_database runs a MySQL service for the registry, but the registry is %q. Declare registry \"mysql\" or set managed_database = false.", r.Type))
-	}
-
-	// Servers nothing runs on.
-	usedServers := map[*Server]bool{}
-	for _, p := range d.components() {
-		usedServers[p.server] = true
-	}
-	for _, s := range c.Servers {
-		if !usedServers[s] && !quiet {
-			rng := s.DeclRange
-			d.add(warnf(&rng, "Server not used", "No component runs on server %q.", s.Name))
+		if machineKey(ctl.Server) != machineKey(first.Server) {
+			v.add(errorf(v.rangeOf(ctl, "server", ctl.DeclRange), "SQLite registry on several servers",
+				"controller.%s runs on server %q but controller.%s on server %q: a SQLite file cannot be shared between machines. Use a mysql registry, or put every controller on one server.",
+				ctl.Name, ctl.Server.Name, first.Name, first.Server.Name))
+			return
 		}
 	}
 }
 
-func (d *decoder) checkDefaultModel(ws *Webserver, attr string, m *Model, wantType string, served map[*Model]bool) {
+// controllerMachines counts the machines the controllers run on.
+func (v *validation) controllerMachines() int {
+	machines := map[string]bool{}
+	for _, ctl := range v.c.Controllers {
+		if ctl.Server != nil {
+			machines[machineKey(ctl.Server)] = true
+		}
+	}
+	return len(machines)
+}
+
+func ruleMySQLHostNotLoopbackAcrossMachines(v *validation) {
+	r := v.c.Registry
+	if !v.registryIs(RegistryMySQL) || !isLoopback(r.Host) {
+		return
+	}
+	if n := v.controllerMachines(); n > 1 {
+		v.add(errorf(v.rangeOf(r, "host", r.DeclRange), "Registry host is loopback",
+			"The registry host %q is the loopback address, but controllers run on %d different servers: each would reach its own machine, not one shared database. Use an address every controller can reach.", r.Host, n))
+	}
+}
+
+func ruleMySQLPasswordSet(v *validation) {
+	r := v.c.Registry
+	if v.registryIs(RegistryMySQL) && !r.Password.IsSet() && !v.has(r, "password") {
+		v.add(warnf(&r.DeclRange, "Registry without password", "The mysql registry has no password."))
+	}
+}
+
+func ruleHeartbeatTimeoutAboveInterval(v *validation) {
+	for _, ctl := range v.c.Controllers {
+		if ctl.HeartbeatTimeoutSecs <= ctl.HeartbeatIntervalSecs {
+			v.add(errorf(v.rangeOf(ctl, "heartbeat_timeout", ctl.DeclRange), "Heartbeat timeout too short",
+				"controller.%s: heartbeat_timeout (%d s) must be longer than heartbeat_interval (%d s).", ctl.Name, ctl.HeartbeatTimeoutSecs, ctl.HeartbeatIntervalSecs))
+		}
+	}
+}
+
+// workerManagerHeartbeatSecs is the period on which every worker process
+// refreshes its WorkerManager@service row, whatever its heartbeat_interval.
+const workerManagerHeartbeatSecs = 20
+
+// ruleHeartbeatTimeoutAboveWorkerManagerBeat warns only where
+// ruleHeartbeatTimeoutAboveInterval found nothing.
+func ruleHeartbeatTimeoutAboveWorkerManagerBeat(v *validation) {
+	if len(v.c.Workers) == 0 {
+		return
+	}
+	for _, ctl := range v.c.Controllers {
+		if ctl.HeartbeatTimeoutSecs <= workerManagerHeartbeatSecs && ctl.HeartbeatTimeoutSecs > ctl.HeartbeatIntervalSecs {
+			v.add(warnf(v.rangeOf(ctl, "heartbeat_timeout", ctl.DeclRange), "Heartbeat timeout shorter than the worker manager's beat",
+				"controller.%s: DB-GPT's worker manager sends the WorkerManager@service heartbeat every %d s whatever heartbeat_interval says; with heartbeat_timeout = %d that row turns stale between beats and every worker looks unhealthy. Use a timeout above %d s.", ctl.Name, workerManagerHeartbeatSecs, ctl.HeartbeatTimeoutSecs, workerManagerHeartbeatSecs))
+		}
+	}
+}
+
+func ruleWorkerHeartbeatBelowControllerTimeout(v *validation) {
+	minTimeout := 0
+	for _, ctl := range v.c.Controllers {
+		if minTimeout == 0 || ctl.HeartbeatTimeoutSecs < minTimeout {
+			minTimeout = ctl.HeartbeatTimeoutSecs
+		}
+	}
+	if minTimeout <= 0 {
+		return
+	}
+	for _, w := range v.c.Workers {
+		if w.HeartbeatIntervalSecs >= minTimeout {
+			v.add(errorf(v.rangeOf(w, "heartbeat_interval", w.DeclRange), "Heartbeat interval too long",
+				"worker.%s sends a heartbeat every %d s, but a controller marks workers unhealthy after %d s without one. Use a shorter interval.", w.Name, w.HeartbeatIntervalSecs, minTimeout))
+		}
+	}
+}
+
+func ruleModelsServed(v *validation) {
+	if v.quiet {
+		return
+	}
+	for _, m := range v.c.Models {
+		if !v.served[m] {
+			rng := m.DeclRange
+			v.add(warnf(&rng, "Model not served", "No worker serves model %q.", m.Name))
+		}
+	}
+}
+
+func ruleDefaultLLMServedLLM(v *validation) {
+	if ws := v.c.Webserver; ws != nil {
+		v.checkDefaultModel(ws, "default_llm", ws.DefaultLLM, WorkerTypeLLM)
+	}
+}
+
+func ruleDefaultEmbeddingServedText2Vec(v *validation) {
+	if ws := v.c.Webserver; ws != nil {
+		v.checkDefaultModel(ws, "default_embedding", ws.DefaultEmbedding, WorkerTypeText2Vec)
+	}
+}
+
+// checkDefaultModel: a webserver's default model must be of the type its
+// argument names and served by a worker. A model of an invalid type was
+// reported where it is declared.
+func (v *validation) checkDefaultModel(ws *Webserver, attr string, m *Model, wantType string) {
 	if m == nil {
 		return
 	}
 	switch m.WorkerType {
 	case wantType:
 	case WorkerTypeLLM, WorkerTypeText2Vec, WorkerTypeReranker:
-		d.add(errorf(d.rangeOf(ws, attr, ws.DeclRange), "Wrong model type",
+		v.add(errorf(v.rangeOf(ws, attr, ws.DeclRange), "Wrong model type",
 			"%s must be %s model, but model %q is %s model.", attr, article(wantType), m.Name, article(m.WorkerType)))
 		return
 	default:
 		return
 	}
-	if !served[m] {
-		d.add(errorf(d.rangeOf(ws, attr, ws.DeclRange), "Default model not served",
+	if !v.served[m] {
+		v.add(errorf(v.rangeOf(ws, attr, ws.DeclRange), "Default model not served",
 			"%s is model %q, but no worker serves it. Add a worker with model = model.%s.", attr, m.Name, m.Name))
 	}
 }
 
-func article(typ string) string {
-	if typ == WorkerTypeLLM {
-		return "an llm"
+func ruleRemoteEmbeddingHasWorker(v *validation) {
+	ws := v.c.Webserver
+	if ws == nil || !ws.RemoteEmbedding || ws.DefaultEmbedding != nil || v.has(ws, "default_embedding") {
+		return
 	}
-	return "a " + typ
+	if !v.servesType(WorkerTypeText2Vec) {
+		v.add(warnf(v.rangeOf(ws, "remote_embedding", ws.DeclRange), "No embedding worker",
+			"remote_embedding is on but no worker serves a text2vec model."))
+	}
 }
 
-// checkReachability warns when a component listens, or its server is known,
-// only on a loopback address while components on other machines must reach
-// it (controllers are called by everything; workers by the webserver and
-// apiserver).
-func (d *decoder) checkReachability() {
+func ruleWebserverLightWithSeveralControllers(v *validation) {
+	if ws := v.c.Webserver; ws != nil && !ws.Light && len(v.c.Controllers) > 1 {
+		v.add(warnf(v.rangeOf(ws, "light", ws.DeclRange), "Webserver not light",
+			"With light = false the webserver runs its own model manager and ignores the cluster's controllers."))
+	}
+}
+
+func ruleAPIServerHasLLM(v *validation) {
+	as := v.c.APIServer
+	if as == nil || v.quiet || v.servesType(WorkerTypeLLM) {
+		return
+	}
+	rng := as.DeclRange
+	v.add(warnf(&rng, "API server without an LLM", "No worker serves an llm model, so the API server has nothing to answer with."))
+}
+
+// ruleReachableAcrossMachines warns when a component listens, or its server
+// is known, only on a loopback address while components on other machines
+// must reach it (controllers are called by everything; workers by the
+// webserver and apiserver).
+func ruleReachableAcrossMachines(v *validation) {
 	machines := map[string]bool{}
-	for _, p := range d.components() {
+	for _, p := range v.components() {
 		if p.server != nil {
 			machines[machineKey(p.server)] = true
 		}
@@ -281,7 +376,7 @@ func (d *decoder) checkReachability() {
 	if len(machines) < 2 {
 		return
 	}
-	for _, p := range d.components() {
+	for _, p := range v.components() {
 		var host string
 		switch x := p.obj.(type) {
 		case *Controller:
@@ -297,11 +392,69 @@ func (d *decoder) checkReachability() {
 		switch {
 		case isLoopback(p.server.Address):
 			rng := p.decl
-			d.add(warnf(&rng, "Unreachable from other servers",
+			v.add(warnf(&rng, "Unreachable from other servers",
 				"%s runs on server %q whose address %s is loopback, but the cluster spans several machines: the components there cannot reach it.", p.address, p.server.Name, p.server.Address))
 		case isLoopback(host):
-			d.add(warnf(d.rangeOf(p.obj, "host", p.decl), "Unreachable from other servers",
+			v.add(warnf(v.rangeOf(p.obj, "host", p.decl), "Unreachable from other servers",
 				"%s listens on %s only, but components on other servers must reach it.", p.address, host))
 		}
 	}
+}
+
+func ruleProviderNeedsTOMLGeneration(v *validation) {
+	if v.c.Generation != GenerationFlags {
+		return
+	}
+	for _, m := range v.c.Models {
+		if m.Provider != "" {
+			v.add(errorf(v.rangeOf(m, "provider", m.DeclRange), "Setting not available in DB-GPT "+v.c.Version,
+				"provider is a setting of the TOML generation (DB-GPT 0.7.0 and later); DB-GPT %s chooses the provider from the model path and params.", v.c.Version))
+		}
+	}
+}
+
+func ruleExtraArgsNeedsFlagsGeneration(v *validation) {
+	if v.c.Generation != GenerationTOML {
+		return
+	}
+	for _, w := range v.c.Workers {
+		if v.has(w, "extra_args") {
+			v.add(errorf(v.rangeOf(w, "extra_args", w.DeclRange), "Setting not available in DB-GPT "+v.c.Version,
+				"extra_args exists only in the flags generation (DB-GPT 0.5.9 – 0.6.x): DB-GPT %s takes every setting from its TOML file and refuses unknown flags. Use the model's params instead.", v.c.Version))
+		}
+	}
+}
+
+// ruleManagedDatabaseNeedsMySQL looks only at a compose block the file
+// declares: the default compose settings ask for a managed database too.
+func ruleManagedDatabaseNeedsMySQL(v *validation) {
+	cp, r := v.c.Compose, v.c.Registry
+	if cp == nil || cp.DeclRange.Filename == "" || !cp.ManagedDatabase || r == nil || r.Type == RegistryMySQL {
+		return
+	}
+	v.add(errorf(v.rangeOf(cp, "managed_database", cp.DeclRange), "Managed database needs a mysql registry",
+		"managed_database runs a MySQL service for the registry, but the registry is %q. Declare registry \"mysql\" or set managed_database = false.", r.Type))
+}
+
+func ruleServersUsed(v *validation) {
+	if v.quiet {
+		return
+	}
+	used := map[*Server]bool{}
+	for _, p := range v.components() {
+		used[p.server] = true
+	}
+	for _, s := range v.c.Servers {
+		if !used[s] {
+			rng := s.DeclRange
+			v.add(warnf(&rng, "Server not used", "No component runs on server %q.", s.Name))
+		}
+	}
+}
+
+func article(typ string) string {
+	if typ == WorkerTypeLLM {
+		return "an llm"
+	}
+	return "a " + typ
 }

@@ -2,7 +2,8 @@ package dbgpt
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -150,7 +151,7 @@ func RenderWorker(c *schema.Cluster, w *schema.Worker) (Launch, error) {
 	}
 	m := w.Model
 	ctlAddr := strings.Join(c.ControllerURLs(), ",")
-	params := sortedKeys(m.Params)
+	params := slices.Sorted(maps.Keys(m.Params))
 
 	if c.Generation == schema.GenerationTOML {
 		if len(w.ExtraArgs) > 0 {
@@ -401,12 +402,3 @@ func envName(s string) string {
 func envRef(name string) string { return "${env:" + name + "}" }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

@@ -3,8 +3,10 @@ package dbgpt
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -75,11 +77,11 @@ func dump(l Launch) string {
 		fmt.Fprintf(&b, "  %q\n", a)
 	}
 	b.WriteString("env:\n")
-	for _, k := range sortedKeys(l.Env) {
+	for _, k := range slices.Sorted(maps.Keys(l.Env)) {
 		fmt.Fprintf(&b, "  %s=%q\n", k, l.Env[k])
 	}
 	b.WriteString("secret_env:\n")
-	for _, k := range sortedKeys(l.SecretEnv) {
+	for _, k := range slices.Sorted(maps.Keys(l.SecretEnv)) {
 		fmt.Fprintf(&b, "  %s=(sensitive)\n", k)
 	}
 	names := make([]string, 0, len(l.Files))
@@ -166,7 +168,7 @@ func TestNoSecretOutsideSecretEnv(t *testing.T) {
 		as, _ := RenderAPIServer(c)
 		all = append(all, ws, as)
 		if !strings.Contains(as.SecretEnv[keyEnv(gen)], testAPIKey2) {
-			t.Errorf("%s: api keys not in SecretEnv: %v", gen, sortedKeys(as.SecretEnv))
+			t.Errorf("%s: api keys not in SecretEnv: %v", gen, slices.Sorted(maps.Keys(as.SecretEnv)))
 		}
 		for _, l := range all {
 			for _, secret := range []string{testPassword, testAPIKey1, testAPIKey2} {

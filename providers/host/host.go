@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hactl/hactl/internal/defaults"
 	"github.com/hactl/hactl/schema"
 )
 
@@ -33,12 +34,6 @@ type Host interface {
 	// Close releases the connection; a later call reconnects.
 	Close() error
 }
-
-// Default timeouts when the server's settings leave them zero.
-const (
-	DefaultConnectTimeout = 10 * time.Second
-	DefaultCommandTimeout = 60 * time.Second
-)
 
 // ExitError is a script that ran and exited with a non-zero status.
 type ExitError struct {
@@ -91,7 +86,7 @@ func (p *Pool) Host(s *schema.Server) Host {
 	}
 	var h Host
 	if s.Transport == schema.TransportLocal {
-		h = &localHost{name: s.Name, sudo: s.SSH.Sudo, timeout: orDefault(s.SSH.CommandTimeout, DefaultCommandTimeout)}
+		h = &localHost{name: s.Name, sudo: s.SSH.Sudo, timeout: orDefault(s.SSH.CommandTimeout, defaults.CommandTimeout)}
 	} else {
 		h = newSSHHost(p, s)
 	}

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/hactl/hactl/internal/defaults"
 	"github.com/hactl/hactl/schema"
 )
 
@@ -128,7 +129,7 @@ func (h *sshHost) user() string {
 }
 
 func (h *sshHost) dial(ctx context.Context) (*ssh.Client, error) {
-	timeout := orDefault(h.settings.ConnectTimeout, DefaultConnectTimeout)
+	timeout := orDefault(h.settings.ConnectTimeout, defaults.ConnectTimeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
@@ -295,7 +296,7 @@ func (h *sshHost) DialContext(ctx context.Context, network, addr string) (net.Co
 }
 
 func (h *sshHost) Run(ctx context.Context, script string, stdin io.Reader) ([]byte, error) {
-	timeout := orDefault(h.settings.CommandTimeout, DefaultCommandTimeout)
+	timeout := orDefault(h.settings.CommandTimeout, defaults.CommandTimeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cl, err := h.conn.get(ctx)

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -250,11 +252,11 @@ func launch(t *testing.T, c *testcluster.Cluster, host, name string, env, files 
 	dir := guideDir + "/" + name
 	c.MustSSH(host, "mkdir -p "+quote(dir))
 	var envFile strings.Builder
-	for _, k := range sortedKeys(env) {
+	for _, k := range slices.Sorted(maps.Keys(env)) {
 		envFile.WriteString(k + "=" + quote(env[k]) + "\n")
 	}
 	files = mergeFiles(files, map[string]string{"env": envFile.String()})
-	for _, f := range sortedKeys(files) {
+	for _, f := range slices.Sorted(maps.Keys(files)) {
 		if _, err := c.SSH(host, "umask 077 && cat > "+quote(dir+"/"+f), []byte(files[f])); err != nil {
 			t.Fatal(err)
 		}
@@ -386,13 +388,4 @@ func mergeFiles(a, b map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -10,11 +10,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -408,7 +410,7 @@ func wrapper(version string, env map[string]string) []byte {
 	for k, v := range env {
 		vars[k] = v
 	}
-	for _, k := range sortedKeys(vars) {
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		fmt.Fprintf(&b, "if [ -z \"${%s+set}\" ]; then %s=%s; export %s; fi\n", k, k, shellQuote(vars[k]), k)
 	}
 	b.WriteString("exec " + SimPath + " \"$@\"\n")

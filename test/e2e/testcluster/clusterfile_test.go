@@ -1,6 +1,7 @@
 package testcluster
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/hactl/hactl/schema"
@@ -22,8 +23,31 @@ func TestHAClusterFile(t *testing.T) {
 			t.Fatalf("%s: no cluster", v)
 		}
 		want := map[string]schema.Generation{"0.6.3": schema.GenerationFlags, "0.7.0": schema.GenerationTOML}[v]
-		if got := schema.GenerationOf(v); got != want {
-			t.Errorf("generation of %s = %s", v, got)
+		if c.Version != v || c.Generation != want {
+			t.Errorf("decoded dbgpt_version %q generation %q, want %q %q", c.Version, c.Generation, v, want)
+		}
+		var ctls []string
+		for _, ctl := range c.Controllers {
+			ctls = append(ctls, ctl.Name+"@"+ctl.Server.Name)
+			if ctl.HeartbeatIntervalSecs != 2 || ctl.HeartbeatTimeoutSecs != 6 {
+				t.Errorf("%s: controller %s heartbeat %d/%d, want 2/6", v, ctl.Name, ctl.HeartbeatIntervalSecs, ctl.HeartbeatTimeoutSecs)
+			}
+		}
+		var workers []string
+		for _, w := range c.Workers {
+			workers = append(workers, w.Name+"@"+w.Server.Name)
+		}
+		if got := strings.Join(ctls, " "); got != "controller1@server1 controller2@server2" {
+			t.Errorf("%s: controllers %s", v, got)
+		}
+		if got := strings.Join(workers, " "); got != "glm-4-9b-chat@server3 text2vec@server3" {
+			t.Errorf("%s: workers %s", v, got)
+		}
+		if r := c.Registry; r.Type != schema.RegistryMySQL || r.Host != "10.0.0.14" || r.Port != DBPort || r.Password.Reveal() != "pw" {
+			t.Errorf("%s: registry %+v", v, r)
+		}
+		if ws := c.Webserver; ws == nil || ws.Server.Name != Server3 || ws.DefaultLLM == nil || ws.DefaultLLM.Name != "glm-4-9b-chat" {
+			t.Errorf("%s: webserver %+v", v, ws)
 		}
 	}
 }
