@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hactl/hactl/internal/defaults"
 	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/providers/compose"
 	"github.com/hactl/hactl/providers/ssh"
@@ -18,17 +19,13 @@ import (
 // DefaultProvider is the provider used when none is named.
 const DefaultProvider = "ssh"
 
-// DefaultConcurrency bounds how many servers and components are worked on
-// at once when Options.Concurrency is 0.
-const DefaultConcurrency = 8
-
 // Options open a Session.
 type Options struct {
 	// Provider names how to reach the cluster: "ssh" (servers over SSH and
 	// transport "local") or "compose". Empty means DefaultProvider.
 	Provider string
 	// Concurrency bounds the servers and components worked on at once.
-	// 0 means DefaultConcurrency.
+	// 0 means defaults.Concurrency.
 	Concurrency int
 	// Out receives the provider's own progress and debug lines (never
 	// secrets); nil discards them.
@@ -92,7 +89,7 @@ func Open(c *schema.Cluster, o Options) (*Session, error) {
 		o.Provider = DefaultProvider
 	}
 	if o.Concurrency == 0 {
-		o.Concurrency = DefaultConcurrency
+		o.Concurrency = defaults.Concurrency
 	}
 	if o.Concurrency < 1 {
 		return nil, fmt.Errorf("concurrency must be at least 1, not %d", o.Concurrency)

@@ -3,17 +3,10 @@ package engine
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/hactl/hactl/apply"
+	"github.com/hactl/hactl/internal/defaults"
 	"github.com/hactl/hactl/plan"
-)
-
-// Health checks a plan makes of what would stay unchanged: one request's
-// limit, and how long the whole check may take.
-const (
-	planRequestTimeout = 5 * time.Second
-	planHealthTimeout  = 20 * time.Second
 )
 
 // Plan runs the pre-flight checks, observes the cluster and the registry
@@ -41,9 +34,9 @@ func (s *Session) Plan(ctx context.Context) (*plan.Plan, error) {
 		return nil, err
 	}
 	p := plan.Diff(c, desired, obs, &reg)
-	hc := apply.NewHealthChecker(prov, c, planRequestTimeout)
+	hc := apply.NewHealthChecker(prov, c, defaults.RequestTimeout)
 	defer hc.Client.Close()
-	apply.CheckUnchanged(ctx, hc, p, planHealthTimeout, s.opts.Concurrency)
+	apply.CheckUnchanged(ctx, hc, p, defaults.UnchangedHealthTimeout, s.opts.Concurrency)
 	return p, nil
 }
 

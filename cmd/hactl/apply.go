@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hactl/hactl/apply"
+	"github.com/hactl/hactl/internal/defaults"
 	"github.com/hactl/hactl/plan"
 )
 
@@ -24,9 +25,9 @@ type gateFlags struct {
 
 func addGateFlags(cmd *cobra.Command) *gateFlags {
 	g := &gateFlags{}
-	cmd.Flags().DurationVar(&g.controllers, "timeout-controllers", 60*time.Second, "how long a controller may take to become healthy")
-	cmd.Flags().DurationVar(&g.workers, "timeout-workers", 5*time.Minute, "how long a worker may take to load its model and register through every controller")
-	cmd.Flags().DurationVar(&g.frontends, "timeout-webserver", 2*time.Minute, "how long the webserver and API server may take to become healthy")
+	cmd.Flags().DurationVar(&g.controllers, "timeout-controllers", defaults.GateTimeoutControllers, "how long a controller may take to become healthy")
+	cmd.Flags().DurationVar(&g.workers, "timeout-workers", defaults.GateTimeoutWorkers, "how long a worker may take to load its model and register through every controller")
+	cmd.Flags().DurationVar(&g.frontends, "timeout-webserver", defaults.GateTimeoutFrontends, "how long the webserver and API server may take to become healthy")
 	return g
 }
 

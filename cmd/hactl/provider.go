@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hactl/hactl/engine"
+	"github.com/hactl/hactl/internal/defaults"
 	"github.com/hactl/hactl/schema"
 )
 
@@ -26,7 +27,7 @@ func addProviderFlags(cmd *cobra.Command) *providerFlags {
 		def = engine.DefaultProvider
 	}
 	cmd.Flags().StringVar(&f.kind, "provider", def, "how to reach the cluster: ssh (servers over SSH, and transport \"local\") or compose; default from $HACTL_PROVIDER")
-	cmd.Flags().IntVar(&f.concurrency, "concurrency", engine.DefaultConcurrency, "how many servers and components are worked on at once")
+	cmd.Flags().IntVar(&f.concurrency, "concurrency", defaults.Concurrency, "how many servers and components are worked on at once")
 	return f
 }
 

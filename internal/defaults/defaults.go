@@ -54,4 +54,7 @@ const (
 	// RequestTimeout bounds one HTTP request to a component (a health check,
 	// a deregistration, a status query).
 	RequestTimeout = 5 * time.Second
+	// UnchangedHealthTimeout bounds a plan's health check of the
+	// components it would leave unchanged.
+	UnchangedHealthTimeout = 20 * time.Second
 )
