@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/hactl/hactl/apply"
 	"github.com/hactl/hactl/plan"
+	"github.com/hactl/hactl/views"
 )
 
 // gateFlags are the health-gate settings of apply.
@@ -98,9 +98,9 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		defer done()
 
 		start := time.Now()
-		var jl *jsonLog
+		var view views.Operation = views.NewHuman(stdout, cmd.ErrOrStderr(), !noColor && useColor(os.Stdout))
 		if asJSON {
-			jl = &jsonLog{w: stdout}
+			view = views.NewJSON(stdout)
 		}
 		p, err := makePlan(ctx, prov, c, true, pf.concurrency)
 		if err == nil && saved != nil {
@@ -108,16 +108,16 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		}
 		if err != nil {
 			if asJSON {
-				writeJSONError(stdout, err)
+				view.Diagnostics(err)
 			}
 			return err
 		}
-		if err := renderPlan(stdout, p, asJSON, noColor); err != nil {
+		if err := view.Plan(p); err != nil {
 			return err
 		}
 		if p.Empty() {
 			if asJSON {
-				jl.summary(apply.Result{}, "apply")
+				view.Summary(views.OpApply, apply.Result{}, time.Since(start))
 			}
 			return nil
 		}
@@ -134,28 +134,18 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		}
 		opts := apply.Options{
 			Concurrency:   pf.concurrency,
-			Out:           stdout,
+			OnEvent:       view.Event,
 			SkipPreflight: true,
 			Timeouts:      apply.Timeouts{Controllers: gf.controllers, Workers: gf.workers, Frontends: gf.frontends},
 		}
-		if asJSON {
-			opts.Out, opts.OnEvent = io.Discard, jl.event
-		} else {
-			fmt.Fprintln(stdout)
-		}
 		res, err := apply.Apply(ctx, prov, c, p, opts)
 		if err != nil {
-			err = applyFailure(err, res)
 			if asJSON {
-				writeJSONError(stdout, err)
+				view.Failed(views.OpApply, err, res)
 			}
-			return err
+			return views.Failure(views.OpApply, err, res)
 		}
-		if asJSON {
-			jl.summary(res, "apply")
-			return nil
-		}
-		fmt.Fprintf(stdout, "\nApply complete! %s (%s)\n", res, time.Since(start).Round(100*time.Millisecond))
+		view.Summary(views.OpApply, res, time.Since(start))
 		return nil
 	}
 	rootCmd.AddCommand(cmd)
@@ -178,56 +168,4 @@ func approve(in *os.File, out io.Writer, question, detail string) (bool, error) 
 // isTerminal asks the terminal driver: /dev/null is a character device too.
 func isTerminal(f *os.File) bool {
 	return isatty.IsTerminal(f.Fd())
-}
-
-// applyFailure adds the failed component's log tail and the way out.
-func applyFailure(err error, res apply.Result) error {
-	var b strings.Builder
-	b.WriteString(err.Error())
-	if comp, log := apply.LogOf(err); log != "" {
-		fmt.Fprintf(&b, "\n\nLast lines of the log of %s:\n", comp)
-		for _, l := range strings.Split(strings.TrimRight(log, "\n"), "\n") {
-			b.WriteString("  | " + l + "\n")
-		}
-	}
-	fmt.Fprintf(&b, "\nDone before the failure: %s\nFix the cause, then run 'hactl apply' again: it repairs what is left.", res)
-	return errors.New(b.String())
-}
-
-// jsonLog writes apply events as Terraform's machine-readable UI does: one
-// object a line with @level, @message, @timestamp, type and a hook.
-type jsonLog struct {
-	w io.Writer
-}
-
-type jsonHook struct {
-	Resource       *jsonHookResource `json:"resource,omitempty"`
-	Name           string            `json:"name,omitempty"`
-	Action         plan.Action       `json:"action,omitempty"`
-	ElapsedSeconds float64           `json:"elapsed_seconds"`
-}
-
-type jsonHookResource struct {
-	Addr string `json:"addr"`
-}
-
-func (j *jsonLog) event(ev apply.Event) {
-	h := &jsonHook{Action: ev.Action, ElapsedSeconds: ev.Elapsed.Round(time.Millisecond).Seconds()}
-	if ev.Action != "" {
-		h.Resource = &jsonHookResource{Addr: ev.Address}
-	} else {
-		h.Name = ev.Address
-	}
-	j.write(map[string]any{"@level": "info", "@message": ev.Message, "type": ev.Type, "hook": h})
-}
-
-func (j *jsonLog) summary(r apply.Result, op string) {
-	msg := fmt.Sprintf("Apply complete! %s", r)
-	j.write(map[string]any{"@level": "info", "@message": msg, "type": "change_summary",
-		"changes": map[string]any{"add": r.Added, "change": r.Changed, "remove": r.Destroyed, "operation": op}})
-}
-
-func (j *jsonLog) write(m map[string]any) {
-	m["@timestamp"] = time.Now().UTC().Format(time.RFC3339Nano)
-	_ = json.NewEncoder(j.w).Encode(m)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/hactl/hactl/apply"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers"
+	"github.com/hactl/hactl/views"
 )
 
 func init() {
@@ -78,15 +79,15 @@ Exit status: 0 destroyed (or nothing deployed), 1 error.`,
 				return exitCodeError{code: exitError}
 			}
 		}
-		fmt.Fprintln(stdout)
-		res, err := apply.Destroy(ctx, prov, c, p, purgeRegistry, apply.Options{Concurrency: pf.concurrency, Out: stdout})
+		view := views.NewHuman(stdout, cmd.ErrOrStderr(), !noColor && useColor(os.Stdout))
+		res, err := apply.Destroy(ctx, prov, c, p, purgeRegistry, apply.Options{Concurrency: pf.concurrency, OnEvent: view.Event})
 		if err != nil {
-			return applyFailure(err, res)
+			return views.Failure(views.OpDestroy, err, res)
 		}
 		if err := teardown(ctx, prov, purgeRegistry); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "\nDestroy complete! Resources: %d destroyed. (%s)\n", res.Destroyed, time.Since(start).Round(100*time.Millisecond))
+		view.Summary(views.OpDestroy, res, time.Since(start))
 		return nil
 	}
 	rootCmd.AddCommand(cmd)
