@@ -366,11 +366,12 @@ func (e *executor) change(ctx context.Context, ch *plan.Change, start time.Time)
 }
 
 // still reports the change as still at work every StillEvery until the
-// returned function is called.
+// returned function is called; that function returns once the reporting
+// stopped, so no progress event follows the change's completion.
 func (e *executor) still(ch *plan.Change, start time.Time) func() {
-	done := make(chan struct{})
-	var once sync.Once
+	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(exited)
 		t := time.NewTicker(e.opts.StillEvery)
 		defer t.Stop()
 		for {
@@ -382,7 +383,11 @@ func (e *executor) still(ch *plan.Change, start time.Time) func() {
 			}
 		}
 	}()
-	return func() { once.Do(func() { close(done) }) }
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		<-exited
+	}
 }
 
 // waitHealthy polls one component's check until the gate timeout of its level.

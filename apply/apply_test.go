@@ -601,3 +601,37 @@ func TestGateErroredNamesTheUnhealthyComponent(t *testing.T) {
 		t.Errorf("gate events (%d, %d):\n%s", done, failed, out.String())
 	}
 }
+
+// A slow change reports that it is still at work, and never after it
+// completed.
+func TestStillAtWork(t *testing.T) {
+	c := cluster()
+	p := plan.Diff(c, mustDesired(t, c), nil, regAbsent())
+	fp := newFake()
+	var out recorder
+	o := opts(fp, &fakeChecker{p: fp, warmup: 20}, &out)
+	o.StillEvery = time.Millisecond
+	o.Timeouts = Timeouts{Controllers: 30 * time.Second, Workers: 30 * time.Second, Frontends: 30 * time.Second}
+	if _, err := Apply(context.Background(), fp, c, p, o); err != nil {
+		t.Fatal(err)
+	}
+	progress := map[string]int{}
+	completed := map[string]bool{}
+	for _, ev := range out.all() {
+		switch e := ev.(type) {
+		case ResourceProgress:
+			if completed[e.Address] {
+				t.Errorf("%s: progress after completion", e.Address)
+			}
+			if e.Action != plan.Create || e.RemovingOld != "" {
+				t.Errorf("progress event %#v", e)
+			}
+			progress[e.Address]++
+		case ResourceComplete:
+			completed[e.Address] = true
+		}
+	}
+	if len(progress) == 0 {
+		t.Errorf("no progress event:\n%s", out.String())
+	}
+}
