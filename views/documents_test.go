@@ -3,6 +3,7 @@ package views
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,33 @@ func TestValidateJSONMatchesItsSchema(t *testing.T) {
 		if err := jsonschematest.Document(sch, mutate(t, out.Bytes(), f)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// The example stream in docs/json-output.md is valid, bar the lines it
+// shortens with "…".
+func TestDocsExampleStreamIsValid(t *testing.T) {
+	doc, err := os.ReadFile("../docs/json-output.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(doc), "```json\n")
+	if !ok {
+		t.Fatal("no ```json block")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	sch := load(t, jsonschematest.UIStream)
+	checked := 0
+	for i, l := range strings.Split(strings.TrimSpace(block), "\n") {
+		if strings.Contains(l, "…") {
+			continue
+		}
+		if err := jsonschematest.Document(sch, []byte(l)); err != nil {
+			t.Errorf("example line %d: %v\n%s", i+1, err, l)
+		}
+		checked++
+	}
+	if checked < 10 {
+		t.Errorf("only %d example lines checked", checked)
 	}
 }

@@ -26,14 +26,13 @@ const Module = "hactl.ui"
 // JSON renders the machine-readable UI stream: one JSON object a line,
 // opening with a version message (docs/json/ui-stream.schema.json).
 type JSON struct {
-	w   io.Writer
-	mu  sync.Mutex
-	now func() time.Time
+	w  io.Writer
+	mu sync.Mutex
 }
 
 // NewJSON starts a stream on w with its version message.
 func NewJSON(w io.Writer) *JSON {
-	j := &JSON{w: w, now: time.Now}
+	j := &JSON{w: w}
 	j.write(message{Level: "info", Message: "hactl " + version.Version, Type: "version",
 		Hactl: version.Version, UI: UIVersion})
 	return j
@@ -139,7 +138,7 @@ func (j *JSON) write(m message) {
 
 func (j *JSON) writeLocked(m message) {
 	m.Module = Module
-	m.Timestamp = j.now().UTC().Format(time.RFC3339Nano)
+	m.Timestamp = time.Now().UTC().Format(time.RFC3339Nano)
 	_ = json.NewEncoder(j.w).Encode(m)
 }
 
