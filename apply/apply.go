@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -24,8 +23,6 @@ type Options struct {
 	// Concurrency bounds how many components are worked on at once within a
 	// level. 0 means defaults.Concurrency.
 	Concurrency int
-	// Out receives the progress lines. nil = discard.
-	Out io.Writer
 	// Checker judges health; nil means a HealthChecker through the provider.
 	Checker Checker
 	// Timeouts of the health gates.
@@ -41,28 +38,15 @@ type Options struct {
 	RequestTimeout time.Duration
 	// SkipPreflight: the caller already ran Preflight for this plan.
 	SkipPreflight bool
-	// OnEvent, when set, receives every progress event (as well as Out
-	// its text line), e.g. for JSON output.
+	// OnEvent, when set, receives every progress event, one at a time
+	// (never concurrently), in the order they happen. A views.Operation's
+	// Event method fits.
 	OnEvent func(Event)
-}
-
-// Event is one progress event of an apply or a destroy.
-type Event struct {
-	// Type is apply_start, apply_progress, apply_complete (one component),
-	// registry or gate.
-	Type    string
-	Address string      // component address; "registry"; the gate's name
-	Action  plan.Action // for component events
-	Elapsed time.Duration
-	Message string // the text line, as printed to Out
 }
 
 func (o *Options) defaults() {
 	if o.Concurrency <= 0 {
 		o.Concurrency = defaults.Concurrency
-	}
-	if o.Out == nil {
-		o.Out = io.Discard
 	}
 	if o.Poll <= 0 {
 		o.Poll = time.Second
@@ -115,7 +99,7 @@ type executor struct {
 	checker Checker
 	hc      *health.Client // for deregistrations
 
-	outMu sync.Mutex
+	emitMu sync.Mutex
 
 	mu     sync.Mutex
 	failed bool
@@ -133,17 +117,13 @@ func newExecutor(prov providers.Provider, c *schema.Cluster, opts Options) *exec
 	return e
 }
 
-func (e *executor) emit(typ, addr string, action plan.Action, start time.Time, format string, a ...any) {
-	ev := Event{Type: typ, Address: addr, Action: action, Message: fmt.Sprintf(format, a...)}
-	if !start.IsZero() {
-		ev.Elapsed = time.Since(start)
+func (e *executor) emit(ev Event) {
+	if e.opts.OnEvent == nil {
+		return
 	}
-	e.outMu.Lock()
-	defer e.outMu.Unlock()
-	fmt.Fprintln(e.opts.Out, ev.Message)
-	if e.opts.OnEvent != nil {
-		e.opts.OnEvent(ev)
-	}
+	e.emitMu.Lock()
+	defer e.emitMu.Unlock()
+	e.opts.OnEvent(ev)
 }
 
 func (e *executor) fail(err error) {
@@ -197,22 +177,31 @@ func Apply(ctx context.Context, prov providers.Provider, c *schema.Cluster, p *p
 	}
 	// The registry is prepared (idempotent: create what is absent, check the
 	// columns) before any controller (re)starts, also when the plan found it
-	// complete or could not check it.
+	// complete or could not check it. Only a create, or a preparation of a
+	// registry the plan could not check, is reported: for a complete one
+	// EnsureRegistry changes nothing (a compose database service is merely
+	// started if it is not running).
 	if create != nil || (deploys > 0 && hasDatabase(c)) {
 		start := time.Now()
-		if create != nil {
-			e.emit("apply_start", create.Address, create.Action, time.Time{}, "registry: Creating... (%s)", create.Note)
-		} else {
-			e.emit("registry", "registry", "", time.Time{}, "registry: Preparing...")
+		announce := create == nil && !p.Registry.Complete()
+		switch {
+		case create != nil:
+			e.emit(ResourceStart{Address: create.Address, Action: create.Action, Server: create.Server, Reason: create.Reason, Note: create.Note})
+		case announce:
+			e.emit(RegistryStart{Step: RegistryPrepare})
 		}
 		if err := prov.EnsureRegistry(ctx, c); err != nil {
+			if create != nil {
+				e.emit(ResourceErrored{Address: create.Address, Action: create.Action, Server: create.Server, Elapsed: time.Since(start), Err: err})
+			}
 			return Result{}, fmt.Errorf("preparing the registry: %w", err)
 		}
-		if create != nil {
+		switch {
+		case create != nil:
 			e.count(func(r *Result) { r.Added++ })
-			e.emit("apply_complete", create.Address, create.Action, start, "registry: Creation complete after %s", since(start))
-		} else {
-			e.emit("registry", "registry", "", start, "registry: Ready after %s", since(start))
+			e.emit(ResourceComplete{Address: create.Address, Action: create.Action, Elapsed: time.Since(start)})
+		case announce:
+			e.emit(RegistryComplete{Step: RegistryPrepare, Elapsed: time.Since(start)})
 		}
 	}
 
@@ -314,29 +303,37 @@ func (e *executor) runLanes(ctx context.Context, lns [][]*plan.Change) {
 	wg.Wait()
 }
 
-var verbs = map[plan.Action][3]string{
-	plan.Create:  {"Creating...", "Still creating...", "Creation complete"},
-	plan.Update:  {"Modifying...", "Still modifying...", "Modifications complete"},
-	plan.Replace: {"Replacing...", "Still replacing...", "Replacement complete"},
-	plan.Destroy: {"Destroying...", "Still destroying...", "Destruction complete"},
+// step carries out one change and reports it: ResourceStart, then
+// ResourceComplete or ResourceErrored.
+func (e *executor) step(ctx context.Context, ch *plan.Change) error {
+	start := time.Now()
+	e.emit(ResourceStart{Address: ch.Address, Action: ch.Action, Server: ch.Server, OldServers: ch.OldServers, Reason: ch.Reason, Note: ch.Note})
+	stop := e.still(ch, start)
+	err := e.change(ctx, ch, start)
+	stop()
+	if err != nil {
+		_, log := LogOf(err)
+		e.emit(ResourceErrored{Address: ch.Address, Action: ch.Action, Server: ch.Server, Elapsed: time.Since(start), Err: err, Log: log})
+		return err
+	}
+	e.count(func(r *Result) {
+		switch ch.Action {
+		case plan.Create:
+			r.Added++
+		case plan.Update:
+			r.Changed++
+		case plan.Replace:
+			r.Added++
+			r.Destroyed++
+		case plan.Destroy:
+			r.Destroyed++
+		}
+	})
+	e.emit(ResourceComplete{Address: ch.Address, Action: ch.Action, Elapsed: time.Since(start)})
+	return nil
 }
 
-func (e *executor) step(ctx context.Context, ch *plan.Change) error {
-	v := verbs[ch.Action]
-	start := time.Now()
-	detail := ""
-	switch {
-	case ch.Action == plan.Replace:
-		detail = fmt.Sprintf(" (on %s, was on %s)", ch.Server, strings.Join(ch.OldServers, ", "))
-	case ch.Action == plan.Destroy:
-		detail = " (on " + ch.Server + ")"
-	case ch.Reason != "":
-		detail = " (" + ch.Reason + ")"
-	}
-	e.emit("apply_start", ch.Address, ch.Action, time.Time{}, "%s: %s%s", ch.Address, v[0], detail)
-	stop := e.still(ch, v[1], start)
-	defer stop()
-
+func (e *executor) change(ctx context.Context, ch *plan.Change, start time.Time) error {
 	if ch.Action == plan.Destroy {
 		for _, o := range ch.Observed {
 			if err := e.prov.Remove(ctx, o); err != nil {
@@ -344,9 +341,6 @@ func (e *executor) step(ctx context.Context, ch *plan.Change) error {
 			}
 			e.deregisterOld(ctx, o)
 		}
-		stop()
-		e.count(func(r *Result) { r.Destroyed++ })
-		e.emit("apply_complete", ch.Address, ch.Action, start, "%s: %s after %s", ch.Address, v[2], since(start))
 		return nil
 	}
 
@@ -360,7 +354,7 @@ func (e *executor) step(ctx context.Context, ch *plan.Change) error {
 	for _, o := range ch.Observed {
 		moved := ch.Action == plan.Replace || o.Attributes["address"] != d.Attributes["address"]
 		if ch.Action == plan.Replace {
-			e.emit("apply_progress", ch.Address, ch.Action, start, "%s: Destroying the old copy on %s...", ch.Address, o.Server)
+			e.emit(ResourceProgress{Address: ch.Address, Action: ch.Action, Elapsed: time.Since(start), RemovingOld: o.Server})
 			if err := e.prov.Remove(ctx, o); err != nil {
 				return fmt.Errorf("%s: removing the old copy: %w", ch.Address, err)
 			}
@@ -369,28 +363,16 @@ func (e *executor) step(ctx context.Context, ch *plan.Change) error {
 			e.deregisterOld(ctx, o)
 		}
 	}
-	stop()
-	e.count(func(r *Result) {
-		switch ch.Action {
-		case plan.Create:
-			r.Added++
-		case plan.Update:
-			r.Changed++
-		case plan.Replace:
-			r.Added++
-			r.Destroyed++
-		}
-	})
-	e.emit("apply_complete", ch.Address, ch.Action, start, "%s: %s after %s", ch.Address, v[2], since(start))
 	return nil
 }
 
-// still prints a "Still ..." line every StillEvery until the returned
-// function is called.
-func (e *executor) still(ch *plan.Change, msg string, start time.Time) func() {
-	done := make(chan struct{})
-	var once sync.Once
+// still reports the change as still at work every StillEvery until the
+// returned function is called; that function returns once the reporting
+// stopped, so no progress event follows the change's completion.
+func (e *executor) still(ch *plan.Change, start time.Time) func() {
+	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(exited)
 		t := time.NewTicker(e.opts.StillEvery)
 		defer t.Stop()
 		for {
@@ -398,11 +380,15 @@ func (e *executor) still(ch *plan.Change, msg string, start time.Time) func() {
 			case <-done:
 				return
 			case <-t.C:
-				e.emit("apply_progress", ch.Address, ch.Action, start, "%s: %s [%s elapsed]", ch.Address, msg, since(start))
+				e.emit(ResourceProgress{Address: ch.Address, Action: ch.Action, Elapsed: time.Since(start)})
 			}
 		}
 	}()
-	return func() { once.Do(func() { close(done) }) }
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		<-exited
+	}
 }
 
 // waitHealthy polls one component's check until the gate timeout of its level.
@@ -428,9 +414,15 @@ func (e *executor) gate(ctx context.Context, level int, desired []*plan.Componen
 	if len(comps) == 0 {
 		return
 	}
+	name := gateName(level)
 	start := time.Now()
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, e.opts.Concurrency)
+	e.emit(GateStart{Gate: name, Count: len(comps)})
+	var (
+		wg    sync.WaitGroup
+		sem   = make(chan struct{}, e.opts.Concurrency)
+		once  sync.Once
+		first *GateError
+	)
 	for _, d := range comps {
 		wg.Add(1)
 		go func(d *plan.Component) {
@@ -438,13 +430,18 @@ func (e *executor) gate(ctx context.Context, level int, desired []*plan.Componen
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			if err := e.waitHealthy(ctx, d); err != nil {
+				once.Do(func() { errors.As(err, &first) })
 				e.fail(err)
 			}
 		}(d)
 	}
 	wg.Wait()
+	if first != nil {
+		e.emit(GateErrored{Gate: name, Count: len(comps), Elapsed: time.Since(start), Address: first.Component, Server: first.Server, Err: first.Err})
+		return
+	}
 	if !e.stopped() {
-		e.emit("gate", gateName(level), "", start, "gate %s: %d healthy after %s", gateName(level), len(comps), since(start))
+		e.emit(GateComplete{Gate: name, Count: len(comps), Elapsed: time.Since(start)})
 	}
 }
 
@@ -507,12 +504,4 @@ func LogOf(err error) (component, log string) {
 		return se.Component, se.Log
 	}
 	return "", ""
-}
-
-func since(t time.Time) string {
-	d := time.Since(t)
-	if d < time.Second {
-		return "0s"
-	}
-	return d.Round(time.Second).String()
 }

@@ -1,11 +1,11 @@
 package apply
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -169,8 +169,70 @@ func observe(d []*plan.Component) []plan.Observed {
 	return out
 }
 
-func opts(p *fakeProvider, k *fakeChecker, out *bytes.Buffer) Options {
-	return Options{Concurrency: 4, Out: out, Checker: k, Poll: time.Millisecond, StillEvery: time.Hour,
+// recorder keeps the events an operation emits.
+type recorder struct {
+	mu  sync.Mutex
+	evs []Event
+}
+
+func (r *recorder) add(ev Event) {
+	r.mu.Lock()
+	r.evs = append(r.evs, ev)
+	r.mu.Unlock()
+}
+
+func (r *recorder) all() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Event(nil), r.evs...)
+}
+
+// index returns the position of the first event equal to want, or -1.
+// Durations, errors and logs are not compared.
+func (r *recorder) index(want Event) int {
+	for i, ev := range r.all() {
+		if reflect.DeepEqual(strip(ev), want) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (r *recorder) String() string {
+	var b strings.Builder
+	for _, ev := range r.all() {
+		fmt.Fprintf(&b, "%#v\n", ev)
+	}
+	return b.String()
+}
+
+// strip zeroes what varies from run to run (durations, errors, logs).
+func strip(ev Event) Event {
+	switch e := ev.(type) {
+	case ResourceProgress:
+		e.Elapsed = 0
+		return e
+	case ResourceComplete:
+		e.Elapsed = 0
+		return e
+	case ResourceErrored:
+		e.Elapsed, e.Err, e.Log = 0, nil, ""
+		return e
+	case RegistryComplete:
+		e.Elapsed = 0
+		return e
+	case GateComplete:
+		e.Elapsed = 0
+		return e
+	case GateErrored:
+		e.Elapsed, e.Err = 0, nil
+		return e
+	}
+	return ev
+}
+
+func opts(p *fakeProvider, k *fakeChecker, rec *recorder) Options {
+	return Options{Concurrency: 4, OnEvent: rec.add, Checker: k, Poll: time.Millisecond, StillEvery: time.Hour,
 		Timeouts: Timeouts{Controllers: time.Second, Workers: time.Second, Frontends: time.Second}}
 }
 
@@ -188,7 +250,7 @@ func TestApplyOrderAndGates(t *testing.T) {
 	d := mustDesired(t, c)
 	p := plan.Diff(c, d, nil, regAbsent())
 	fp := newFake()
-	var out bytes.Buffer
+	var out recorder
 	res, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp, warmup: 2}, &out))
 	if err != nil {
 		t.Fatalf("apply: %v\n%s", err, out.String())
@@ -201,9 +263,11 @@ func TestApplyOrderAndGates(t *testing.T) {
 	if ev[0] != "preflight" || ev[1] != "registry" {
 		t.Fatalf("preflight and registry must come first: %v", ev)
 	}
-	if !strings.Contains(out.String(), "registry: Creating... (file /tmp/r.db and table dbgpt_cluster_registry_instance will be created)") ||
-		!strings.Contains(out.String(), "registry: Creation complete after") {
-		t.Errorf("registry progress missing:\n%s", out.String())
+	regStart := out.index(ResourceStart{Address: "registry", Action: plan.Create, Server: "server1", Reason: "file absent",
+		Note: "file /tmp/r.db and table dbgpt_cluster_registry_instance will be created"})
+	regDone := out.index(ResourceComplete{Address: "registry", Action: plan.Create})
+	if regStart != 0 || regDone != 1 || out.index(RegistryStart{Step: RegistryPrepare}) >= 0 {
+		t.Errorf("registry progress (%d, %d):\n%s", regStart, regDone, out.String())
 	}
 	// Every controller healthy before any worker deploys; every worker
 	// healthy before the webserver deploys.
@@ -218,10 +282,13 @@ func TestApplyOrderAndGates(t *testing.T) {
 			t.Errorf("webserver deployed before worker.%s was healthy: %v", w, ev)
 		}
 	}
-	for _, want := range []string{"controller.c1: Creating...", "controller.c1: Creation complete after", "gate controllers: 2 healthy", "webserver: Creation complete"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("progress lacks %q:\n%s", want, out.String())
-		}
+	c1Start := out.index(ResourceStart{Address: "controller.c1", Action: plan.Create, Server: "server1"})
+	c1Done := out.index(ResourceComplete{Address: "controller.c1", Action: plan.Create})
+	gateStart := out.index(GateStart{Gate: "controllers", Count: 2})
+	gateDone := out.index(GateComplete{Gate: "controllers", Count: 2})
+	webDone := out.index(ResourceComplete{Address: "webserver", Action: plan.Create})
+	if c1Start < 0 || c1Done < c1Start || gateStart < c1Done || gateDone < gateStart || webDone < gateDone {
+		t.Errorf("progress events out of order (%d %d %d %d %d):\n%s", c1Start, c1Done, gateStart, gateDone, webDone, out.String())
 	}
 }
 
@@ -230,7 +297,7 @@ func TestApplyNoChangesDoesNothing(t *testing.T) {
 	d := mustDesired(t, c)
 	p := plan.Diff(c, d, observe(d), regPresent())
 	fp := newFake()
-	var out bytes.Buffer
+	var out recorder
 	res, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp}, &out))
 	if err != nil || res != (Result{}) || len(fp.events()) != 0 {
 		t.Fatalf("no-op apply did something: %v %+v %v", err, res, fp.events())
@@ -252,7 +319,7 @@ func TestRollingControllersAndWorkersOfOneModel(t *testing.T) {
 	for _, o := range before {
 		fp.deployed[o.Address] = true
 	}
-	var out bytes.Buffer
+	var out recorder
 	res, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp, warmup: 3}, &out))
 	if err != nil {
 		t.Fatalf("apply: %v\n%s", err, out.String())
@@ -265,6 +332,12 @@ func TestRollingControllersAndWorkersOfOneModel(t *testing.T) {
 	// before any controller restarts.
 	if ev[0] != "preflight" || ev[1] != "registry" || res.Added != 0 {
 		t.Errorf("registry not prepared first: %v %+v", ev, res)
+	}
+	// ... silently: the plan found it complete, so nothing is prepared.
+	for _, e := range out.all() {
+		if _, ok := e.(RegistryStart); ok {
+			t.Errorf("a complete registry reported as prepared:\n%s", out.String())
+		}
 	}
 	// c2 is deployed only after c1 is healthy again.
 	if a, b := indexOf(ev, "healthy controller.c1"), indexOf(ev, "deploy controller.c2@server2"); a < 0 || b < a {
@@ -280,7 +353,7 @@ func TestGateFailureShowsComponentAndLog(t *testing.T) {
 	c := cluster()
 	p := plan.Diff(c, mustDesired(t, c), nil, regAbsent())
 	fp := newFake()
-	var out bytes.Buffer
+	var out recorder
 	k := &fakeChecker{p: fp, sick: map[string]bool{"worker.emb": true}}
 	o := opts(fp, k, &out)
 	o.Timeouts.Workers = 50 * time.Millisecond
@@ -292,6 +365,13 @@ func TestGateFailureShowsComponentAndLog(t *testing.T) {
 	if ge.Gate != "workers" || ge.Component != "worker.emb" || ge.Server != "server3" || !strings.Contains(ge.Log, "model path missing") {
 		t.Errorf("gate error = %+v", ge)
 	}
+	i := out.index(ResourceErrored{Address: "worker.emb", Action: plan.Create, Server: "server3"})
+	if i < 0 {
+		t.Fatalf("no apply_errored for worker.emb:\n%s", out.String())
+	}
+	if e := out.all()[i].(ResourceErrored); !errors.As(e.Err, &ge) || !strings.Contains(e.Log, "model path missing") {
+		t.Errorf("apply_errored lacks the error or the log: %#v", e)
+	}
 	if indexOf(fp.events(), "deploy webserver@server1") >= 0 {
 		t.Error("webserver deployed after the worker gate failed")
 	}
@@ -302,7 +382,7 @@ func TestDeployFailureStopsAndPreflightChangesNothing(t *testing.T) {
 	p := plan.Diff(c, mustDesired(t, c), nil, regAbsent())
 	fp := newFake()
 	fp.failOn = "controller.c2"
-	var out bytes.Buffer
+	var out recorder
 	_, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp}, &out))
 	var se *StepError
 	if !errors.As(err, &se) || se.Component != "controller.c2" {
@@ -337,7 +417,7 @@ func TestReplaceCreatesBeforeRemovingAndRemovedLast(t *testing.T) {
 	for _, o := range before {
 		fp.deployed[o.Address] = true
 	}
-	var out bytes.Buffer
+	var out recorder
 	res, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp}, &out))
 	if err != nil {
 		t.Fatalf("apply: %v\n%s", err, out.String())
@@ -367,7 +447,7 @@ func TestDestroyOrder(t *testing.T) {
 		t.Fatalf("destroy plan summary = %+v", s)
 	}
 	fp := newFake()
-	var out bytes.Buffer
+	var out recorder
 	res, err := Destroy(context.Background(), fp, c, p, true, opts(fp, &fakeChecker{p: fp}, &out))
 	if err != nil || res.Destroyed != 6 {
 		t.Fatalf("destroy: %v %+v", err, res)
@@ -382,6 +462,14 @@ func TestDestroyOrder(t *testing.T) {
 	}
 	if ev[len(ev)-1] != "purge" {
 		t.Errorf("purge not last: %v", ev)
+	}
+	evs := out.all()
+	if n := len(evs); n < 2 || !reflect.DeepEqual(evs[n-2], RegistryStart{Step: RegistryPurge}) ||
+		!reflect.DeepEqual(strip(evs[n-1]), RegistryComplete{Step: RegistryPurge}) {
+		t.Errorf("purge events:\n%s", out.String())
+	}
+	if i := out.index(ResourceComplete{Address: "controller.c1", Action: plan.Destroy}); i < 0 {
+		t.Errorf("no apply_complete for controller.c1:\n%s", out.String())
 	}
 }
 
@@ -403,7 +491,7 @@ func TestCheckUnchangedRepairsUnhealthy(t *testing.T) {
 	}
 	fp2 := newFake()
 	fp2.deployed = fp.deployed
-	if _, err := Apply(context.Background(), fp2, c, p, opts(fp2, &fakeChecker{p: fp2}, &bytes.Buffer{})); err != nil {
+	if _, err := Apply(context.Background(), fp2, c, p, opts(fp2, &fakeChecker{p: fp2}, &recorder{})); err != nil {
 		t.Fatal(err)
 	}
 	if ev := fp2.events(); len(ev) < 2 || ev[1] != "registry" {
@@ -447,7 +535,7 @@ func TestApplyRegistryOnly(t *testing.T) {
 
 	p = plan.Diff(c, d, observe(d), reg)
 	fp = newFake()
-	var out bytes.Buffer
+	var out recorder
 	res, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp}, &out))
 	if err != nil || res != (Result{Added: 1}) {
 		t.Fatalf("apply: %v %+v\n%s", err, res, out.String())
@@ -470,5 +558,80 @@ func TestCheckUnchangedStopsAtTheLowestBrokenLevel(t *testing.T) {
 	CheckUnchanged(context.Background(), k, p, time.Second, 4)
 	if len(p.Changes) != 1 || p.Changes[0].Address != "controller.c2" {
 		t.Fatalf("want only controller.c2 repaired, got %v", p.Changes)
+	}
+}
+
+// The plan could not check the registry: apply prepares it and says so.
+func TestApplyPreparesAnUnknownRegistryVisibly(t *testing.T) {
+	c := cluster()
+	reg := regAbsent()
+	reg.Reachable, reg.Err = false, "connection refused"
+	p := plan.Diff(c, mustDesired(t, c), nil, reg)
+	fp := newFake()
+	var out recorder
+	if _, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp}, &out)); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := out.index(RegistryStart{Step: RegistryPrepare}), out.index(RegistryComplete{Step: RegistryPrepare}); a != 0 || b != 1 {
+		t.Errorf("registry preparation not reported first (%d, %d):\n%s", a, b, out.String())
+	}
+}
+
+// An unchanged component that fails its level's gate: gate_errored names it.
+func TestGateErroredNamesTheUnhealthyComponent(t *testing.T) {
+	c := cluster()
+	before := mustDesired(t, c)
+	c.Controllers[0].HeartbeatTimeoutSecs = 90 // c1 changes, c2 does not
+	p := plan.Diff(c, mustDesired(t, c), observe(before), regPresent())
+	fp := newFake()
+	for _, o := range before {
+		fp.deployed[o.Address] = true
+	}
+	var out recorder
+	o := opts(fp, &fakeChecker{p: fp, sick: map[string]bool{"controller.c2": true}}, &out)
+	o.Timeouts.Controllers = 50 * time.Millisecond
+	_, err := Apply(context.Background(), fp, c, p, o)
+	var ge *GateError
+	if !errors.As(err, &ge) || ge.Component != "controller.c2" {
+		t.Fatalf("want the gate error of controller.c2, got %v", err)
+	}
+	done := out.index(ResourceComplete{Address: "controller.c1", Action: plan.Update})
+	failed := out.index(GateErrored{Gate: "controllers", Count: 2, Address: "controller.c2", Server: "server2"})
+	if done < 0 || failed < done || out.index(GateComplete{Gate: "controllers", Count: 2}) >= 0 {
+		t.Errorf("gate events (%d, %d):\n%s", done, failed, out.String())
+	}
+}
+
+// A slow change reports that it is still at work, and never after it
+// completed.
+func TestStillAtWork(t *testing.T) {
+	c := cluster()
+	p := plan.Diff(c, mustDesired(t, c), nil, regAbsent())
+	fp := newFake()
+	var out recorder
+	o := opts(fp, &fakeChecker{p: fp, warmup: 20}, &out)
+	o.StillEvery = time.Millisecond
+	o.Timeouts = Timeouts{Controllers: 30 * time.Second, Workers: 30 * time.Second, Frontends: 30 * time.Second}
+	if _, err := Apply(context.Background(), fp, c, p, o); err != nil {
+		t.Fatal(err)
+	}
+	progress := map[string]int{}
+	completed := map[string]bool{}
+	for _, ev := range out.all() {
+		switch e := ev.(type) {
+		case ResourceProgress:
+			if completed[e.Address] {
+				t.Errorf("%s: progress after completion", e.Address)
+			}
+			if e.Action != plan.Create || e.RemovingOld != "" {
+				t.Errorf("progress event %#v", e)
+			}
+			progress[e.Address]++
+		case ResourceComplete:
+			completed[e.Address] = true
+		}
+	}
+	if len(progress) == 0 {
+		t.Errorf("no progress event:\n%s", out.String())
 	}
 }

@@ -42,11 +42,11 @@ func Destroy(ctx context.Context, prov providers.Provider, c *schema.Cluster, p 
 	}
 	if purge {
 		start := time.Now()
-		e.emit("registry", "registry", "", time.Time{}, "registry: Purging...")
+		e.emit(RegistryStart{Step: RegistryPurge})
 		if err := prov.PurgeRegistry(ctx, c); err != nil {
 			return e.res, fmt.Errorf("purging the registry: %w", err)
 		}
-		e.emit("registry", "registry", "", start, "registry: Purge complete after %s", since(start))
+		e.emit(RegistryComplete{Step: RegistryPurge, Elapsed: time.Since(start)})
 	}
 	return e.res, nil
 }
@@ -72,6 +72,6 @@ func (e *executor) deregisterAll(ctx context.Context) {
 		}
 	}
 	if marked > 0 {
-		e.emit("registry", "registry", "", time.Time{}, "registry: marked %d row(s) unhealthy", marked)
+		e.emit(RegistryRowsUnhealthy{Rows: marked})
 	}
 }

@@ -2,12 +2,18 @@ package schema
 
 import "github.com/hashicorp/hcl/v2"
 
+// ValidationFormatVersion is the version of validate -json's document
+// format (docs/json/validate.schema.json), like terraform validate -json's
+// format_version.
+const ValidationFormatVersion = "1.0"
+
 // ValidationResult is the JSON form of a validation (hactl validate -json).
 type ValidationResult struct {
-	Valid        bool             `json:"valid"`
-	ErrorCount   int              `json:"error_count"`
-	WarningCount int              `json:"warning_count"`
-	Diagnostics  []DiagnosticJSON `json:"diagnostics"`
+	FormatVersion string           `json:"format_version"`
+	Valid         bool             `json:"valid"`
+	ErrorCount    int              `json:"error_count"`
+	WarningCount  int              `json:"warning_count"`
+	Diagnostics   []DiagnosticJSON `json:"diagnostics"`
 }
 
 // DiagnosticJSON is one diagnostic with its source range.
@@ -34,7 +40,7 @@ type PosJSON struct {
 
 // DiagnosticsJSON converts diagnostics to their JSON form.
 func DiagnosticsJSON(diags hcl.Diagnostics) ValidationResult {
-	res := ValidationResult{Diagnostics: []DiagnosticJSON{}}
+	res := ValidationResult{FormatVersion: ValidationFormatVersion, Diagnostics: []DiagnosticJSON{}}
 	for _, d := range diags {
 		j := DiagnosticJSON{Severity: "error", Summary: d.Summary, Detail: d.Detail}
 		if d.Severity == hcl.DiagWarning {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"github.com/hactl/hactl/apply"
 	"github.com/hactl/hactl/internal/defaults"
 	"github.com/hactl/hactl/plan"
+	"github.com/hactl/hactl/views"
 )
 
 // gateFlags are the health-gate settings of apply.
@@ -72,13 +72,15 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		if asJSON && !autoApprove && len(args) == 0 {
 			return errors.New("--json needs --auto-approve or a saved plan: there is no way to ask for approval")
 		}
+		start := time.Now()
+		view := newView(cmd, asJSON, noColor)
 		var saved *plan.File
 		planPath := ""
 		if len(args) == 1 {
 			planPath = args[0]
 			f, err := plan.ReadFile(planPath)
 			if err != nil {
-				return err
+				return failed(view, asJSON, err)
 			}
 			saved = f
 			if !cmd.Flags().Changed("file") {
@@ -87,38 +89,30 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		}
 		c, err := cf.load()
 		if err != nil {
-			return err
+			return failed(view, asJSON, err)
 		}
 		if saved != nil && saved.Cluster != c.Name {
-			return fmt.Errorf("plan %s is for cluster %q, but %s declares cluster %q", planPath, saved.Cluster, cf.file, c.Name)
+			return failed(view, asJSON, fmt.Errorf("plan %s is for cluster %q, but %s declares cluster %q", planPath, saved.Cluster, cf.file, c.Name))
 		}
 		ctx, sess, done, err := pf.connect(c)
 		if err != nil {
-			return err
+			return failed(view, asJSON, err)
 		}
 		defer done()
 
-		start := time.Now()
-		var jl *jsonLog
-		if asJSON {
-			jl = &jsonLog{w: stdout}
-		}
 		p, err := sess.Plan(ctx)
 		if err == nil && saved != nil {
 			err = saved.Check(planPath, p)
 		}
 		if err != nil {
-			if asJSON {
-				writeJSONError(stdout, err)
-			}
-			return err
+			return failed(view, asJSON, err)
 		}
-		if err := renderPlan(stdout, p, asJSON, noColor); err != nil {
+		if err := view.Plan(p); err != nil {
 			return err
 		}
 		if p.Empty() {
 			if asJSON {
-				jl.summary(apply.Result{}, "apply")
+				view.Summary(views.OpApply, apply.Result{}, time.Since(start))
 			}
 			return nil
 		}
@@ -134,27 +128,18 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 			}
 		}
 		opts := apply.Options{
-			Out:      stdout,
+			OnEvent:  view.Event,
 			Timeouts: apply.Timeouts{Controllers: gf.controllers, Workers: gf.workers, Frontends: gf.frontends},
-		}
-		if asJSON {
-			opts.Out, opts.OnEvent = io.Discard, jl.event
-		} else {
-			fmt.Fprintln(stdout)
 		}
 		res, err := sess.Apply(ctx, p, opts)
 		if err != nil {
-			err = applyFailure(err, res)
 			if asJSON {
-				writeJSONError(stdout, err)
+				view.Failed(views.OpApply, err, res)
+				return exitCodeError{code: exitError}
 			}
-			return err
+			return views.Failure(views.OpApply, err, res)
 		}
-		if asJSON {
-			jl.summary(res, "apply")
-			return nil
-		}
-		fmt.Fprintf(stdout, "\nApply complete! %s (%s)\n", res, time.Since(start).Round(100*time.Millisecond))
+		view.Summary(views.OpApply, res, time.Since(start))
 		return nil
 	}
 	return cmd
@@ -177,56 +162,4 @@ func approve(in *os.File, out io.Writer, question, detail string) (bool, error) 
 // isTerminal asks the terminal driver: /dev/null is a character device too.
 func isTerminal(f *os.File) bool {
 	return isatty.IsTerminal(f.Fd())
-}
-
-// applyFailure adds the failed component's log tail and the way out.
-func applyFailure(err error, res apply.Result) error {
-	var b strings.Builder
-	b.WriteString(err.Error())
-	if comp, log := apply.LogOf(err); log != "" {
-		fmt.Fprintf(&b, "\n\nLast lines of the log of %s:\n", comp)
-		for _, l := range strings.Split(strings.TrimRight(log, "\n"), "\n") {
-			b.WriteString("  | " + l + "\n")
-		}
-	}
-	fmt.Fprintf(&b, "\nDone before the failure: %s\nFix the cause, then run 'hactl apply' again: it repairs what is left.", res)
-	return errors.New(b.String())
-}
-
-// jsonLog writes apply events as Terraform's machine-readable UI does: one
-// object a line with @level, @message, @timestamp, type and a hook.
-type jsonLog struct {
-	w io.Writer
-}
-
-type jsonHook struct {
-	Resource       *jsonHookResource `json:"resource,omitempty"`
-	Name           string            `json:"name,omitempty"`
-	Action         plan.Action       `json:"action,omitempty"`
-	ElapsedSeconds float64           `json:"elapsed_seconds"`
-}
-
-type jsonHookResource struct {
-	Addr string `json:"addr"`
-}
-
-func (j *jsonLog) event(ev apply.Event) {
-	h := &jsonHook{Action: ev.Action, ElapsedSeconds: ev.Elapsed.Round(time.Millisecond).Seconds()}
-	if ev.Action != "" {
-		h.Resource = &jsonHookResource{Addr: ev.Address}
-	} else {
-		h.Name = ev.Address
-	}
-	j.write(map[string]any{"@level": "info", "@message": ev.Message, "type": ev.Type, "hook": h})
-}
-
-func (j *jsonLog) summary(r apply.Result, op string) {
-	msg := fmt.Sprintf("Apply complete! %s", r)
-	j.write(map[string]any{"@level": "info", "@message": msg, "type": "change_summary",
-		"changes": map[string]any{"add": r.Added, "change": r.Changed, "remove": r.Destroyed, "operation": op}})
-}
-
-func (j *jsonLog) write(m map[string]any) {
-	m["@timestamp"] = time.Now().UTC().Format(time.RFC3339Nano)
-	_ = json.NewEncoder(j.w).Encode(m)
 }

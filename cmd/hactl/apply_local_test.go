@@ -286,7 +286,7 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 		}
 		kinds = append(kinds, fmt.Sprint(m["type"]))
 	}
-	if strings.Join(kinds, ",") != "planned_change,change_summary" {
+	if strings.Join(kinds, ",") != "version,planned_change,change_summary" {
 		t.Errorf("-json types %v:\n%s", kinds, js)
 	}
 	out = h.run(0, "apply", planFile)

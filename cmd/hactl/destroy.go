@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -8,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hactl/hactl/apply"
-	"github.com/hactl/hactl/plan"
+	"github.com/hactl/hactl/views"
 )
 
 func newDestroyCmd() *cobra.Command {
@@ -16,9 +17,10 @@ func newDestroyCmd() *cobra.Command {
 		autoApprove   bool
 		purgeRegistry bool
 		noColor       bool
+		asJSON        bool
 	)
 	cmd := &cobra.Command{
-		Use:   "destroy [-f FILE] [--var NAME=VALUE ...] [--auto-approve] [--purge-registry]",
+		Use:   "destroy [-f FILE] [--var NAME=VALUE ...] [--auto-approve] [--purge-registry] [--json]",
 		Short: "Stop and remove every component of the cluster",
 		Long: `Stop and remove every hactl component found on the cluster's servers (also
 those no longer in the file), in reverse order: webserver and API server,
@@ -37,32 +39,45 @@ Exit status: 0 destroyed (or nothing deployed), 1 error.`,
 	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "do not ask for approval")
 	cmd.Flags().BoolVar(&purgeRegistry, "purge-registry", false, "also delete the registry's rows")
 	cmd.Flags().BoolVar(&noColor, "no-color", false, "no colour (also when NO_COLOR is set or output is not a terminal)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan and the progress as one JSON object a line (needs --auto-approve)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		stdout := cmd.OutOrStdout()
+		if asJSON && !autoApprove {
+			return errors.New("--json needs --auto-approve: there is no way to ask for approval")
+		}
+		view := newView(cmd, asJSON, noColor)
 		c, err := cf.load()
 		if err != nil {
-			return err
+			return failed(view, asJSON, err)
 		}
 		ctx, sess, done, err := pf.connect(c)
 		if err != nil {
-			return err
+			return failed(view, asJSON, err)
 		}
 		defer done()
 		start := time.Now()
 		p, err := sess.DestroyPlan(ctx)
 		if err != nil {
-			return err
+			return failed(view, asJSON, err)
 		}
 		if p.Empty() && !purgeRegistry {
 			if err := sess.Teardown(ctx, false); err != nil {
-				return err
+				return failed(view, asJSON, err)
+			}
+			if asJSON {
+				view.Summary(views.OpDestroy, apply.Result{}, time.Since(start))
+				return nil
 			}
 			fmt.Fprintln(stdout, "\nNo changes. No hactl component is deployed for this cluster.")
 			return nil
 		}
-		plan.Renderer{W: stdout, Color: !noColor && useColor(os.Stdout)}.Text(p)
-		if purgeRegistry {
-			fmt.Fprintln(stdout, "\nThe registry's rows will be deleted (--purge-registry).")
+		if !asJSON {
+			if err := view.Plan(p); err != nil {
+				return err
+			}
+			if purgeRegistry {
+				fmt.Fprintln(stdout, "\nThe registry's rows of this cluster's workers will be deleted (--purge-registry).")
+			}
 		}
 		if !autoApprove {
 			ok, err := approve(os.Stdin, stdout, "Do you really want to destroy every component?",
@@ -75,12 +90,15 @@ Exit status: 0 destroyed (or nothing deployed), 1 error.`,
 				return exitCodeError{code: exitError}
 			}
 		}
-		fmt.Fprintln(stdout)
-		res, err := sess.Destroy(ctx, p, purgeRegistry, apply.Options{Out: stdout})
+		res, err := sess.Destroy(ctx, p, purgeRegistry, apply.Options{OnEvent: view.Event})
 		if err != nil {
-			return applyFailure(err, res)
+			if asJSON {
+				view.Failed(views.OpDestroy, err, res)
+				return exitCodeError{code: exitError}
+			}
+			return views.Failure(views.OpDestroy, err, res)
 		}
-		fmt.Fprintf(stdout, "\nDestroy complete! Resources: %d destroyed. (%s)\n", res.Destroyed, time.Since(start).Round(100*time.Millisecond))
+		view.Summary(views.OpDestroy, res, time.Since(start))
 		return nil
 	}
 	return cmd

@@ -1,16 +1,10 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hactl/hactl/apply"
 	"github.com/hactl/hactl/plan"
 )
 
@@ -53,23 +47,21 @@ server); with --detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
 	cmd.Flags().BoolVar(&noColor, "no-color", false, "no colour (also when NO_COLOR is set or output is not a terminal)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		stdout := cmd.OutOrStdout()
+		view := newView(cmd, asJSON, noColor)
 		c, err := cf.load()
 		if err != nil {
-			return err
+			return failed(view, asJSON, err)
 		}
 		ctx, sess, done, err := pf.connect(c)
 		if err != nil {
-			return err
+			return failed(view, asJSON, err)
 		}
 		defer done()
 		p, err := sess.Plan(ctx)
 		if err != nil {
-			if asJSON {
-				writeJSONError(stdout, err)
-			}
-			return err
+			return failed(view, asJSON, err)
 		}
-		if err := renderPlan(stdout, p, asJSON, noColor); err != nil {
+		if err := view.Plan(p); err != nil {
 			return err
 		}
 		if out != "" {
@@ -90,45 +82,4 @@ server); with --detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
 		return nil
 	}
 	return cmd
-}
-
-// writeJSONError writes an error as a Terraform-style diagnostic line; a
-// failed pre-flight gives one line per problem.
-func writeJSONError(w io.Writer, err error) {
-	type diag struct {
-		Severity string `json:"severity"`
-		Summary  string `json:"summary"`
-		Detail   string `json:"detail,omitempty"`
-		Server   string `json:"server,omitempty"`
-		Address  string `json:"address,omitempty"`
-	}
-	type msg struct {
-		Level     string `json:"@level"`
-		Message   string `json:"@message"`
-		Timestamp string `json:"@timestamp"`
-		Type      string `json:"type"`
-		Diag      diag   `json:"diagnostic"`
-	}
-	enc := json.NewEncoder(w)
-	now := time.Now().UTC().Format(time.RFC3339Nano)
-	var pe *apply.PreflightError
-	if errors.As(err, &pe) {
-		for _, p := range pe.Problems {
-			_ = enc.Encode(msg{Level: "error", Message: "Error: " + p.Error(), Timestamp: now, Type: "diagnostic",
-				Diag: diag{Severity: "error", Summary: p.What, Detail: p.Fix, Server: p.Server, Address: p.Component}})
-		}
-		return
-	}
-	_ = enc.Encode(msg{Level: "error", Message: "Error: " + err.Error(), Timestamp: now, Type: "diagnostic",
-		Diag: diag{Severity: "error", Summary: err.Error()}})
-}
-
-// renderPlan prints p as Terraform-style text or, with asJSON, one JSON
-// object a line.
-func renderPlan(w io.Writer, p *plan.Plan, asJSON, noColor bool) error {
-	if asJSON {
-		return plan.Renderer{W: w}.JSON(p)
-	}
-	plan.Renderer{W: w, Color: !noColor && useColor(os.Stdout)}.Text(p)
-	return nil
 }

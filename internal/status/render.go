@@ -12,11 +12,18 @@ import (
 	"github.com/fatih/color"
 )
 
+// FormatVersion is the version of status -json's document format
+// (docs/json/status.schema.json): the minor number grows when fields are
+// added, the major when one changes or goes.
+const FormatVersion = "1.0"
+
 // WriteJSON writes the report as one JSON document.
 func (r *Report) WriteJSON(w io.Writer) error {
+	doc := *r
+	doc.FormatVersion = FormatVersion
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return enc.Encode(&doc)
 }
 
 // WriteText writes the report as aligned tables. Colour is used only when

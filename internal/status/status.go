@@ -33,10 +33,13 @@ const (
 
 // Report is everything `hactl status` shows.
 type Report struct {
-	Cluster     string       `json:"cluster"`
-	Version     string       `json:"dbgpt_version"`
-	Components  []Component  `json:"components"`
-	Controllers []Controller `json:"controllers"`
+	// FormatVersion is the version of the JSON document's format
+	// (docs/json/status.schema.json); WriteJSON sets it.
+	FormatVersion string       `json:"format_version"`
+	Cluster       string       `json:"cluster"`
+	Version       string       `json:"dbgpt_version"`
+	Components    []Component  `json:"components"`
+	Controllers   []Controller `json:"controllers"`
 	// ModelsSource is SourceControllers, SourceDatabase (no controller
 	// answered) or SourceNone (neither could be read).
 	ModelsSource string   `json:"models_source"`
