@@ -197,14 +197,14 @@ func Apply(ctx context.Context, prov providers.Provider, c *schema.Cluster, p *p
 	// The registry is prepared (idempotent: create what is absent, check the
 	// columns) before any controller (re)starts, also when the plan found it
 	// complete or could not check it.
-	if create != nil || (deploys > 0 && hasDatabase(c)) {
+	if create != nil || (deploys > 0 && c.Registry != nil && dbgpt.HasDatabase(c.Registry.Type)) {
 		start := time.Now()
 		if create != nil {
 			e.emit("apply_start", create.Address, create.Action, time.Time{}, "registry: Creating... (%s)", create.Note)
 		} else {
 			e.emit("registry", "registry", "", time.Time{}, "registry: Preparing...")
 		}
-		if err := prov.EnsureRegistry(ctx, c); err != nil {
+		if err := prov.Registry(c).Ensure(ctx); err != nil {
 			return Result{}, fmt.Errorf("preparing the registry: %w", err)
 		}
 		if create != nil {
@@ -246,12 +246,6 @@ func Apply(ctx context.Context, prov providers.Provider, c *schema.Cluster, p *p
 		}
 	}
 	return e.res, nil
-}
-
-// hasDatabase reports whether the cluster's registry lives in a database
-// hactl prepares (MySQL, SQLite), not inside the controller.
-func hasDatabase(c *schema.Cluster) bool {
-	return c.Registry != nil && (c.Registry.Type == schema.RegistryMySQL || c.Registry.Type == schema.RegistrySQLite)
 }
 
 // lanes groups a level's changes into sequences that run one step at a time:

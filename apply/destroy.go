@@ -43,10 +43,11 @@ func Destroy(ctx context.Context, prov providers.Provider, c *schema.Cluster, p 
 	if purge {
 		start := time.Now()
 		e.emit("registry", "registry", "", time.Time{}, "registry: Purging...")
-		if err := prov.PurgeRegistry(ctx, c); err != nil {
+		n, err := prov.Registry(c).Purge(ctx)
+		if err != nil {
 			return e.res, fmt.Errorf("purging the registry: %w", err)
 		}
-		e.emit("registry", "registry", "", start, "registry: Purge complete after %s", since(start))
+		e.emit("registry", "registry", "", start, "registry: Purge complete after %s (%d row(s) of this cluster's workers deleted)", since(start), n)
 	}
 	return e.res, nil
 }

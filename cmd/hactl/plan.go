@@ -113,7 +113,7 @@ func makePlan(ctx context.Context, prov providers.Provider, c *schema.Cluster, p
 	if err != nil {
 		return nil, fmt.Errorf("observing the cluster: %w", err)
 	}
-	reg, err := prov.RegistryState(ctx, c)
+	reg, err := prov.Registry(c).State(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("observing the registry: %w", err)
 	}
