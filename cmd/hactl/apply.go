@@ -91,7 +91,7 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		if saved != nil && saved.Cluster != c.Name {
 			return fmt.Errorf("plan %s is for cluster %q, but %s declares cluster %q", planPath, saved.Cluster, cf.file, c.Name)
 		}
-		ctx, prov, done, err := pf.connect(c)
+		ctx, prov, c, done, err := pf.connect(c)
 		if err != nil {
 			return err
 		}

@@ -45,7 +45,7 @@ Exit status: 0 destroyed (or nothing deployed), 1 error.`,
 		if err != nil {
 			return err
 		}
-		ctx, prov, done, err := pf.connect(c)
+		ctx, prov, c, done, err := pf.connect(c)
 		if err != nil {
 			return err
 		}

@@ -35,7 +35,9 @@ func (p *teardownProvider) Close() error { return nil }
 // (it used to print "No changes" and leave the compose database running).
 func TestDestroyTearsDownWithNoComponentLeft(t *testing.T) {
 	fake := &teardownProvider{}
-	registerProvider("teardown-test", func(*schema.Cluster, ProviderOptions) (providers.Provider, error) { return fake, nil })
+	registerProvider("teardown-test", func(c *schema.Cluster, _ ProviderOptions) (providers.Provider, *schema.Cluster, error) {
+		return fake, c, nil
+	})
 	defer delete(providerFactories, "teardown-test")
 
 	file, err := filepath.Abs("../../examples/quickstart/cluster.hcl")

@@ -32,7 +32,7 @@ Secret values of the cluster file are replaced by (sensitive).`,
 		if err != nil {
 			return err
 		}
-		ctx, p, done, err := pf.connect(c)
+		ctx, p, c, done, err := pf.connect(c)
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ server); with --detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
 		if err != nil {
 			return err
 		}
-		ctx, prov, done, err := pf.connect(c)
+		ctx, prov, c, done, err := pf.connect(c)
 		if err != nil {
 			return err
 		}

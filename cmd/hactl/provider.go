@@ -26,14 +26,20 @@ type ProviderOptions struct {
 // providerFactories are the ways to reach a cluster, by --provider name. A
 // provider package registers itself here from its own file in this package
 // (e.g. provider_compose.go: func init() { registerProvider("compose", ...) }).
-var providerFactories = map[string]func(c *schema.Cluster, o ProviderOptions) (providers.Provider, error){
+var providerFactories = map[string]providerFactory{
 	// ssh covers both transports of the file: "ssh" and "local".
-	"ssh": func(c *schema.Cluster, o ProviderOptions) (providers.Provider, error) {
-		return ssh.New(c, ssh.Options{Concurrency: o.Concurrency, Out: o.Out})
+	"ssh": func(c *schema.Cluster, o ProviderOptions) (providers.Provider, *schema.Cluster, error) {
+		p, err := ssh.New(c, ssh.Options{Concurrency: o.Concurrency, Out: o.Out})
+		return p, c, err
 	},
 }
 
-func registerProvider(name string, f func(c *schema.Cluster, o ProviderOptions) (providers.Provider, error)) {
+// providerFactory opens a provider for c and returns it with the cluster
+// every later step must use: c itself, or the provider's adaptation of it
+// (compose); c is left unchanged.
+type providerFactory func(c *schema.Cluster, o ProviderOptions) (providers.Provider, *schema.Cluster, error)
+
+func registerProvider(name string, f providerFactory) {
 	providerFactories[name] = f
 }
 
@@ -58,18 +64,19 @@ func addProviderFlags(cmd *cobra.Command) *providerFlags {
 // Ctrl-C or SIGTERM; done closes the provider and stops listening for those
 // signals. The provider's own progress lines (connections, processes
 // started, registry created) are dropped, or go to stderr when HACTL_VERBOSE
-// is set.
-func (f *providerFlags) connect(c *schema.Cluster) (ctx context.Context, prov providers.Provider, done func(), err error) {
+// is set. Every later step must use the cluster it returns (see
+// providerFactory).
+func (f *providerFlags) connect(c *schema.Cluster) (ctx context.Context, prov providers.Provider, cluster *schema.Cluster, done func(), err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	prov, err = f.open(c)
+	prov, cluster, err = f.open(c)
 	if err != nil {
 		stop()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return ctx, prov, func() { _ = prov.Close(); stop() }, nil
+	return ctx, prov, cluster, func() { _ = prov.Close(); stop() }, nil
 }
 
-func (f *providerFlags) open(c *schema.Cluster) (providers.Provider, error) {
+func (f *providerFlags) open(c *schema.Cluster) (providers.Provider, *schema.Cluster, error) {
 	var out io.Writer = io.Discard
 	if os.Getenv("HACTL_VERBOSE") != "" {
 		out = os.Stderr
@@ -81,10 +88,10 @@ func (f *providerFlags) open(c *schema.Cluster) (providers.Provider, error) {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		return nil, fmt.Errorf("unknown provider %q (available: %s)", f.kind, strings.Join(names, ", "))
+		return nil, nil, fmt.Errorf("unknown provider %q (available: %s)", f.kind, strings.Join(names, ", "))
 	}
 	if f.concurrency < 1 {
-		return nil, fmt.Errorf("--concurrency must be at least 1, not %d", f.concurrency)
+		return nil, nil, fmt.Errorf("--concurrency must be at least 1, not %d", f.concurrency)
 	}
 	return mk(c, ProviderOptions{Concurrency: f.concurrency, Out: out})
 }

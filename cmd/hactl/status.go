@@ -39,7 +39,7 @@ could be reached.`,
 		if err != nil {
 			return err
 		}
-		ctx, p, done, err := pf.connect(c)
+		ctx, p, c, done, err := pf.connect(c)
 		if err != nil {
 			return err
 		}
