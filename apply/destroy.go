@@ -47,7 +47,11 @@ func Destroy(ctx context.Context, prov providers.Provider, c *schema.Cluster, p 
 		if err != nil {
 			return e.res, fmt.Errorf("purging the registry: %w", err)
 		}
-		e.emit("registry", "registry", "", start, "registry: Purge complete after %s (%d row(s) of this cluster's workers deleted)", since(start), n)
+		deleted := ""
+		if n > 0 { // a provider that dropped the whole database counts no row
+			deleted = fmt.Sprintf(" (%d row(s) of this cluster's workers deleted)", n)
+		}
+		e.emit("registry", "registry", "", start, "registry: Purge complete after %s%s", since(start), deleted)
 	}
 	return e.res, nil
 }
