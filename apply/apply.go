@@ -179,9 +179,9 @@ func Apply(ctx context.Context, prov providers.Provider, c *schema.Cluster, p *p
 	// columns) before any controller (re)starts, also when the plan found it
 	// complete or could not check it. Only a create, or a preparation of a
 	// registry the plan could not check, is reported: for a complete one
-	// EnsureRegistry changes nothing (a compose database service is merely
-	// started if it is not running).
-	if create != nil || (deploys > 0 && hasDatabase(c)) {
+	// Ensure changes nothing (a compose database service is merely started
+	// if it is not running).
+	if create != nil || (deploys > 0 && c.Registry != nil && dbgpt.HasDatabase(c.Registry.Type)) {
 		start := time.Now()
 		announce := create == nil && !p.Registry.Complete()
 		switch {
@@ -190,7 +190,7 @@ func Apply(ctx context.Context, prov providers.Provider, c *schema.Cluster, p *p
 		case announce:
 			e.emit(RegistryStart{Step: RegistryPrepare})
 		}
-		if err := prov.EnsureRegistry(ctx, c); err != nil {
+		if err := prov.Registry(c).Ensure(ctx); err != nil {
 			if create != nil {
 				e.emit(ResourceErrored{Address: create.Address, Action: create.Action, Server: create.Server, Elapsed: time.Since(start), Err: err})
 			}
@@ -236,12 +236,6 @@ func Apply(ctx context.Context, prov providers.Provider, c *schema.Cluster, p *p
 		}
 	}
 	return e.res, nil
-}
-
-// hasDatabase reports whether the cluster's registry lives in a database
-// hactl prepares (MySQL, SQLite), not inside the controller.
-func hasDatabase(c *schema.Cluster) bool {
-	return c.Registry != nil && (c.Registry.Type == schema.RegistryMySQL || c.Registry.Type == schema.RegistrySQLite)
 }
 
 // lanes groups a level's changes into sequences that run one step at a time:

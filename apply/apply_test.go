@@ -2,9 +2,11 @@ package apply
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers"
+	"github.com/hactl/hactl/registry"
 	"github.com/hactl/hactl/schema"
 )
 
@@ -25,9 +28,12 @@ type fakeProvider struct {
 	deployed map[string]bool
 	problems []providers.Problem
 	failOn   string // address whose Deploy fails
+	regFile  string // the SQLite registry, a real file on this machine
 }
 
-func newFake() *fakeProvider { return &fakeProvider{deployed: map[string]bool{}} }
+func newFake(t *testing.T) *fakeProvider {
+	return &fakeProvider{deployed: map[string]bool{}, regFile: filepath.Join(t.TempDir(), "registry.db")}
+}
 
 func (f *fakeProvider) record(s string) {
 	f.mu.Lock()
@@ -66,19 +72,37 @@ func (f *fakeProvider) Remove(ctx context.Context, o providers.Observed) error {
 func (f *fakeProvider) DialContext(ctx context.Context, s *schema.Server, network, addr string) (net.Conn, error) {
 	return nil, errors.New("fake: no network")
 }
-func (f *fakeProvider) EnsureRegistry(ctx context.Context, c *schema.Cluster) error {
-	f.record("registry")
-	return nil
+
+// Registry is the SQLite registry in f.regFile; reaching it is recorded.
+func (f *fakeProvider) Registry(c *schema.Cluster) *registry.DB {
+	return registry.New(c, fakeAccess{f})
 }
-func (f *fakeProvider) RegistryState(ctx context.Context, c *schema.Cluster) (plan.RegistryState, error) {
-	return *regPresent(), nil
+
+type fakeAccess struct{ f *fakeProvider }
+
+func (a fakeAccess) Places() []registry.Place { return nil }
+func (a fakeAccess) SQLiteFile() (registry.File, error) {
+	a.f.record("registry")
+	return registry.LocalFile("server1", a.f.regFile), nil
 }
-func (f *fakeProvider) PurgeRegistry(ctx context.Context, c *schema.Cluster) error {
-	f.record("purge")
-	return nil
-}
-func (f *fakeProvider) RegistryRows(ctx context.Context, c *schema.Cluster) ([]dbgpt.Instance, error) {
-	return nil, errors.New("fake: no registry")
+
+// registryRows reads the fake's registry file as host:port model_name.
+func (f *fakeProvider) registryRows(t *testing.T) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", f.regFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := dbgpt.ListRows(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rows {
+		out = append(out, fmt.Sprintf("%s:%d %s", r.Host, r.Port, r.ModelName))
+	}
+	return out
 }
 func (f *fakeProvider) Logs(ctx context.Context, o providers.Observed, lines int) (string, error) {
 	return "line 1\nfatal: model path missing", nil
@@ -249,7 +273,7 @@ func TestApplyOrderAndGates(t *testing.T) {
 	c := cluster()
 	d := mustDesired(t, c)
 	p := plan.Diff(c, d, nil, regAbsent())
-	fp := newFake()
+	fp := newFake(t)
 	var out recorder
 	res, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp, warmup: 2}, &out))
 	if err != nil {
@@ -296,7 +320,7 @@ func TestApplyNoChangesDoesNothing(t *testing.T) {
 	c := cluster()
 	d := mustDesired(t, c)
 	p := plan.Diff(c, d, observe(d), regPresent())
-	fp := newFake()
+	fp := newFake(t)
 	var out recorder
 	res, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp}, &out))
 	if err != nil || res != (Result{}) || len(fp.events()) != 0 {
@@ -315,7 +339,7 @@ func TestRollingControllersAndWorkersOfOneModel(t *testing.T) {
 	}
 	d := mustDesired(t, c)
 	p := plan.Diff(c, d, observe(before), regPresent())
-	fp := newFake()
+	fp := newFake(t)
 	for _, o := range before {
 		fp.deployed[o.Address] = true
 	}
@@ -352,7 +376,7 @@ func TestRollingControllersAndWorkersOfOneModel(t *testing.T) {
 func TestGateFailureShowsComponentAndLog(t *testing.T) {
 	c := cluster()
 	p := plan.Diff(c, mustDesired(t, c), nil, regAbsent())
-	fp := newFake()
+	fp := newFake(t)
 	var out recorder
 	k := &fakeChecker{p: fp, sick: map[string]bool{"worker.emb": true}}
 	o := opts(fp, k, &out)
@@ -380,7 +404,7 @@ func TestGateFailureShowsComponentAndLog(t *testing.T) {
 func TestDeployFailureStopsAndPreflightChangesNothing(t *testing.T) {
 	c := cluster()
 	p := plan.Diff(c, mustDesired(t, c), nil, regAbsent())
-	fp := newFake()
+	fp := newFake(t)
 	fp.failOn = "controller.c2"
 	var out recorder
 	_, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp}, &out))
@@ -394,7 +418,7 @@ func TestDeployFailureStopsAndPreflightChangesNothing(t *testing.T) {
 		}
 	}
 
-	fp = newFake()
+	fp = newFake(t)
 	fp.problems = []providers.Problem{{Server: "server1", What: "dbgpt not found", Fix: "install DB-GPT"}, {Server: "server3", Component: "worker.llm1", What: "model path missing"}}
 	_, err = Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp}, &out))
 	var pe *PreflightError
@@ -413,7 +437,7 @@ func TestReplaceCreatesBeforeRemovingAndRemovedLast(t *testing.T) {
 	c.Workers = c.Workers[1:]          // llm1 removed
 	c.Webserver = nil                  // webserver removed
 	p := plan.Diff(c, mustDesired(t, c), observe(before), regPresent())
-	fp := newFake()
+	fp := newFake(t)
 	for _, o := range before {
 		fp.deployed[o.Address] = true
 	}
@@ -446,7 +470,20 @@ func TestDestroyOrder(t *testing.T) {
 	if s := p.Summary(); s.Destroy != 6 || s.Add != 0 {
 		t.Fatalf("destroy plan summary = %+v", s)
 	}
-	fp := newFake()
+	fp := newFake(t)
+	// The registry holds the rows of the cluster's workers (10.0.0.3:8001
+	// is llm1) and one of another cluster's worker.
+	if err := fp.Registry(c).Ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", fp.regFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO " + dbgpt.RegistryTable + " (model_name, host, port) VALUES ('glm@llm', '10.0.0.3', 8001), ('WorkerManager@service', '10.0.0.3', 8001), ('glm@llm', '10.0.0.9', 8001)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 	var out recorder
 	res, err := Destroy(context.Background(), fp, c, p, true, opts(fp, &fakeChecker{p: fp}, &out))
 	if err != nil || res.Destroyed != 6 {
@@ -460,12 +497,15 @@ func TestDestroyOrder(t *testing.T) {
 			t.Errorf("%s not removed between webserver and controllers: %v", w, ev)
 		}
 	}
-	if ev[len(ev)-1] != "purge" {
+	if ev[len(ev)-1] != "registry" {
 		t.Errorf("purge not last: %v", ev)
+	}
+	if rows := fp.registryRows(t); len(rows) != 1 || rows[0] != "10.0.0.9:8001 glm@llm" {
+		t.Errorf("after purge: %v", rows)
 	}
 	evs := out.all()
 	if n := len(evs); n < 2 || !reflect.DeepEqual(evs[n-2], RegistryStart{Step: RegistryPurge}) ||
-		!reflect.DeepEqual(strip(evs[n-1]), RegistryComplete{Step: RegistryPurge}) {
+		!reflect.DeepEqual(strip(evs[n-1]), RegistryComplete{Step: RegistryPurge, Rows: 2}) {
 		t.Errorf("purge events:\n%s", out.String())
 	}
 	if i := out.index(ResourceComplete{Address: "controller.c1", Action: plan.Destroy}); i < 0 {
@@ -476,7 +516,7 @@ func TestDestroyOrder(t *testing.T) {
 func TestCheckUnchangedRepairsUnhealthy(t *testing.T) {
 	c := cluster()
 	d := mustDesired(t, c)
-	fp := newFake()
+	fp := newFake(t)
 	for _, o := range d {
 		fp.deployed[o.Address] = true
 	}
@@ -489,7 +529,7 @@ func TestCheckUnchangedRepairsUnhealthy(t *testing.T) {
 		p.Changes[0].Action != plan.Update || !strings.HasPrefix(p.Changes[0].Reason, "unhealthy: ") {
 		t.Fatalf("changes = %+v", p.Changes)
 	}
-	fp2 := newFake()
+	fp2 := newFake(t)
 	fp2.deployed = fp.deployed
 	if _, err := Apply(context.Background(), fp2, c, p, opts(fp2, &fakeChecker{p: fp2}, &recorder{})); err != nil {
 		t.Fatal(err)
@@ -516,7 +556,7 @@ func TestCheckUnchangedRepairsUnhealthy(t *testing.T) {
 func TestApplyRegistryOnly(t *testing.T) {
 	c := cluster()
 	d := mustDesired(t, c)
-	fp := newFake()
+	fp := newFake(t)
 	for _, o := range d {
 		fp.deployed[o.Address] = true
 	}
@@ -534,7 +574,7 @@ func TestApplyRegistryOnly(t *testing.T) {
 	}
 
 	p = plan.Diff(c, d, observe(d), reg)
-	fp = newFake()
+	fp = newFake(t)
 	var out recorder
 	res, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp}, &out))
 	if err != nil || res != (Result{Added: 1}) {
@@ -548,7 +588,7 @@ func TestApplyRegistryOnly(t *testing.T) {
 func TestCheckUnchangedStopsAtTheLowestBrokenLevel(t *testing.T) {
 	c := cluster()
 	d := mustDesired(t, c)
-	fp := newFake()
+	fp := newFake(t)
 	for _, o := range d {
 		fp.deployed[o.Address] = true
 	}
@@ -567,7 +607,7 @@ func TestApplyPreparesAnUnknownRegistryVisibly(t *testing.T) {
 	reg := regAbsent()
 	reg.Reachable, reg.Err = false, "connection refused"
 	p := plan.Diff(c, mustDesired(t, c), nil, reg)
-	fp := newFake()
+	fp := newFake(t)
 	var out recorder
 	if _, err := Apply(context.Background(), fp, c, p, opts(fp, &fakeChecker{p: fp}, &out)); err != nil {
 		t.Fatal(err)
@@ -583,7 +623,7 @@ func TestGateErroredNamesTheUnhealthyComponent(t *testing.T) {
 	before := mustDesired(t, c)
 	c.Controllers[0].HeartbeatTimeoutSecs = 90 // c1 changes, c2 does not
 	p := plan.Diff(c, mustDesired(t, c), observe(before), regPresent())
-	fp := newFake()
+	fp := newFake(t)
 	for _, o := range before {
 		fp.deployed[o.Address] = true
 	}
@@ -607,7 +647,7 @@ func TestGateErroredNamesTheUnhealthyComponent(t *testing.T) {
 func TestStillAtWork(t *testing.T) {
 	c := cluster()
 	p := plan.Diff(c, mustDesired(t, c), nil, regAbsent())
-	fp := newFake()
+	fp := newFake(t)
 	var out recorder
 	o := opts(fp, &fakeChecker{p: fp, warmup: 20}, &out)
 	o.StillEvery = time.Millisecond

@@ -43,10 +43,11 @@ func Destroy(ctx context.Context, prov providers.Provider, c *schema.Cluster, p 
 	if purge {
 		start := time.Now()
 		e.emit(RegistryStart{Step: RegistryPurge})
-		if err := prov.PurgeRegistry(ctx, c); err != nil {
+		n, err := prov.Registry(c).Purge(ctx)
+		if err != nil {
 			return e.res, fmt.Errorf("purging the registry: %w", err)
 		}
-		e.emit(RegistryComplete{Step: RegistryPurge, Elapsed: time.Since(start)})
+		e.emit(RegistryComplete{Step: RegistryPurge, Elapsed: time.Since(start), Rows: int(n)})
 	}
 	return e.res, nil
 }

@@ -78,6 +78,9 @@ type RegistryStart struct{ Step RegistryStep }
 type RegistryComplete struct {
 	Step    RegistryStep
 	Elapsed time.Duration
+	// Rows is how many rows a purge deleted (0 also when a provider dropped
+	// the whole database it manages, which counts no row).
+	Rows int
 }
 
 // RegistryRowsUnhealthy: destroy marked registry rows unhealthy through the

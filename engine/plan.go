@@ -26,7 +26,7 @@ func (s *Session) Plan(ctx context.Context) (*plan.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("observing the cluster: %w", err)
 	}
-	reg, err := prov.RegistryState(ctx, c)
+	reg, err := prov.Registry(c).State(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("observing the registry: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/schema"
 )
 
@@ -101,18 +102,14 @@ type RegistryState struct {
 	Err            string   `json:"error,omitempty"`
 }
 
-// hasDatabase reports whether the registry type keeps its data in a
-// database hactl prepares (MySQL, SQLite), not inside the controller.
-func hasDatabase(t string) bool { return t == schema.RegistryMySQL || t == schema.RegistrySQLite }
-
 // Complete reports whether the registry needs nothing: an embedded
 // registry, or a database with a complete registry table.
 func (s *RegistryState) Complete() bool {
-	return s == nil || !hasDatabase(s.Type) || (s.Reachable && s.DatabaseExists && s.TableExists && len(s.MissingColumns) == 0)
+	return s == nil || !dbgpt.HasDatabase(s.Type) || (s.Reachable && s.DatabaseExists && s.TableExists && len(s.MissingColumns) == 0)
 }
 
 // Unknown reports whether a registry database could not be checked.
-func (s *RegistryState) Unknown() bool { return s != nil && hasDatabase(s.Type) && !s.Reachable }
+func (s *RegistryState) Unknown() bool { return s != nil && dbgpt.HasDatabase(s.Type) && !s.Reachable }
 
 // RegistryAddress is the plan address of the registry (database and table).
 const RegistryAddress = "registry"
@@ -128,11 +125,8 @@ func CheckRegistry(s *RegistryState) error {
 		return nil
 	}
 	return fmt.Errorf("registry %s: table %s exists but lacks the columns %s; it is not DB-GPT's registry table and hactl will not alter it (rename or drop that table, or point the registry block at another database)",
-		s.Where, registryTable, strings.Join(s.MissingColumns, ", "))
+		s.Where, dbgpt.RegistryTable, strings.Join(s.MissingColumns, ", "))
 }
-
-// registryTable is DB-GPT's registry table (dbgpt.RegistryTable).
-const registryTable = "dbgpt_cluster_registry_instance"
 
 // Plan is the ordered set of changes that bring the cluster to the file.
 type Plan struct {
@@ -304,7 +298,7 @@ func Diff(c *schema.Cluster, desired []*Component, observed []Observed, reg *Reg
 // registryCreate is the create of a registry whose database, file or
 // table is absent; nil when there is nothing to create or it is unknown.
 func registryCreate(c *schema.Cluster, s *RegistryState) *Change {
-	if c == nil || c.Registry == nil || s == nil || !hasDatabase(c.Registry.Type) || !s.Reachable ||
+	if c == nil || c.Registry == nil || s == nil || !dbgpt.HasDatabase(c.Registry.Type) || !s.Reachable ||
 		(s.DatabaseExists && s.TableExists) {
 		return nil
 	}
@@ -326,10 +320,10 @@ func registryCreate(c *schema.Cluster, s *RegistryState) *Change {
 		}
 		if !s.DatabaseExists {
 			ch.Reason = "database " + r.Database + " absent"
-			ch.Note = fmt.Sprintf("database %s and table %s will be created", r.Database, registryTable)
+			ch.Note = fmt.Sprintf("database %s and table %s will be created", r.Database, dbgpt.RegistryTable)
 		} else {
 			ch.Reason = "table absent"
-			ch.Note = fmt.Sprintf("table %s will be created in database %s", registryTable, r.Database)
+			ch.Note = fmt.Sprintf("table %s will be created in database %s", dbgpt.RegistryTable, r.Database)
 		}
 	case schema.RegistrySQLite:
 		attrs["path"] = r.Path
@@ -342,10 +336,10 @@ func registryCreate(c *schema.Cluster, s *RegistryState) *Change {
 		}
 		if !s.DatabaseExists {
 			ch.Reason = "file absent"
-			ch.Note = fmt.Sprintf("file %s and table %s will be created", r.Path, registryTable)
+			ch.Note = fmt.Sprintf("file %s and table %s will be created", r.Path, dbgpt.RegistryTable)
 		} else {
 			ch.Reason = "table absent"
-			ch.Note = fmt.Sprintf("table %s will be created in %s", registryTable, r.Path)
+			ch.Note = fmt.Sprintf("table %s will be created in %s", dbgpt.RegistryTable, r.Path)
 		}
 	}
 	return ch

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/hactl/hactl/internal/dbgpt"
 )
 
 // PlanFileFormat is the version of the saved plan format.
@@ -180,7 +182,7 @@ func describeRegistry(s *RegistryState) string {
 	switch {
 	case s == nil:
 		return "not observed"
-	case !hasDatabase(s.Type):
+	case !dbgpt.HasDatabase(s.Type):
 		return "embedded"
 	case !s.Reachable:
 		return "could not be checked"

@@ -4,8 +4,8 @@ import (
 	"context"
 	"net"
 
-	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/plan"
+	"github.com/hactl/hactl/registry"
 	"github.com/hactl/hactl/schema"
 )
 
@@ -37,27 +37,9 @@ type Provider interface {
 	// server's SSH connection, directly for local, inside the network for compose.
 	DialContext(ctx context.Context, server *schema.Server, network, addr string) (net.Conn, error)
 
-	// EnsureRegistry makes the registry ready before any controller starts:
-	// for MySQL, reached from the first controller's host, it creates the
-	// database when the file allows it, creates the registry table when absent
-	// (idempotent) and checks an existing table's columns; for SQLite it makes
-	// sure the file and table exist on the controllers' server. Embedded: no-op.
-	EnsureRegistry(ctx context.Context, c *schema.Cluster) error
-
-	// RegistryState observes the registry, changing nothing (nothing is
-	// created or started): whether the database (SQLite: the file) and the
-	// registry table exist and which expected columns the table lacks; MySQL
-	// reached as EnsureRegistry reaches it. A database that cannot be reached
-	// is not an error: the state says Reachable false and why. Embedded:
-	// only the type.
-	RegistryState(ctx context.Context, c *schema.Cluster) (plan.RegistryState, error)
-
-	// RegistryRows reads the registry table directly, for status when no
-	// controller answers.
-	RegistryRows(ctx context.Context, c *schema.Cluster) ([]dbgpt.Instance, error)
-
-	// PurgeRegistry deletes the registry's rows (destroy --purge-registry).
-	PurgeRegistry(ctx context.Context, c *schema.Cluster) error
+	// Registry is the cluster's registry database as this provider reaches
+	// it (package registry holds the rules: Ensure, State, Rows, Purge).
+	Registry(c *schema.Cluster) *registry.DB
 
 	// Logs returns the last lines of the component's log.
 	Logs(ctx context.Context, o Observed, lines int) (string, error)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"net"
+	"path/filepath"
 	"sync"
+	"testing"
 
-	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers"
+	"github.com/hactl/hactl/registry"
 	"github.com/hactl/hactl/schema"
 )
 
@@ -40,9 +42,12 @@ type fakeProvider struct {
 	mu       sync.Mutex
 	deployed map[string]bool
 	failOn   string
+	regFile  string
 }
 
-func newFake() *fakeProvider { return &fakeProvider{deployed: map[string]bool{}} }
+func newFake(t *testing.T) *fakeProvider {
+	return &fakeProvider{deployed: map[string]bool{}, regFile: filepath.Join(t.TempDir(), "registry.db")}
+}
 
 func (f *fakeProvider) Preflight(context.Context, *schema.Cluster, []*plan.Component) []providers.Problem {
 	return nil
@@ -63,13 +68,17 @@ func (f *fakeProvider) Remove(context.Context, providers.Observed) error { retur
 func (f *fakeProvider) DialContext(context.Context, *schema.Server, string, string) (net.Conn, error) {
 	return nil, errors.New("fake: no network")
 }
-func (f *fakeProvider) EnsureRegistry(context.Context, *schema.Cluster) error { return nil }
-func (f *fakeProvider) RegistryState(context.Context, *schema.Cluster) (plan.RegistryState, error) {
-	return plan.RegistryState{}, nil
+
+// Registry is a real SQLite registry file in the test's directory.
+func (f *fakeProvider) Registry(c *schema.Cluster) *registry.DB {
+	return registry.New(c, fakeAccess{f.regFile})
 }
-func (f *fakeProvider) PurgeRegistry(context.Context, *schema.Cluster) error { return nil }
-func (f *fakeProvider) RegistryRows(context.Context, *schema.Cluster) ([]dbgpt.Instance, error) {
-	return nil, errors.New("fake: no registry")
+
+type fakeAccess struct{ file string }
+
+func (fakeAccess) Places() []registry.Place { return nil }
+func (a fakeAccess) SQLiteFile() (registry.File, error) {
+	return registry.LocalFile("server1", a.file), nil
 }
 func (f *fakeProvider) Logs(context.Context, providers.Observed, int) (string, error) {
 	return "line 1\nfatal: model path missing", nil

@@ -108,6 +108,7 @@ type applyErroredHook struct {
 type registryHook struct {
 	Step           apply.RegistryStep `json:"step"`
 	ElapsedSeconds *float64           `json:"elapsed_seconds,omitempty"`
+	Rows           *int               `json:"rows,omitempty"`
 }
 
 type rowsHook struct {
@@ -211,7 +212,11 @@ func (j *JSON) Event(ev apply.Event) {
 	case apply.RegistryStart:
 		m.Hook = registryHook{Step: e.Step}
 	case apply.RegistryComplete:
-		m.Hook = registryHook{Step: e.Step, ElapsedSeconds: secsp(e.Elapsed)}
+		h := registryHook{Step: e.Step, ElapsedSeconds: secsp(e.Elapsed)}
+		if e.Step == apply.RegistryPurge {
+			h.Rows = &e.Rows
+		}
+		m.Hook = h
 	case apply.RegistryRowsUnhealthy:
 		m.Hook = rowsHook{Rows: e.Rows}
 	case apply.GateStart:

@@ -79,7 +79,7 @@ func TestJSONApplyStreamIsValid(t *testing.T) {
 	if err := v.Plan(p); err != nil {
 		t.Fatal(err)
 	}
-	fp := newFake()
+	fp := newFake(t)
 	res, err := apply.Apply(context.Background(), fp, c, p, apply.Options{OnEvent: v.Event, Checker: fp, Poll: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +144,7 @@ func TestJSONDeleteAndFailure(t *testing.T) {
 	if err := v.Plan(p); err != nil {
 		t.Fatal(err)
 	}
-	fp := newFake()
+	fp := newFake(t)
 	for _, o := range obs {
 		fp.deployed[o.Address] = true
 	}
@@ -202,7 +202,7 @@ func TestJSONDestroyStreamIsValid(t *testing.T) {
 	if err := v.Plan(p); err != nil {
 		t.Fatal(err)
 	}
-	res, err := apply.Destroy(context.Background(), newFake(), c, p, true, apply.Options{OnEvent: v.Event})
+	res, err := apply.Destroy(context.Background(), newFake(t), c, p, true, apply.Options{OnEvent: v.Event})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,7 +135,11 @@ func line(ev apply.Event) (text string, human bool) {
 		return "registry: Preparing...", true
 	case apply.RegistryComplete:
 		if e.Step == apply.RegistryPurge {
-			return fmt.Sprintf("registry: Purge complete after %s", seconds(e.Elapsed)), true
+			deleted := ""
+			if e.Rows > 0 {
+				deleted = fmt.Sprintf(" (%d row(s) of this cluster's workers deleted)", e.Rows)
+			}
+			return fmt.Sprintf("registry: Purge complete after %s%s", seconds(e.Elapsed), deleted), true
 		}
 		return fmt.Sprintf("registry: Ready after %s", seconds(e.Elapsed)), true
 	case apply.RegistryRowsUnhealthy:

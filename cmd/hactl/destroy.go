@@ -28,7 +28,9 @@ workers, then controllers. Before the controllers stop, every registry row is
 marked unhealthy through them. Each component's directory, unit and log go;
 an empty deploy directory goes too: no hactl process or file is left.
 
-The registry database and its rows are kept unless --purge-registry.
+The registry database and its rows are kept. --purge-registry deletes the
+rows of this cluster's workers (their host:port), never another cluster's
+rows in a shared registry, and refuses a table that is not DB-GPT's.
 Asks on a terminal (type "yes") unless --auto-approve.
 
 Exit status: 0 destroyed (or nothing deployed), 1 error.`,
@@ -37,7 +39,7 @@ Exit status: 0 destroyed (or nothing deployed), 1 error.`,
 	cf := addClusterFlags(cmd)
 	pf := addProviderFlags(cmd)
 	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "do not ask for approval")
-	cmd.Flags().BoolVar(&purgeRegistry, "purge-registry", false, "also delete the registry's rows")
+	cmd.Flags().BoolVar(&purgeRegistry, "purge-registry", false, "also delete the registry rows of this cluster's workers (never another cluster's rows, never a table that is not DB-GPT's)")
 	cmd.Flags().BoolVar(&noColor, "no-color", false, "no colour (also when NO_COLOR is set or output is not a terminal)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan and the progress as one JSON object a line (needs --auto-approve)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {

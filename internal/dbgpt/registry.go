@@ -8,10 +8,17 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/hactl/hactl/schema"
 )
 
 // RegistryTable is the table of DB-GPT's StorageModelRegistry.
 const RegistryTable = "dbgpt_cluster_registry_instance"
+
+// HasDatabase reports whether a registry of type t (schema.Registry.Type)
+// keeps its data in a database hactl prepares (MySQL, SQLite), not inside
+// the controller (embedded).
+func HasDatabase(t string) bool { return t == schema.RegistryMySQL || t == schema.RegistrySQLite }
 
 // Dialect is the SQL flavour of a registry database.
 type Dialect string

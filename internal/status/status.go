@@ -172,7 +172,7 @@ func Gather(ctx context.Context, p providers.Provider, c *schema.Cluster, opt Op
 		r.Notes = append(r.Notes, "the cluster file declares no controller")
 	default:
 		r.ModelsSource = SourceNone
-		rows, err := p.RegistryRows(ctx, c)
+		rows, err := p.Registry(c).Rows(ctx)
 		if err != nil {
 			r.Notes = append(r.Notes, "no controller answered, and reading the registry database failed: "+err.Error())
 			break

@@ -3,11 +3,13 @@ package status
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/providers"
+	"github.com/hactl/hactl/registry"
 	"github.com/hactl/hactl/schema"
 )
 
@@ -25,8 +28,7 @@ type fakeProvider struct {
 	providers.Provider
 	observed []providers.Observed
 	obsErr   error
-	rows     []dbgpt.Instance // RegistryRows
-	rowsErr  error
+	regFile  string // the SQLite registry on this machine
 }
 
 func (f *fakeProvider) Observe(context.Context, *schema.Cluster) ([]providers.Observed, error) {
@@ -38,8 +40,38 @@ func (f *fakeProvider) DialContext(ctx context.Context, _ *schema.Server, networ
 	return d.DialContext(ctx, network, addr)
 }
 
-func (f *fakeProvider) RegistryRows(context.Context, *schema.Cluster) ([]dbgpt.Instance, error) {
-	return f.rows, f.rowsErr
+func (f *fakeProvider) Registry(c *schema.Cluster) *registry.DB {
+	return registry.New(c, fileAccess{f.regFile})
+}
+
+type fileAccess struct{ path string }
+
+func (a fileAccess) Places() []registry.Place { return nil }
+func (a fileAccess) SQLiteFile() (registry.File, error) {
+	return registry.LocalFile("server1", a.path), nil
+}
+
+// writeRegistry creates the SQLite registry at path holding rows.
+func writeRegistry(t *testing.T, path string, rows ...dbgpt.Instance) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := dbgpt.EnsureSchema(context.Background(), db, dbgpt.SQLite); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		var beat any
+		if r.LastHeartbeat != nil {
+			beat = r.LastHeartbeat.In(time.Local).Format(time.DateTime)
+		}
+		if _, err := db.Exec("INSERT INTO "+dbgpt.RegistryTable+" (model_name, host, port, healthy, last_heartbeat) VALUES (?, ?, ?, ?, ?)",
+			r.ModelName, r.Host, r.Port, r.Healthy, beat); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func listen(t *testing.T, h http.HandlerFunc) int {
@@ -151,11 +183,13 @@ func TestGatherOneControllerDown(t *testing.T) {
 func TestGatherFallsBackToDatabase(t *testing.T) {
 	srv := &schema.Server{Name: "server1", Address: "127.0.0.1"}
 	ctl := &schema.Controller{Name: "ctrl1", Server: srv, Port: 1, HeartbeatTimeoutSecs: 6}
-	c := &schema.Cluster{Name: "t", Servers: []*schema.Server{srv}, Controllers: []*schema.Controller{ctl}}
+	c := &schema.Cluster{Name: "t", Servers: []*schema.Server{srv}, Controllers: []*schema.Controller{ctl},
+		Registry: &schema.Registry{Type: schema.RegistrySQLite, Path: "/var/lib/dbgpt/registry.db"}}
 	i := dbgpt.NewInstance("glm@llm", "127.0.0.1", 8001)
 	i.Healthy = true
 	i.LastHeartbeat = dbgpt.NewTime(time.Now().UTC().Add(-2 * time.Second))
-	p := &fakeProvider{rows: []dbgpt.Instance{i}}
+	p := &fakeProvider{regFile: filepath.Join(t.TempDir(), "registry.db")}
+	writeRegistry(t, p.regFile, i)
 	r, err := Gather(context.Background(), p, c, Options{RequestTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -181,9 +215,10 @@ func TestGatherFallsBackToDatabase(t *testing.T) {
 func TestGatherNothingReached(t *testing.T) {
 	srv := &schema.Server{Name: "server1", Address: "127.0.0.1"}
 	ctl := &schema.Controller{Name: "ctrl1", Server: srv, Port: 1, HeartbeatTimeoutSecs: 6}
-	c := &schema.Cluster{Name: "t", Servers: []*schema.Server{srv}, Controllers: []*schema.Controller{ctl}}
+	c := &schema.Cluster{Name: "t", Servers: []*schema.Server{srv}, Controllers: []*schema.Controller{ctl},
+		Registry: &schema.Registry{Type: schema.RegistrySQLite, Path: "/var/lib/dbgpt/registry.db"}}
 	down := errors.New("server1: connection refused")
-	p := &fakeProvider{obsErr: down, rowsErr: down}
+	p := &fakeProvider{obsErr: down, regFile: filepath.Join(t.TempDir(), "registry.db")} // no file yet
 	r, err := Gather(context.Background(), p, c, Options{RequestTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +226,7 @@ func TestGatherNothingReached(t *testing.T) {
 	if !r.NothingReached {
 		t.Errorf("NothingReached false: %+v", r)
 	}
-	p.rowsErr = nil
+	writeRegistry(t, p.regFile)
 	r, err = Gather(context.Background(), p, c, Options{RequestTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)

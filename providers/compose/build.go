@@ -260,7 +260,7 @@ func (p *Project) addDatabase(c *schema.Cluster) (string, error) {
 	}
 	// Both the official mysql/mariadb images and hactl's test image read
 	// these names; the database and user are also created by hactl itself
-	// (EnsureRegistry), so an image that ignores them works too.
+	// (the registry's Ensure), so an image that ignores them works too.
 	secret := map[string]string{
 		"MYSQL_ROOT_PASSWORD":   root.Reveal(),
 		"MARIADB_ROOT_PASSWORD": root.Reveal(),

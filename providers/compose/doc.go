@@ -62,14 +62,16 @@
 // rewrites it and runs `up -d --no-deps --no-build <service>` (the compose v2
 // plugin when present, else docker-compose); compose leaves an unchanged
 // running container alone. Pre-flight never pulls: images must be local.
-// EnsureRegistry starts the database service, waits until Docker reports it
-// healthy, and then, as root, creates the database and registry user, and
-// the registry table with internal/dbgpt (no init script). DialContext
+// Registry gives package registry the project network to reach MySQL from
+// and, for the managed database, the extras it needs: Ensure starts the
+// database service, waits until Docker reports it healthy, and then, as
+// root, creates the database and registry user, and the registry table (no
+// init script). DialContext
 // resolves a service name to its container's address on the project network
 // (reachable from the Docker host). Remove stops (SIGTERM: workers
 // deregister) and removes a component's containers; when the last component
 // is gone the database service and network go too, the volume stays;
-// PurgeRegistry with no component left removes the volume. Teardown does
+// a registry purge with no component left removes the volume. Teardown does
 // all of it explicitly.
 //
 // This package must not decide what to deploy or in which order (plan and

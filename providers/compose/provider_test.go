@@ -37,7 +37,7 @@ func registryOnly(t *testing.T, dbImage string) *schema.Cluster {
 
 // The managed database starts, turns healthy, and hactl creates the
 // database, the registry user and table; a second run changes nothing;
-// Teardown keeps the volume; PurgeRegistry then removes it.
+// Teardown keeps the volume; Purge then removes it.
 func TestEnsureRegistryManagedDatabase(t *testing.T) {
 	needDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -59,25 +59,25 @@ func TestEnsureRegistryManagedDatabase(t *testing.T) {
 		}
 	})
 	// Before: no database container, no volume: absent, and plan starts nothing.
-	st, err := p.RegistryState(ctx, c)
+	st, err := p.Registry(c).State(ctx)
 	if err != nil || !st.Reachable || st.DatabaseExists || st.TableExists {
 		t.Fatalf("state before: %+v %v", st, err)
 	}
 	if cs, _ := containers(ctx, LabelProject+"="+p.Project()); len(cs) != 0 {
-		t.Fatalf("RegistryState started %d containers", len(cs))
+		t.Fatalf("State started %d containers", len(cs))
 	}
 	start := time.Now()
-	if err := p.EnsureRegistry(ctx, c); err != nil {
+	if err := p.Registry(c).Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("EnsureRegistry (start database, wait healthy, schema): %s", time.Since(start).Round(time.Millisecond))
-	if st, err := p.RegistryState(ctx, c); err != nil || !st.Reachable || !st.DatabaseExists || !st.TableExists || len(st.MissingColumns) > 0 {
+	t.Logf("Ensure (start database, wait healthy, schema): %s", time.Since(start).Round(time.Millisecond))
+	if st, err := p.Registry(c).State(ctx); err != nil || !st.Reachable || !st.DatabaseExists || !st.TableExists || len(st.MissingColumns) > 0 {
 		t.Fatalf("state after: %+v %v", st, err)
 	}
-	if err := p.EnsureRegistry(ctx, c); err != nil {
-		t.Fatalf("second EnsureRegistry: %v", err)
+	if err := p.Registry(c).Ensure(ctx); err != nil {
+		t.Fatalf("second Ensure: %v", err)
 	}
-	rows, err := p.RegistryRows(ctx, c)
+	rows, err := p.Registry(c).Rows(ctx)
 	if err != nil || len(rows) != 0 {
 		t.Fatalf("rows = %v, %v", rows, err)
 	}
@@ -104,18 +104,18 @@ func TestEnsureRegistryManagedDatabase(t *testing.T) {
 		t.Errorf("work directory left after teardown: %v", err)
 	}
 	// The volume is kept but the database does not run: unknown, not started.
-	if st, err := p.RegistryState(ctx, c); err != nil || st.Reachable || !strings.Contains(st.Err, "not running") {
+	if st, err := p.Registry(c).State(ctx); err != nil || st.Reachable || !strings.Contains(st.Err, "not running") {
 		t.Errorf("state with the database stopped: %+v %v", st, err)
 	}
 	if cs, _ := containers(ctx, LabelProject+"="+p.Project()); len(cs) != 0 {
-		t.Errorf("RegistryState started %d containers", len(cs))
+		t.Errorf("State started %d containers", len(cs))
 	}
 	// With no component left, purging the managed registry removes its volume.
-	if err := p.PurgeRegistry(ctx, c); err != nil {
+	if _, err := p.Registry(c).Purge(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := exec.Command("docker", "volume", "inspect", p.DatabaseVolume()).Run(); err == nil {
-		t.Errorf("volume %s left after PurgeRegistry", p.DatabaseVolume())
+		t.Errorf("volume %s left after Purge", p.DatabaseVolume())
 	}
 }
 
@@ -151,17 +151,17 @@ func TestEnsureRegistryExternalDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The server may still be starting: RegistryState's connection retries.
-	if st, err := p.RegistryState(ctx, c); err != nil || !st.Reachable || st.DatabaseExists {
+	// The server may still be starting: the registry's connection retries.
+	if st, err := p.Registry(c).State(ctx); err != nil || !st.Reachable || st.DatabaseExists {
 		t.Fatalf("state before: %+v %v", st, err)
 	}
-	if err := p.EnsureRegistry(ctx, c); err != nil {
+	if err := p.Registry(c).Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := p.RegistryState(ctx, c); err != nil || !st.Reachable || !st.DatabaseExists || !st.TableExists {
+	if st, err := p.Registry(c).State(ctx); err != nil || !st.Reachable || !st.DatabaseExists || !st.TableExists {
 		t.Fatalf("state after: %+v %v", st, err)
 	}
-	rows, err := p.RegistryRows(ctx, c)
+	rows, err := p.Registry(c).Rows(ctx)
 	if err != nil || len(rows) != 0 {
 		t.Fatalf("rows = %v, %v", rows, err)
 	}

@@ -2,91 +2,93 @@ package compose
 
 import (
 	"context"
-	"database/sql"
+	"errors"
 	"fmt"
 	"net"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-
-	"github.com/hactl/hactl/internal/dbgpt"
-	"github.com/hactl/hactl/plan"
-	"github.com/hactl/hactl/providers"
+	"github.com/hactl/hactl/registry"
 	"github.com/hactl/hactl/schema"
 )
 
-// EnsureRegistry makes the registry ready before any controller starts. A
-// managed database is started first (`up -d --no-deps <db>`) and waited for
-// until healthy; then, as its root user, hactl creates the database and the
-// registry user when missing. For every MySQL registry it then creates the
-// registry table when absent and checks an existing one's columns, the same
-// code as the SSH path (internal/dbgpt). Embedded: nothing to do.
-func (p *Provider) EnsureRegistry(ctx context.Context, c *schema.Cluster) error {
-	r := p.c.Registry
-	if r == nil || r.Type == schema.RegistryEmbedded {
-		return nil
-	}
-	if r.Type != schema.RegistryMySQL {
-		return fmt.Errorf("compose: the compose provider supports mysql and embedded registries, not %s", r.Type)
-	}
+// Registry is the registry database reached inside the project's network.
+// It is always the provider's own (adapted) cluster's: c is not used. A
+// managed database is started by Ensure (and waited for until healthy),
+// created with its registry user as root, observed as root while it runs
+// and not at all while it does not, and dropped with its volume by a purge
+// when no component is left.
+func (p *Provider) Registry(*schema.Cluster) *registry.DB {
 	if Managed(p.c) {
-		if err := p.startDatabase(ctx); err != nil {
-			return err
-		}
-		root, err := p.openMySQL(ctx, "root", p.rootPassword(), "")
-		if err != nil {
-			return err
-		}
-		defer root.Close()
-		if err := dbgpt.CreateDatabase(ctx, root, r.Database); err != nil {
-			return fmt.Errorf("compose: registry database %s: %w", p.addr(), err)
-		}
-		if r.User != "root" {
-			if err := ensureUser(ctx, root, r.User, r.Password.Reveal(), r.Database); err != nil {
-				return fmt.Errorf("compose: registry database %s: %w", p.addr(), err)
-			}
-		}
-	} else if r.CreateDatabase {
-		db, err := p.openMySQL(ctx, r.User, r.Password.Reveal(), "")
-		if err != nil {
-			return err
-		}
-		err = dbgpt.CreateDatabase(ctx, db, r.Database)
-		db.Close()
-		if err != nil {
-			return fmt.Errorf("compose: registry database %s: %w", p.addr(), err)
-		}
+		return registry.New(p.c, managedAccess{access{p}})
 	}
-	db, err := p.openRegistry(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := dbgpt.EnsureSchema(ctx, db, dbgpt.MySQL); err != nil {
-		return fmt.Errorf("compose: registry database %s: %w", p.addr(), err)
-	}
-	missing, err := dbgpt.CheckColumns(ctx, db)
-	if err != nil {
-		return fmt.Errorf("compose: registry database %s: %w", p.addr(), err)
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("compose: registry table %s in %s lacks columns %s (created by another DB-GPT version?)",
-			dbgpt.RegistryTable, r.Database, strings.Join(missing, ", "))
-	}
-	return nil
+	return registry.New(p.c, access{p})
 }
 
-func (p *Provider) rootPassword() string {
-	if p.c.Compose.RootPassword.IsSet() {
-		return p.c.Compose.RootPassword.Reveal()
-	}
-	return p.c.Registry.Password.Reveal()
+// access reaches an external MySQL registry through the provider's dialer.
+type access struct{ p *Provider }
+
+func (a access) Places() []registry.Place { return []registry.Place{network{a.p}} }
+
+func (a access) SQLiteFile() (registry.File, error) {
+	return nil, errors.New("compose: the compose provider supports mysql and embedded registries, not sqlite")
 }
 
-func (p *Provider) addr() string {
-	return net.JoinHostPort(p.c.Registry.Host, strconv.Itoa(p.c.Registry.Port))
+// ConnectRetry: the database may still be starting.
+func (a access) ConnectRetry() time.Duration { return 20 * time.Second }
+
+// network is the project's network as a place to dial from.
+type network struct{ p *Provider }
+
+func (n network) Name() string { return "the compose network" }
+
+func (n network) DialContext(ctx context.Context, nw, addr string) (net.Conn, error) {
+	return n.p.DialContext(ctx, nil, nw, addr)
+}
+
+// managedAccess is the database service the project runs itself.
+type managedAccess struct{ access }
+
+func (a managedAccess) Start(ctx context.Context) error { return a.p.startDatabase(ctx) }
+
+func (a managedAccess) Admin() (string, string) {
+	c := a.p.c
+	if c.Compose.RootPassword.IsSet() {
+		return "root", c.Compose.RootPassword.Reveal()
+	}
+	return "root", c.Registry.Password.Reveal()
+}
+
+// Running: a database whose container and volume are both absent is fresh
+// (apply creates both); one with a volume but no running container cannot
+// be checked without starting it.
+func (a managedAccess) Running(ctx context.Context) (running, fresh bool, err error) {
+	cs, err := containers(ctx, LabelProject+"="+a.p.project, LabelService+"="+DatabaseService(a.p.c))
+	if err != nil {
+		return false, false, err
+	}
+	for _, ct := range cs {
+		if ct.State.Running {
+			return true, false, nil
+		}
+	}
+	if len(cs) > 0 {
+		return false, false, nil
+	}
+	_, err = run(ctx, "", "docker", "volume", "inspect", a.p.DatabaseVolume())
+	return false, err != nil, nil
+}
+
+// Discard: with every component gone, purging the managed registry means
+// its data: the database service, network and volume are removed. A
+// database that does not run holds no row to delete now.
+func (a managedAccess) Discard(ctx context.Context) (bool, error) {
+	if left, err := a.p.componentsLeft(ctx); err == nil && left == 0 {
+		return true, a.p.Teardown(ctx, true)
+	}
+	if _, err := a.p.serviceContainer(ctx, DatabaseService(a.p.c)); err != nil {
+		return true, nil
+	}
+	return false, nil
 }
 
 // startDatabase starts the managed database service and waits until Docker
@@ -139,185 +141,4 @@ func (p *Provider) startDatabase(ctx context.Context) error {
 		case <-time.After(time.Second):
 		}
 	}
-}
-
-// openMySQL connects to the registry database server as user, through the
-// provider's dialer (a managed database is reached at its container address).
-func (p *Provider) openMySQL(ctx context.Context, user, password, database string) (*sql.DB, error) {
-	cfg := mysql.NewConfig()
-	cfg.User, cfg.Passwd, cfg.DBName = user, password, database
-	cfg.Net, cfg.Addr = "tcp", p.addr()
-	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = 10*time.Second, 30*time.Second, 30*time.Second
-	cfg.ParseTime = true
-	cfg.InterpolateParams = true // CREATE USER takes no placeholders server-side
-	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return p.DialContext(ctx, nil, network, addr)
-	}
-	conn, err := mysql.NewConnector(cfg)
-	if err != nil {
-		return nil, err
-	}
-	db := sql.OpenDB(conn)
-	db.SetMaxOpenConns(2)
-	if err := pingRetry(ctx, db, 20*time.Second); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("compose: connecting to the registry database %s as %s: %w", p.addr(), user, err)
-	}
-	return db, nil
-}
-
-// openRegistry connects to the registry database as the registry user.
-func (p *Provider) openRegistry(ctx context.Context) (*sql.DB, error) {
-	r := p.c.Registry
-	return p.openMySQL(ctx, r.User, r.Password.Reveal(), r.Database)
-}
-
-func pingRetry(ctx context.Context, db *sql.DB, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := db.PingContext(pctx)
-		cancel()
-		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
-			return err
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
-// ensureUser creates the registry user when missing, sets its password and
-// grants it the registry database. Names are checked identifiers; the
-// password travels as an interpolated, escaped parameter.
-func ensureUser(ctx context.Context, root *sql.DB, user, password, database string) error {
-	if err := dbgpt.ValidIdentifier(user); err != nil {
-		return fmt.Errorf("registry user: %w", err)
-	}
-	if err := dbgpt.ValidIdentifier(database); err != nil {
-		return err
-	}
-	stmts := []struct {
-		q    string
-		args []any
-	}{
-		{"CREATE USER IF NOT EXISTS '" + user + "'@'%' IDENTIFIED BY ?", []any{password}},
-		{"ALTER USER '" + user + "'@'%' IDENTIFIED BY ?", []any{password}},
-		{"GRANT ALL PRIVILEGES ON `" + database + "`.* TO '" + user + "'@'%'", nil},
-	}
-	for _, s := range stmts {
-		if _, err := root.ExecContext(ctx, s.q, s.args...); err != nil {
-			return fmt.Errorf("creating registry user %s: %w", user, err)
-		}
-	}
-	return nil
-}
-
-// RegistryRows reads the registry table directly, for status when no
-// controller answers.
-func (p *Provider) RegistryRows(ctx context.Context, c *schema.Cluster) ([]dbgpt.Instance, error) {
-	r := p.c.Registry
-	if r == nil || r.Type != schema.RegistryMySQL {
-		return nil, fmt.Errorf("compose: no mysql registry to read")
-	}
-	db, err := p.openRegistry(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	rows, err := dbgpt.ListRows(ctx, db)
-	if err != nil {
-		return nil, fmt.Errorf("compose: registry database %s: %w", p.addr(), err)
-	}
-	out := make([]dbgpt.Instance, len(rows))
-	for i, row := range rows {
-		out[i] = row.Instance
-	}
-	return out, nil
-}
-
-// PurgeRegistry deletes the registry rows of every worker of the cluster
-// (destroy --purge-registry). For a managed database with no component
-// left it removes the database with its volume (Teardown(ctx, true)).
-func (p *Provider) PurgeRegistry(ctx context.Context, c *schema.Cluster) error {
-	r := p.c.Registry
-	if r == nil || r.Type != schema.RegistryMySQL {
-		return nil
-	}
-	if Managed(p.c) {
-		// With every component gone, purging the managed registry means its
-		// data: the database service, network and volume are removed.
-		if left, err := p.componentsLeft(ctx); err == nil && left == 0 {
-			return p.Teardown(ctx, true)
-		}
-		if _, err := p.serviceContainer(ctx, DatabaseService(p.c)); err != nil {
-			return nil
-		}
-	}
-	db, err := p.openRegistry(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	for _, w := range p.c.Workers {
-		if _, err := dbgpt.Purge(ctx, db, w.Server.Address, w.Port); err != nil && !dbgpt.IsTableMissing(err) {
-			return fmt.Errorf("compose: registry database %s: %w", p.addr(), err)
-		}
-	}
-	return nil
-}
-
-// RegistryState observes the registry without starting or creating
-// anything; see providers.Provider. A managed database whose container and
-// volume are both absent holds no table yet (apply creates both); one whose
-// volume exists but whose container does not run cannot be checked without
-// starting it, which plan does not do. A running managed database is
-// checked as its root user (the registry user may not exist yet), an
-// external one as the registry user.
-func (p *Provider) RegistryState(ctx context.Context, c *schema.Cluster) (plan.RegistryState, error) {
-	r := p.c.Registry
-	if r == nil || r.Type == schema.RegistryEmbedded || r.Type == "" {
-		return plan.RegistryState{Type: schema.RegistryEmbedded}, nil
-	}
-	st := plan.RegistryState{Type: r.Type}
-	if r.Type != schema.RegistryMySQL {
-		return st, fmt.Errorf("compose: the compose provider supports mysql and embedded registries, not %s", r.Type)
-	}
-	st.Where = fmt.Sprintf("mysql %s@%s/%s", r.User, p.addr(), r.Database)
-	user, password := r.User, r.Password.Reveal()
-	if Managed(p.c) {
-		svc := DatabaseService(p.c)
-		st.Where += " (service " + svc + ")"
-		cs, err := containers(ctx, LabelProject+"="+p.project, LabelService+"="+svc)
-		if err != nil {
-			st.Err = err.Error()
-			return st, nil
-		}
-		running := false
-		for _, ct := range cs {
-			running = running || ct.State.Running
-		}
-		if !running {
-			if _, err := run(ctx, "", "docker", "volume", "inspect", p.DatabaseVolume()); err != nil && len(cs) == 0 {
-				st.Reachable = true // nothing there: database and table are created by apply
-				return st, nil
-			}
-			st.Err = fmt.Sprintf("the database service %s is not running (plan does not start it)", svc)
-			return st, nil
-		}
-		user, password = "root", p.rootPassword()
-	}
-	server, err := p.openMySQL(ctx, user, password, "")
-	if err != nil {
-		st.Err = err.Error()
-		return st, nil
-	}
-	defer server.Close()
-	err = providers.ObserveMySQL(ctx, server, r.Database, func() (*sql.DB, error) {
-		return p.openMySQL(ctx, user, password, r.Database)
-	}, &st)
-	if err != nil {
-		st.Err = fmt.Sprintf("compose: registry database %s: %v", p.addr(), err)
-		return st, nil
-	}
-	st.Reachable = true
-	return st, nil
 }

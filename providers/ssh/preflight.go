@@ -14,6 +14,7 @@ import (
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/providers/host"
+	"github.com/hactl/hactl/registry"
 	"github.com/hactl/hactl/schema"
 )
 
@@ -46,8 +47,8 @@ func (p *Provider) Preflight(ctx context.Context, c *schema.Cluster, want []*pla
 		if c.Registry != nil && c.Registry.Type == schema.RegistryMySQL {
 			for _, ctl := range c.Controllers {
 				if ctl.Server != nil && ctl.Server.Name == s.Name {
-					if pr := p.checkMySQLFrom(ctx, c.Registry, s); pr != nil {
-						add(*pr)
+					if pr := registry.Check(ctx, c.Registry, p.host(s), s.Address); pr != nil {
+						add(providers.Problem{Server: s.Name, What: pr.What, Fix: pr.Fix})
 					}
 					break
 				}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,13 +15,42 @@ import (
 	"github.com/hactl/hactl/schema"
 )
 
-func insertRow(t *testing.T, db *sql.DB) {
+// insertRows writes the rows of worker llm1 (10.0.0.1:8001) and of another
+// cluster's worker (10.0.0.1:9001).
+func insertRows(t *testing.T, db *sql.DB) {
 	t.Helper()
-	if _, err := db.Exec("INSERT INTO " + dbgpt.RegistryTable + " (model_name, host, port, healthy) VALUES ('m@llm', '10.0.0.1', 8001, 1)"); err != nil {
+	if _, err := db.Exec("INSERT INTO " + dbgpt.RegistryTable + " (model_name, host, port, healthy) VALUES " +
+		"('m@llm', '10.0.0.1', 8001, 1), ('WorkerManager@service', '10.0.0.1', 8001, 1), ('other@llm', '10.0.0.1', 9001, 1)"); err != nil {
 		t.Fatal(err)
 	}
 }
 
+func withWorker(c *schema.Cluster) *schema.Cluster {
+	w := &schema.Server{Name: "gpu1", Address: "10.0.0.1"}
+	c.Workers = []*schema.Worker{{Name: "llm1", Server: w, Port: 8001, Model: &schema.Model{Name: "m", WorkerType: schema.WorkerTypeLLM}}}
+	return c
+}
+
+func countRows(t *testing.T, path string) int {
+	t.Helper()
+	db, err := openTestSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM " + dbgpt.RegistryTable).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func openTestSQLite(path string) (*sql.DB, error) {
+	return sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+}
+
+// The SQLite registry on the controllers' server: opened in place when
+// local, a copy written back over SSH.
 func TestRegistrySQLite(t *testing.T) {
 	t.Parallel()
 	for _, e := range transports(t) {
@@ -28,22 +58,23 @@ func TestRegistrySQLite(t *testing.T) {
 			ctx := context.Background()
 			s := e.server(t, "server1", "dbgpt")
 			path := filepath.Join(t.TempDir(), "data dir", "registry.db")
-			c := &schema.Cluster{Name: "test", Servers: []*schema.Server{s},
+			c := withWorker(&schema.Cluster{Name: "test", Servers: []*schema.Server{s},
 				Controllers: []*schema.Controller{{Name: "ctrl1", Server: s}},
-				Registry:    &schema.Registry{Type: schema.RegistrySQLite, Path: path}}
+				Registry:    &schema.Registry{Type: schema.RegistrySQLite, Path: path}})
 			p := newTestProvider(t, c)
+			reg := p.Registry(c)
 			// Observed before: no file, nothing created by looking.
-			st, err := p.RegistryState(ctx, c)
+			st, err := reg.State(ctx)
 			if err != nil || !st.Reachable || st.DatabaseExists || st.TableExists || st.Where != "sqlite "+path+" on server1" {
 				t.Fatalf("state before: %+v %v", st, err)
 			}
 			if _, err := os.Stat(path); !os.IsNotExist(err) {
-				t.Fatalf("RegistryState created the file: %v", err)
+				t.Fatalf("State created the file: %v", err)
 			}
-			if err := p.EnsureRegistry(ctx, c); err != nil {
+			if err := reg.Ensure(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if st, err := p.RegistryState(ctx, c); err != nil || !st.Reachable || !st.DatabaseExists || !st.TableExists || len(st.MissingColumns) > 0 {
+			if st, err := reg.State(ctx); err != nil || !st.Complete() || !st.TableExists {
 				t.Fatalf("state after: %+v %v", st, err)
 			}
 			fi, err := os.Stat(path)
@@ -53,52 +84,77 @@ func TestRegistrySQLite(t *testing.T) {
 			if fi.Mode().Perm() != 0o600 {
 				t.Errorf("mode %o", fi.Mode().Perm())
 			}
-			db, err := openSQLite(path, false)
+			db, err := openTestSQLite(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if missing, err := dbgpt.CheckColumns(ctx, db); err != nil || len(missing) > 0 {
-				t.Fatalf("table: %v %v", missing, err)
-			}
-			insertRow(t, db)
+			insertRows(t, db)
 			db.Close()
 			// Idempotent: an existing registry keeps its rows.
-			if err := p.EnsureRegistry(ctx, c); err != nil {
+			if err := reg.Ensure(ctx); err != nil {
 				t.Fatal(err)
 			}
-			rows, err := p.RegistryRows(ctx, c)
-			if err != nil || len(rows) != 1 || rows[0].ModelName != "m@llm" || rows[0].Port != 8001 {
+			rows, err := reg.Rows(ctx)
+			if err != nil || len(rows) != 3 || rows[0].ModelName != "m@llm" || rows[0].Port != 8001 {
 				t.Fatalf("rows %+v %v", rows, err)
 			}
-			if err := p.PurgeRegistry(ctx, c); err != nil {
-				t.Fatal(err)
+			// Purge deletes llm1's rows, written back; the other stays.
+			if n, err := reg.Purge(ctx); n != 2 || err != nil {
+				t.Fatalf("Purge: %d %v", n, err)
 			}
-			rows, err = p.RegistryRows(ctx, c)
-			if err != nil || len(rows) != 0 {
+			rows, err = reg.Rows(ctx)
+			if err != nil || len(rows) != 1 || rows[0].ModelName != "other@llm" {
 				t.Fatalf("after purge: %+v %v", rows, err)
 			}
-			// A file without the table; then a foreign table.
-			db, err = openSQLite(path, false)
+			if n := countRows(t, path); n != 1 {
+				t.Fatalf("the file holds %d rows after purge, want 1", n)
+			}
+			// A foreign table: refused by Ensure and Purge, its rows kept.
+			db, err = openTestSQLite(path)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer db.Close()
+			for _, q := range []string{"DROP TABLE " + dbgpt.RegistryTable,
+				"CREATE TABLE " + dbgpt.RegistryTable + " (id INTEGER PRIMARY KEY, host TEXT, port INTEGER)",
+				"INSERT INTO " + dbgpt.RegistryTable + " (host, port) VALUES ('10.0.0.1', 8001)"} {
+				if _, err := db.Exec(q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if st, err := reg.State(ctx); err != nil || !st.TableExists || !slices.Contains(st.MissingColumns, "model_name") {
+				t.Fatalf("state with a foreign table: %+v %v", st, err)
+			}
+			if err := reg.Ensure(ctx); err == nil || !strings.Contains(err.Error(), "not DB-GPT's registry table") {
+				t.Fatalf("Ensure with a foreign table: %v", err)
+			}
+			if _, err := reg.Purge(ctx); err == nil || !strings.Contains(err.Error(), "not DB-GPT's registry table") {
+				t.Fatalf("Purge with a foreign table: %v", err)
+			}
+			if n := countRows(t, path); n != 1 {
+				t.Fatalf("the foreign table holds %d rows, want 1", n)
+			}
+			// A file without the table: in place it gets one; a remote
+			// copy is only checked (a controller may be writing the file).
 			if _, err := db.Exec("DROP TABLE " + dbgpt.RegistryTable); err != nil {
 				t.Fatal(err)
 			}
-			if st, err := p.RegistryState(ctx, c); err != nil || !st.Reachable || !st.DatabaseExists || st.TableExists {
+			if st, err := reg.State(ctx); err != nil || !st.Reachable || !st.DatabaseExists || st.TableExists {
 				t.Fatalf("state without the table: %+v %v", st, err)
 			}
-			if _, err := db.Exec("CREATE TABLE " + dbgpt.RegistryTable + " (id INTEGER PRIMARY KEY, host TEXT)"); err != nil {
-				t.Fatal(err)
-			}
-			if st, err := p.RegistryState(ctx, c); err != nil || !st.TableExists || !strings.Contains(strings.Join(st.MissingColumns, ","), "model_name") {
-				t.Fatalf("state with a foreign table: %+v %v", st, err)
+			err = reg.Ensure(ctx)
+			if e.transport == schema.TransportLocal {
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else if err == nil || !strings.Contains(err.Error(), "delete the file so hactl creates it") {
+				t.Fatalf("Ensure of a remote file without the table: %v", err)
 			}
 		})
 	}
 }
 
+// MySQL reached through the controller host's SSH connection.
 func TestRegistryMySQLThroughSSH(t *testing.T) {
 	t.Parallel()
 	sshdtest.SkipIfDisabled(t)
@@ -108,60 +164,36 @@ func TestRegistryMySQLThroughSSH(t *testing.T) {
 	s := testEnv{schema.TransportSSH, d}.server(t, "server1", "dbgpt")
 	reg := &schema.Registry{Type: schema.RegistryMySQL, Host: "127.0.0.1", Port: mdb.Port, Database: "hactl_ssh_reg",
 		User: mdb.User, Password: schema.NewSecret(mdb.Password), CreateDatabase: true}
-	c := &schema.Cluster{Name: "test", Servers: []*schema.Server{s},
-		Controllers: []*schema.Controller{{Name: "ctrl1", Server: s}}, Registry: reg}
+	c := withWorker(&schema.Cluster{Name: "test", Servers: []*schema.Server{s},
+		Controllers: []*schema.Controller{{Name: "ctrl1", Server: s}}, Registry: reg})
 	p := newTestProvider(t, c)
 
 	if probs := p.Preflight(ctx, c, nil); len(probs) != 0 {
 		t.Fatalf("problems: %v", probs)
 	}
-	st, err := p.RegistryState(ctx, c)
+	st, err := p.Registry(c).State(ctx)
 	if err != nil || !st.Reachable || st.DatabaseExists || st.TableExists || !strings.Contains(st.Where, "(from server1)") {
 		t.Fatalf("state before: %+v %v", st, err)
 	}
-	if err := p.EnsureRegistry(ctx, c); err != nil {
+	if err := p.Registry(c).Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := p.RegistryState(ctx, c); err != nil || !st.Reachable || !st.DatabaseExists || !st.TableExists || len(st.MissingColumns) > 0 {
+	if st, err := p.Registry(c).State(ctx); err != nil || !st.Complete() || !st.TableExists {
 		t.Fatalf("state after: %+v %v", st, err)
 	}
-	if err := p.EnsureRegistry(ctx, c); err != nil {
-		t.Fatalf("second run: %v", err)
-	}
 	db := mdb.Open(t, reg.Database)
-	insertRow(t, db)
-	rows, err := p.RegistryRows(ctx, c)
-	if err != nil || len(rows) != 1 || rows[0].Host != "10.0.0.1" {
+	insertRows(t, db)
+	rows, err := p.Registry(c).Rows(ctx)
+	if err != nil || len(rows) != 3 || rows[0].Host != "10.0.0.1" {
 		t.Fatalf("rows %+v %v", rows, err)
 	}
-	if err := p.PurgeRegistry(ctx, c); err != nil {
-		t.Fatal(err)
+	if n, err := p.Registry(c).Purge(ctx); n != 2 || err != nil {
+		t.Fatalf("Purge: %d %v", n, err)
 	}
 	var n int
 	db.QueryRow("SELECT COUNT(*) FROM " + dbgpt.RegistryTable).Scan(&n)
-	if n != 0 {
-		t.Errorf("%d rows after purge", n)
-	}
-
-	// A foreign table of the same name is refused, not altered.
-	foreign := mdb.NewDatabase(t, "foreign")
-	fdb := mdb.Open(t, foreign)
-	if _, err := fdb.Exec("CREATE TABLE " + dbgpt.RegistryTable + " (id INT PRIMARY KEY, foo TEXT)"); err != nil {
-		t.Fatal(err)
-	}
-	c.Registry = &schema.Registry{Type: schema.RegistryMySQL, Host: "127.0.0.1", Port: mdb.Port, Database: foreign,
-		User: mdb.User, Password: schema.NewSecret(mdb.Password)}
-	if st, err := p.RegistryState(ctx, c); err != nil || !st.TableExists || !strings.Contains(strings.Join(st.MissingColumns, ","), "model_name") {
-		t.Fatalf("state with a foreign table: %+v %v", st, err)
-	}
-	err = p.EnsureRegistry(ctx, c)
-	if err == nil || !strings.Contains(err.Error(), "is not DB-GPT's registry table") || !strings.Contains(err.Error(), "model_name") {
-		t.Fatalf("foreign table: %v", err)
-	}
-	// Unreachable: a state saying why, not an error; no password in it.
-	c.Registry = &schema.Registry{Type: schema.RegistryMySQL, Host: "127.0.0.1", Port: mdb.Port, Database: "x", User: mdb.User, Password: schema.NewSecret("wrong-pw")}
-	if st, err := p.RegistryState(ctx, c); err != nil || st.Reachable || !strings.Contains(st.Err, "not reachable from any controller host") || strings.Contains(st.Err, "wrong-pw") {
-		t.Fatalf("state with a wrong password: %+v %v", st, err)
+	if n != 1 {
+		t.Errorf("%d rows after purge, want the other cluster's 1", n)
 	}
 
 	// Pre-flight names what is wrong, as seen from the controller's host.

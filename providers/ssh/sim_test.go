@@ -121,7 +121,7 @@ func TestDBGPTSim(t *testing.T) {
 				if probs := p.Preflight(ctx, c, want); len(probs) != 0 {
 					t.Fatalf("pre-flight: %v", probs)
 				}
-				if err := p.EnsureRegistry(ctx, c); err != nil {
+				if err := p.Registry(c).Ensure(ctx); err != nil {
 					t.Fatal(err)
 				}
 				for _, comp := range want {
@@ -160,7 +160,7 @@ func TestDBGPTSim(t *testing.T) {
 				if !strings.Contains(strings.Join(names, " "), fmt.Sprintf("glm@llm@127.0.0.1:%d", workerPort)) {
 					t.Errorf("rows %v", names)
 				}
-				regRows, err := p.RegistryRows(ctx, c)
+				regRows, err := p.Registry(c).Rows(ctx)
 				if err != nil || len(regRows) < 2 {
 					t.Errorf("registry rows %+v %v", regRows, err)
 				}
