@@ -46,7 +46,7 @@ var (
 			return p, c, err
 		},
 		"compose": func(c *schema.Cluster, _ Options) (providers.Provider, *schema.Cluster, error) {
-			p, err := compose.NewProvider(c, compose.Options{})
+			p, err := compose.New(c, compose.Options{})
 			if err != nil {
 				return nil, nil, err
 			}

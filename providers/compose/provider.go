@@ -50,14 +50,9 @@ type Provider struct {
 
 var _ providers.Provider = (*Provider)(nil)
 
-// New returns the compose provider of a cluster. It does not touch Docker
-// yet; Preflight does.
-func New(c *schema.Cluster, opts Options) (providers.Provider, error) {
-	return NewProvider(c, opts)
-}
-
-// NewProvider is New returning the concrete type.
-func NewProvider(c *schema.Cluster, opts Options) (*Provider, error) {
+// New returns the compose provider of a cluster, working on an adapted copy
+// of it (see Cluster). It does not touch Docker yet; Preflight does.
+func New(c *schema.Cluster, opts Options) (*Provider, error) {
 	ac, err := Adapt(c)
 	if err != nil {
 		return nil, err

@@ -47,7 +47,7 @@ func TestEnsureRegistryManagedDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := registryOnly(t, imgs.DB)
-	p, err := NewProvider(c, Options{WorkDir: t.TempDir()})
+	p, err := New(c, Options{WorkDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestEnsureRegistryExternalDatabase(t *testing.T) {
 	c.Registry.Host = strings.TrimSpace(string(ipOut))
 	c.Registry.User = "root"
 	c.Registry.Password = schema.NewSecret("ext-root-pw")
-	p, err := NewProvider(c, Options{WorkDir: t.TempDir()})
+	p, err := New(c, Options{WorkDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func BenchmarkDeploy(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				p := pr.(*Provider)
+				p := pr
 				defer p.Close()
 				comp := controllerComp(s, freePort(b), "h")
 				for b.Loop() {
@@ -48,7 +48,7 @@ func BenchmarkObserve(b *testing.B) {
 			s := e.server(b, "server1", fakeCommand(b, "0.6.3"))
 			c := &schema.Cluster{Name: "bench", Servers: []*schema.Server{s}}
 			pr, _ := New(c, Options{StartCheck: 200 * time.Millisecond})
-			p := pr.(*Provider)
+			p := pr
 			defer p.Close()
 			for i := 0; i < 5; i++ {
 				comp := controllerComp(s, freePort(b), "h")

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hactl/hactl/internal/defaults"
 	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/providers/host"
 	"github.com/hactl/hactl/schema"
@@ -52,12 +53,12 @@ var _ providers.Provider = (*Provider)(nil)
 
 // New returns a Provider for the cluster's servers. It connects lazily: the
 // first operation on a server dials it.
-func New(c *schema.Cluster, opts Options) (providers.Provider, error) {
+func New(c *schema.Cluster, opts Options) (*Provider, error) {
 	if c == nil {
 		return nil, errors.New("ssh provider: nil cluster")
 	}
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 8
+		opts.Concurrency = defaults.Concurrency
 	}
 	if opts.Out == nil {
 		opts.Out = io.Discard

@@ -59,7 +59,7 @@ func newTestProvider(t *testing.T, c *schema.Cluster) *Provider {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := pr.(*Provider)
+	p := pr
 	t.Cleanup(func() { p.Close() })
 	return p
 }

@@ -116,7 +116,7 @@ func TestDBGPTSim(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				p := pr.(*Provider)
+				p := pr
 				defer p.Close()
 				if probs := p.Preflight(ctx, c, want); len(probs) != 0 {
 					t.Fatalf("pre-flight: %v", probs)
