@@ -7,7 +7,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 func TestVersionAndHelp(t *testing.T) {
@@ -133,10 +132,10 @@ func TestDaemon(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
 	p := start(t, nil, "start", "controller", "--host", "127.0.0.1", "--port", itoa(port), "--daemon")
-	if code := p.wait(10 * time.Second); code != 0 {
+	if code := p.wait(patience); code != 0 {
 		t.Fatalf("--daemon exit %d: %s", code, p.err.String())
 	}
-	eventually(t, 10*time.Second, "daemon to answer", func() bool { return portOpen(port) })
+	eventually(t, patience, "daemon to answer", func() bool { return portOpen(port) })
 	// Find the daemon by its command line to stop it.
 	matches, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	found := false
@@ -158,5 +157,5 @@ func TestDaemon(t *testing.T) {
 	if !found {
 		t.Fatal("daemon process not found")
 	}
-	eventually(t, 10*time.Second, "daemon to stop on SIGTERM", func() bool { return !portOpen(port) })
+	eventually(t, patience, "daemon to stop on SIGTERM", func() bool { return !portOpen(port) })
 }

@@ -23,4 +23,6 @@
 //	DBGPT_SIM_REGISTER_DELAY     worker port open → registration (default 1s)
 //	DBGPT_SIM_PROBE_INTERVAL     controller /api/health probes of clients (default 5s)
 //	DBGPT_SIM_MANAGER_HEARTBEAT  WorkerManager@service heartbeat (default 20s)
+//	DBGPT_SIM_TRACE_CHECKER      non-empty: a controller logs "dbgpt-sim: heartbeat checker pass N"
+//	                             after each pass of its checker (DB-GPT logs nothing; for tests)
 package main

@@ -17,11 +17,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hactl/hactl/internal/sim/cli"
 	"github.com/hactl/hactl/internal/testport"
 )
 
 // bin is the sim built once for the whole package.
 var bin string
+
+// patience bounds every wait for a condition: generous, as the tests share a
+// loaded machine; a wait ends as soon as its condition holds.
+const patience = 60 * time.Second
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "dbgpt-sim-test-")
@@ -137,7 +142,7 @@ func (p *proc) signal(s syscall.Signal) { p.cmd.Process.Signal(s) }
 func run(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	p := start(t, env, args...)
-	code = p.wait(30 * time.Second)
+	code = p.wait(patience)
 	return p.out.String(), p.err.String(), code
 }
 
@@ -148,7 +153,7 @@ func url(port int) string { return fmt.Sprintf("http://127.0.0.1:%d", port) }
 // waitUp waits until GET base+path answers (any status).
 func waitUp(t *testing.T, p *proc, base string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(patience)
 	for time.Now().Before(deadline) {
 		select {
 		case <-p.done:
@@ -162,7 +167,7 @@ func waitUp(t *testing.T, p *proc, base string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("%s did not answer at %s", p.name, base)
+	t.Fatalf("%s did not answer at %s within %s", p.name, base, patience)
 }
 
 // portOpen reports whether something accepts connections on port.
@@ -187,7 +192,7 @@ func do(t *testing.T, method, u string, body any) (int, string) {
 		j, _ := json.Marshal(b)
 		rd = bytes.NewReader(j)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, method, u, rd)
 	if rd != nil {
@@ -223,3 +228,7 @@ func portOpenAt(host string, port int) bool {
 	c.Close()
 	return true
 }
+
+// checkerPasses counts the heartbeat checker passes a controller started
+// with DBGPT_SIM_TRACE_CHECKER has logged.
+func checkerPasses(p *proc) int { return strings.Count(p.err.String(), cli.CheckerPassTrace) }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 )
 
 func seed(t *testing.T, base string) {
@@ -39,7 +38,7 @@ func TestWebserverAndAPIServer(t *testing.T) {
 		t.Errorf("webserver health: %d %s", code, b)
 	}
 	_, direct := do(t, "GET", url(cport)+modelsPath+"?healthy_only=true", nil)
-	eventually(t, 5*time.Second, "webserver to forward to the healthy controller", func() bool {
+	eventually(t, patience, "webserver to forward to the healthy controller", func() bool {
 		code, b := do(t, "GET", url(wport)+modelsPath+"?healthy_only=true", nil)
 		return code == 200 && b == direct
 	})
@@ -58,7 +57,7 @@ path = "${env:WEB_DB:-pilot/meta_data/dbgpt.db}"
 default_llm = "glm-4-9b-chat"
 `))
 	waitUp(t, w2, url(wport2))
-	eventually(t, 5*time.Second, "string \"false\" to mean light mode", func() bool {
+	eventually(t, patience, "string \"false\" to mean light mode", func() bool {
 		code, b := do(t, "GET", url(wport2)+modelsPath+"?healthy_only=true", nil)
 		return code == 200 && b == direct
 	})
@@ -73,7 +72,7 @@ default_llm = "glm-4-9b-chat"
 	// API server with keys: healthy llm models only, OpenAI-style.
 	aport := freePort(t)
 	a := start(t, []string{"APISERVER_API_KEYS=k1,k2"}, "start", "apiserver", "--host", "127.0.0.1", "--port", itoa(aport), "--controller_addr", url(cport))
-	eventually(t, 10*time.Second, "apiserver port", func() bool { return portOpen(aport) })
+	eventually(t, patience, "apiserver port", func() bool { return portOpen(aport) })
 	_ = a
 	if code, b := do(t, "GET", url(aport)+"/api/v1/models", nil); code != 401 || !strings.Contains(b, "invalid_api_key") {
 		t.Errorf("no key: %d %s", code, b)
@@ -106,7 +105,7 @@ default_llm = "glm-4-9b-chat"
 	aport2 := freePort(t)
 	start(t, []string{"DBGPT_SIM_VERSION=0.7.0"}, "start", "apiserver", "-c", writeFile(t, "api.toml",
 		"[service.model.api]\nhost = \"127.0.0.1\"\nport = "+itoa(aport2)+"\ncontroller_addr = \""+url(cport)+"\"\napi_keys = []\n"))
-	eventually(t, 10*time.Second, "TOML apiserver to list models", func() bool {
+	eventually(t, patience, "TOML apiserver to list models", func() bool {
 		if !portOpen(aport2) {
 			return false
 		}

@@ -97,6 +97,10 @@ func TestWorkerRowsProblem(t *testing.T) {
 	}
 }
 
+// requestTimeout bounds one request to a local stub: generous, as the
+// tests share a loaded machine.
+const requestTimeout = 30 * time.Second
+
 // controllerStub is a real HTTP server answering like a controller.
 func controllerStub(t *testing.T, modelsStatus int, rows []dbgpt.Instance) (*schema.Cluster, *schema.Controller) {
 	t.Helper()
@@ -126,7 +130,7 @@ func TestCheckController(t *testing.T) {
 	ctx := context.Background()
 	c, ctl := controllerStub(t, 200, nil)
 	d := &directDialer{}
-	cl := NewClient(d, c, time.Second)
+	cl := NewClient(d, c, requestTimeout)
 	defer cl.Close()
 	if err := CheckController(ctx, cl, ctl); err != nil {
 		t.Fatalf("healthy controller: %v", err)
@@ -136,7 +140,7 @@ func TestCheckController(t *testing.T) {
 	}
 
 	c, ctl = controllerStub(t, 500, nil)
-	cl = NewClient(d, c, time.Second)
+	cl = NewClient(d, c, requestTimeout)
 	err := CheckController(ctx, cl, ctl)
 	if err == nil || !errors.Is(err, ErrRegistryUnreadable) ||
 		!strings.Contains(err.Error(), "registry table missing or database unreachable: HTTP 500") {
@@ -167,7 +171,7 @@ func TestPeerClockFromDateHeader(t *testing.T) {
 	srv := &schema.Server{Name: "server1", Address: host}
 	ctl := &schema.Controller{Name: "ctrl1", Server: srv, Port: p, HeartbeatTimeoutSecs: 6}
 	c := &schema.Cluster{Servers: []*schema.Server{srv}, Controllers: []*schema.Controller{ctl}}
-	cl := NewClient(&directDialer{}, c, time.Second)
+	cl := NewClient(&directDialer{}, c, requestTimeout)
 	rows, err := JudgeThrough(context.Background(), cl, ctl, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -178,23 +182,42 @@ func TestPeerClockFromDateHeader(t *testing.T) {
 }
 
 func TestWaitForReturnsLastReason(t *testing.T) {
+	// The deadline passes while check keeps failing: the error is the last
+	// reason. The third attempt ends the context itself so that the count
+	// does not depend on how fast this machine is.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	n := 0
-	err := WaitFor(context.Background(), 300*time.Millisecond, 50*time.Millisecond, func(context.Context) error {
-		n++
+	err := WaitFor(ctx, time.Minute, 10*time.Millisecond, func(context.Context) error {
+		if n++; n == 3 {
+			cancel()
+		}
 		return errors.New("attempt " + strconv.Itoa(n))
 	})
-	if err == nil || !strings.Contains(err.Error(), "attempt "+strconv.Itoa(n)) || n < 3 {
+	if err == nil || !strings.Contains(err.Error(), "attempt 3") || n != 3 {
 		t.Fatalf("err %v after %d attempts", err, n)
 	}
+	// The timeout ends the wait.
+	start := time.Now()
+	err = WaitFor(context.Background(), 200*time.Millisecond, 10*time.Millisecond, func(context.Context) error {
+		return errors.New("never")
+	})
+	if err == nil || !strings.Contains(err.Error(), "never") {
+		t.Fatalf("timeout: %v", err)
+	}
+	if el := time.Since(start); el < 200*time.Millisecond || el > 30*time.Second {
+		t.Errorf("timeout of 200ms ended the wait after %s", el)
+	}
+	// Success on the third attempt.
 	n = 0
-	err = WaitFor(context.Background(), time.Second, 10*time.Millisecond, func(context.Context) error {
+	err = WaitFor(context.Background(), time.Minute, 10*time.Millisecond, func(context.Context) error {
 		if n++; n < 3 {
 			return errors.New("not yet")
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || n != 3 {
+		t.Fatalf("%v after %d attempts", err, n)
 	}
 }
 
@@ -227,7 +250,7 @@ func TestHeartbeatZone(t *testing.T) {
 	ctl := &schema.Controller{Name: "ctrl1", Server: srv, Port: p, HeartbeatTimeoutSecs: 6}
 	c := &schema.Cluster{Servers: []*schema.Server{srv}, Controllers: []*schema.Controller{ctl}}
 
-	rows, err := JudgeThrough(context.Background(), NewClient(&zoneDialer{off: east}, c, time.Second), ctl, nil)
+	rows, err := JudgeThrough(context.Background(), NewClient(&zoneDialer{off: east}, c, requestTimeout), ctl, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +258,7 @@ func TestHeartbeatZone(t *testing.T) {
 		t.Errorf("zone known: %s age %s, %s age %s", rows[0].State(), rows[0].Age, rows[1].State(), rows[1].Age)
 	}
 
-	rows, err = JudgeThrough(context.Background(), NewClient(&directDialer{}, c, time.Second), ctl, nil)
+	rows, err = JudgeThrough(context.Background(), NewClient(&directDialer{}, c, requestTimeout), ctl, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

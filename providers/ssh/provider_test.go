@@ -45,10 +45,10 @@ func transports(t testing.TB) []testEnv {
 func (e testEnv) server(t testing.TB, name, command string) *schema.Server {
 	dir := filepath.Join(t.TempDir(), "deploy dir it's $(touch pwned) `id`")
 	s := &schema.Server{Name: name, Address: "127.0.0.1", Transport: e.transport, DeployDir: dir, DBGPTCommand: command,
-		SSH: schema.SSHSettings{CommandTimeout: 30 * time.Second, ConnectTimeout: 5 * time.Second}}
+		SSH: schema.SSHSettings{CommandTimeout: 30 * time.Second, ConnectTimeout: 30 * time.Second}}
 	if e.sshd != nil {
 		s.SSH = schema.SSHSettings{Port: e.sshd.Port, User: "root", KeyFile: e.sshd.ClientKey, HostKeyPolicy: schema.HostKeyStrict,
-			KnownHostsFile: e.sshd.KnownHosts, ConnectTimeout: 5 * time.Second, CommandTimeout: 30 * time.Second}
+			KnownHostsFile: e.sshd.KnownHosts, ConnectTimeout: 30 * time.Second, CommandTimeout: 30 * time.Second}
 	}
 	return s
 }
@@ -96,18 +96,18 @@ func get(t *testing.T, p *Provider, s *schema.Server, port int, path string) str
 	t.Helper()
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return p.DialContext(ctx, s, network, addr)
-	}}, Timeout: 5 * time.Second}
+	}}, Timeout: 30 * time.Second}
 	// A process just (re)started may not listen yet.
 	var resp *http.Response
 	var err error
-	for i := 0; i < 30; i++ {
+	for deadline := time.Now().Add(time.Minute); ; {
 		if resp, err = hc.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path)); err == nil {
 			break
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s through %s for a minute: %v", path, s.Name, err)
+		}
 		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatalf("GET %s through %s: %v", path, s.Name, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -309,7 +309,7 @@ func TestRestartOnExit(t *testing.T) {
 			obs, _ := p.Observe(ctx, c)
 			first := obs[0].PID
 			syscall.Kill(first, syscall.SIGKILL)
-			deadline := time.Now().Add(10 * time.Second)
+			deadline := time.Now().Add(time.Minute)
 			for {
 				obs, err := p.Observe(ctx, c)
 				if err != nil {
@@ -319,7 +319,7 @@ func TestRestartOnExit(t *testing.T) {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("not restarted: %+v", obs[0])
+					t.Fatalf("not restarted within a minute: %+v", obs[0])
 				}
 				time.Sleep(200 * time.Millisecond)
 			}

@@ -21,7 +21,12 @@ const (
 	EnvRegisterDelay    = "DBGPT_SIM_REGISTER_DELAY"    // worker port open → registration, default 1s
 	EnvProbeInterval    = "DBGPT_SIM_PROBE_INTERVAL"    // controller health probes, default 5s
 	EnvManagerHeartbeat = "DBGPT_SIM_MANAGER_HEARTBEAT" // WorkerManager@service heartbeat, default 20s
+	EnvTraceChecker     = "DBGPT_SIM_TRACE_CHECKER"     // non-empty: a controller logs each heartbeat checker pass
 )
+
+// CheckerPassTrace starts the line a controller logs after each heartbeat
+// checker pass when EnvTraceChecker is set, followed by the pass count.
+const CheckerPassTrace = "dbgpt-sim: heartbeat checker pass"
 
 // DefaultVersion is the DB-GPT version the sim claims by default.
 const DefaultVersion = "0.6.3"

@@ -98,7 +98,11 @@ func runController(ctx context.Context, s ControllerSettings) error {
 	if interval <= 0 {
 		interval = 20 * time.Second
 	}
-	go registry.RunChecker(ctx, reg, interval, s.HeartbeatTimeout, func(err error) { controller.CheckerDied(log, err) })
+	var passed func(int)
+	if os.Getenv(EnvTraceChecker) != "" {
+		passed = func(n int) { log.Infof("%s %d", CheckerPassTrace, n) }
+	}
+	go registry.RunChecker(ctx, reg, interval, s.HeartbeatTimeout, passed, func(err error) { controller.CheckerDied(log, err) })
 	api := &controller.API{Reg: reg, Log: log}
 	return web.Serve(ctx, log, s.Host, s.Port, api.Handler())
 }

@@ -130,14 +130,19 @@ func (s *Storage) Check(ctx context.Context, timeout time.Duration) error {
 
 // RunChecker is the controller's heartbeat checker thread: Check at once,
 // then every interval. Like DB-GPT's, it dies on its first error, which it
-// hands to died, and never restarts.
-func RunChecker(ctx context.Context, r Registry, interval, timeout time.Duration, died func(error)) {
-	for {
+// hands to died, and never restarts. passed, when not nil, is called with
+// the count of passes after each one that succeeded (the sim's trace; DB-GPT
+// logs nothing).
+func RunChecker(ctx context.Context, r Registry, interval, timeout time.Duration, passed func(n int), died func(error)) {
+	for n := 1; ; n++ {
 		if err := r.Check(ctx, timeout); err != nil {
 			if ctx.Err() == nil {
 				died(err)
 			}
 			return
+		}
+		if passed != nil {
+			passed(n)
 		}
 		select {
 		case <-ctx.Done():
