@@ -51,7 +51,9 @@ Components no longer in the file are removed last.
 
 With PLANFILE (from 'hactl plan --out'), applies exactly that plan without
 asking, and refuses it when the cluster file, its values or the cluster
-changed since.
+changed since. Pass the same --var, --var-file and HACTL_VAR_ values as to
+plan (plan prints the command); other values are refused before any server
+is contacted, naming the variables that differ but not their values.
 
 On failure it names the gate, the component and prints the last lines of its
 log; run apply again once the cause is fixed: it repairs what was left.
@@ -90,6 +92,16 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		}
 		if saved != nil && saved.Cluster != c.Name {
 			return fmt.Errorf("plan %s is for cluster %q, but %s declares cluster %q", planPath, saved.Cluster, cf.file, c.Name)
+		}
+		if saved != nil {
+			// Before pre-flight: other values would fail there, or later,
+			// for a reason that does not say what differs.
+			if err := saved.CheckInputs(planPath, c.Variables()); err != nil {
+				if asJSON {
+					writeJSONError(stdout, err)
+				}
+				return err
+			}
 		}
 		ctx, sess, done, err := pf.connect(c)
 		if err != nil {
