@@ -86,7 +86,11 @@ func needComposeBlock(c *schema.Cluster) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s has no compose block: 'export compose' needs one to know the image that runs DB-GPT.\nAdd one %s, for example:\n\n", c.Filename, where)
 	fmt.Fprintf(&b, "compose {\n  dbgpt_image = \"eosphorosai/dbgpt:latest\" # an image with DB-GPT %s whose dbgpt command runs the components\n", c.Version)
-	if c.Registry != nil && c.Registry.Type == schema.RegistryMySQL && !(c.Registry.User == "root" && c.Registry.Password.IsSet()) {
+	switch {
+	case c.Registry == nil:
+	case c.Registry.Type != schema.RegistryMySQL:
+		fmt.Fprintf(&b, "  managed_database = false # the registry is %q: no database service\n", c.Registry.Type)
+	case !(c.Registry.User == "root" && c.Registry.Password.IsSet()):
 		b.WriteString("  root_password = var.registry_root_password # the managed MySQL registry's root password (a sensitive variable)\n")
 	}
 	b.WriteString("}\n\n'hactl docs cluster-file' lists every argument of the compose block.")
