@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"crypto/pbkdf2"
 	"crypto/sha256"
 	"encoding/hex"
 
@@ -22,10 +23,12 @@ func (c *Cluster) Variables() []VariableValue {
 	return append([]VariableValue(nil), c.variables...)
 }
 
-// Digest returns a salted sha256 of the variable's name and value, or ""
-// when the value is unknown (a variable left unset under
-// AllowUnsetVariables). The salt keeps equal values of two files or two
-// plans from showing as equal digests.
+// Digest returns a PBKDF2-SHA256 digest of the variable's value, salted
+// with salt and the variable's name, or "" when the value is unknown (a
+// variable left unset under AllowUnsetVariables). The iterations make a
+// digest of a sensitive value no quick way to test guesses (as the settings
+// hashes of package plan); the salt keeps equal values in two plans from
+// showing as equal digests.
 func (v VariableValue) Digest(salt string) string {
 	val, _ := v.value.UnmarkDeep()
 	if val == cty.NilVal || !val.IsWhollyKnown() {
@@ -35,12 +38,14 @@ func (v VariableValue) Digest(salt string) string {
 	if err != nil {
 		return ""
 	}
-	h := sha256.New()
-	for _, part := range [][]byte{[]byte(salt), {0}, []byte(v.Name), {0}, b} {
-		h.Write(part)
+	dk, err := pbkdf2.Key(sha256.New, string(b), []byte("hactl-variable-v1|"+salt+"|"+v.Name), digestIterations, 32)
+	if err != nil {
+		return "" // only for an invalid key length
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return "pbkdf2-sha256:" + hex.EncodeToString(dk)
 }
+
+const digestIterations = 20000
 
 // recordVariables keeps the resolved values on the cluster (called once the
 // values are resolved).

@@ -396,3 +396,21 @@ func TestDocs(t *testing.T) {
 		t.Errorf("the starter does not point at 'hactl docs cluster-file'")
 	}
 }
+
+// The README's Commands table names every command hactl has.
+func TestReadmeListsEveryCommand(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, _ := strings.Cut(string(readme), "## Commands")
+	table, _, _ = strings.Cut(table, "\n## ")
+	for _, c := range newRootCmd().Commands() {
+		if c.Hidden || c.Name() == "help" {
+			continue
+		}
+		if !strings.Contains(table, "| `hactl "+c.Name()) {
+			t.Errorf("README's Commands table lacks hactl %s", c.Name())
+		}
+	}
+}
