@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hactl/hactl/docs"
 	"github.com/hactl/hactl/internal/testport"
 	"github.com/hactl/hactl/plan"
@@ -354,6 +356,19 @@ func TestComponentAddressesAndDrillTargets(t *testing.T) {
 			t.Errorf("%s: drill targets %q", ex, targets)
 		}
 	}
+	// What a drill command will register for --target: the flags name the
+	// file, variables may be unset.
+	cmd := &cobra.Command{Use: "drill"}
+	addClusterFlags(cmd)
+	if err := cmd.ParseFlags([]string{"-f", filepath.Join(examplesDir(t), "ha-three-servers", "cluster.hcl")}); err != nil {
+		t.Fatal(err)
+	}
+	got, dir := completeDrillTargets(cmd, nil, "")
+	want := []string{"controller.controller1", "controller.controller2", "worker.glm-4-9b-chat", "worker.text2vec", "registry"}
+	if !slices.Equal(got, want) || dir != cobra.ShellCompDirectiveNoFileComp {
+		t.Errorf("drill --target completes %q, want %q", got, want)
+	}
+
 	c, err := schema.Load(filepath.Join(examplesDir(t), "quickstart", "cluster.hcl"), schema.LoadOptions{Vars: []string{"dbgpt_command=/bin/dbgpt"}})
 	if err != nil {
 		t.Fatal(err)

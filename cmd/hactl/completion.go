@@ -107,6 +107,17 @@ func componentAddresses(c *schema.Cluster) []string {
 	return out
 }
 
+// completeDrillTargets completes a drill's --target with drillTargets of
+// the cluster file the command's flags name (register it with
+// cmd.RegisterFlagCompletionFunc("target", completeDrillTargets)).
+func completeDrillTargets(cmd *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	c := completionCluster(cmd)
+	if c == nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return drillTargets(c), cobra.ShellCompDirectiveNoFileComp
+}
+
 // drillTargets lists what a fault drill can act on in c: every controller
 // and worker by address, and the registry database when it is one of its
 // own (MySQL or SQLite; an embedded registry lives in the controller), for

@@ -37,6 +37,8 @@ func newRootCmd() *cobra.Command {
 		Long: `hactl deploys and runs high-availability DB-GPT model-serving clusters
 (controllers sharing a registry database, model workers, webserver, API server)
 from one declarative cluster file, over SSH or as a docker compose project.
+The documentation is built in: 'hactl docs' lists it, 'hactl docs cluster-file'
+is the reference of the cluster file.
 
 Exit codes:
   0  success (plan -detailed-exitcode: no changes)
@@ -57,6 +59,7 @@ Exit codes:
 	root.Version = version.Version
 	root.SetVersionTemplate(versionText())
 	root.InitDefaultVersionFlag()
+	root.Flags().Lookup("version").Usage = "print what 'hactl version' prints"
 	root.InitDefaultCompletionCmd()
 	documentCompletion(root)
 	return root
