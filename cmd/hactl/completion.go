@@ -18,8 +18,8 @@ func documentCompletion(root *cobra.Command) {
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" {
 			c.Short = "Print the shell completion script for bash, zsh, fish or powershell"
-			c.Long = `Print the script that makes your shell complete hactl's commands, flags
-(also in their one-dash spelling, -var-file), and their values:
+			c.Long = `Print the script that makes your shell complete hactl's commands, flags and
+values (also after a flag's one-dash spelling, as in -var-file TAB):
   hactl logs TAB          the components the cluster file declares
                           (controller.NAME, worker.NAME, webserver, apiserver),
                           read from -f FILE or cluster.hcl; nothing is contacted

@@ -13,6 +13,9 @@ import (
 	"github.com/hactl/hactl/schema"
 )
 
+// defaultClusterFile is the cluster file read without -f.
+const defaultClusterFile = "cluster.hcl"
+
 // clusterFlags are the flags of every command that reads a cluster file:
 // -f/--file, --var NAME=VALUE (repeatable), --var-file FILE (repeatable).
 type clusterFlags struct {
@@ -26,7 +29,7 @@ type clusterFlags struct {
 func addClusterFlags(cmd *cobra.Command) *clusterFlags {
 	f := &clusterFlags{cmd: cmd}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.file, "file", "f", "cluster.hcl", "cluster file")
+	fl.StringVarP(&f.file, "file", "f", defaultClusterFile, "cluster file")
 	fl.StringArrayVar(&f.vars, "var", nil, "set a variable: NAME=VALUE (repeatable; later wins)")
 	fl.StringArrayVar(&f.varFiles, "var-file", nil, "read variables from an HCL file of NAME = VALUE lines (repeatable; later wins)")
 	return f
@@ -61,10 +64,13 @@ func (f *clusterFlags) checkExists() error {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil // other errors are the decoder's to report
 	}
-	if f.cmd != nil && f.cmd.Flags().Changed("file") {
+	switch {
+	case f.cmd != nil && f.cmd.Flags().Changed("file"):
 		return fmt.Errorf("cluster file %s not found (-f %s). Check the path, or write a starter file there with 'hactl init -o %s'", f.file, f.file, f.file)
+	case f.file == defaultClusterFile:
+		return fmt.Errorf("no %s in this directory. Write a starter cluster file with 'hactl init' (or 'hactl init --single' for one machine), or name another file with -f FILE", f.file)
 	}
-	return fmt.Errorf("no %s in this directory. Write a starter cluster file with 'hactl init' (or 'hactl init --single' for one machine), or name another file with -f FILE", f.file)
+	return fmt.Errorf("cluster file %s not found", f.file) // named by a saved plan
 }
 
 // terraformStyleFlags are the long flags users may type with one dash, as in
