@@ -44,7 +44,7 @@ func commitOfBinary(t *testing.T, bin string) string {
 	case rev == "":
 		return "unknown"
 	case dirty:
-		return rev + "-dirty"
+		return rev + "+dirty"
 	}
 	return rev
 }
@@ -56,8 +56,9 @@ func TestVersion(t *testing.T) {
 	for _, want := range []string{
 		"hactl " + testVersion + "\n",
 		"commit: " + commit + "\n",
-		"0.6: DB-GPT 0.5.9 – 0.6.x, settings as command-line flags and environment",
-		"0.7: DB-GPT 0.7.0 and later, settings in a TOML file",
+		"default 0.6.3",
+		"0.6: DB-GPT 0.5.9 – 0.6.x, settings as command-line flags and environment variables\n",
+		"0.7: DB-GPT 0.7.0 and later, settings as a TOML file (dbgpt start ... -c FILE)\n",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("version lacks %q:\n%s", want, r.stdout)

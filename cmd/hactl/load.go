@@ -123,6 +123,18 @@ func terminalWidth(f *os.File) uint {
 	return 100
 }
 
+// applyCommand is the command line (indented, with its notes) that applies
+// the plan saved to planFile with the variable values this command had.
+func (f *clusterFlags) applyCommand(c *schema.Cluster, planFile string) string {
+	args, notes := f.repeatFlags(c)
+	var b strings.Builder
+	b.WriteString("    " + strings.Join(append(append([]string{"hactl", "apply"}, args...), shellQuote(planFile)), " ") + "\n")
+	for _, n := range notes {
+		b.WriteString("  (" + n + ")\n")
+	}
+	return b.String()
+}
+
 // repeatFlags returns the flags that give a later command (apply PLANFILE)
 // the variable values this one was given: every --var-file, then every
 // --var (a --var wins over a --var-file whatever their order, so grouping

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -89,12 +88,7 @@ server); with --detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
 				return err
 			}
 			if !asJSON {
-				args, notes := cf.repeatFlags(c)
-				line := strings.Join(append(append([]string{"hactl", "apply"}, args...), shellQuote(out)), " ")
-				fmt.Fprintf(stdout, "\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n    %s\n", out, line)
-				for _, n := range notes {
-					fmt.Fprintf(stdout, "  (%s)\n", n)
-				}
+				fmt.Fprintf(stdout, "\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n%s", out, cf.applyCommand(c, out))
 			}
 		}
 		if detailedExitcode && !p.Empty() {

@@ -6,70 +6,54 @@ import (
 	"github.com/hactl/hactl/schema"
 )
 
-// Version is hactl's version. Builds set it with
+// Version is hactl's version. Releases set it at build time:
 //
-//	go build -ldflags "-X github.com/hactl/hactl/internal/version.Version=v1.2.3"
-//
-// (make build passes `git describe --always --dirty`); otherwise "dev".
-// Commit may be "unknown" where Version still names the commit: the go
-// command records no VCS information in a git worktree (.git is a file
-// there) or under -buildvcs=false.
+//	go build -ldflags "-X github.com/hactl/hactl/internal/version.Version=1.2.3" ./cmd/hactl
 var Version = "dev"
 
-// Commit is the VCS revision the binary was built from, with "-dirty" when
-// the working tree had changes, or "unknown" when the build recorded none
-// (go run, go test, a build outside a repository or with -buildvcs=false).
-func Commit() string {
-	info, ok := debug.ReadBuildInfo()
+// Commit is the VCS revision the binary was built from, as the Go toolchain
+// stamped it (vcs.revision, with "+dirty" when the tree had changes), or
+// "unknown" when it did not (go build -buildvcs=false, go run, go test).
+var Commit = commit(debug.ReadBuildInfo)
+
+func commit(read func() (*debug.BuildInfo, bool)) string {
+	info, ok := read()
 	if !ok {
 		return "unknown"
 	}
-	return commitOf(info.Settings)
-}
-
-func commitOf(settings []debug.BuildSetting) string {
-	rev, modified := "", false
-	for _, s := range settings {
+	rev, dirty := "", false
+	for _, s := range info.Settings {
 		switch s.Key {
 		case "vcs.revision":
 			rev = s.Value
 		case "vcs.modified":
-			modified = s.Value == "true"
+			dirty = s.Value == "true"
 		}
 	}
 	if rev == "" {
 		return "unknown"
 	}
-	if modified {
-		rev += "-dirty"
+	if dirty {
+		rev += "+dirty"
 	}
 	return rev
 }
 
-// Generation is one DB-GPT command-line generation hactl deploys: its name
-// as the cluster file's dbgpt_version maps to it, and the DB-GPT versions
-// it covers (schema.GenerationOf is the rule; a test keeps the two in step).
+// Generation is a range of DB-GPT versions deployed the same way.
 type Generation struct {
-	Name     string `json:"name"`
-	Versions string `json:"versions"`
-	Config   string `json:"config"`
+	Generation schema.Generation // what schema.GenerationOf returns for them
+	From       string            // the first version
+	Through    string            // the last version, "" = every later one
+	Config     string            // how DB-GPT takes its settings
 }
 
-// SupportedGenerations lists the DB-GPT generations hactl deploys, oldest
-// first.
-func SupportedGenerations() []Generation {
-	return []Generation{
-		{Name: string(schema.GenerationFlags), Versions: "0.5.9 – 0.6.x", Config: "settings as command-line flags and environment"},
-		{Name: string(schema.GenerationTOML), Versions: "0.7.0 and later", Config: "settings in a TOML file (dbgpt start X -c FILE)"},
-	}
+// Generations are the DB-GPT versions hactl deploys (schema.GenerationOf
+// decides; a test keeps the two in step). A version before 0.5.9 is refused.
+var Generations = []Generation{
+	{Generation: schema.GenerationFlags, From: "0.5.9", Through: "0.6.x", Config: "command-line flags and environment variables"},
+	{Generation: schema.GenerationTOML, From: "0.7.0", Config: "a TOML file (dbgpt start ... -c FILE)"},
 }
 
-// Generations is SupportedGenerations as one line each, e.g.
-// "0.6: DB-GPT 0.5.9 – 0.6.x, settings as command-line flags and environment".
-func Generations() []string {
-	var out []string
-	for _, g := range SupportedGenerations() {
-		out = append(out, g.Name+": DB-GPT "+g.Versions+", "+g.Config)
-	}
-	return out
-}
+// DefaultDBGPTVersion is the DB-GPT version a cluster file without
+// dbgpt_version is deployed as.
+const DefaultDBGPTVersion = schema.DefaultDBGPTVersion

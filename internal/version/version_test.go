@@ -2,48 +2,49 @@ package version
 
 import (
 	"runtime/debug"
-	"strings"
 	"testing"
 
 	"github.com/hactl/hactl/schema"
 )
 
-func TestCommitOf(t *testing.T) {
-	for _, c := range []struct {
-		settings []debug.BuildSetting
-		want     string
-	}{
-		{nil, "unknown"},
-		{[]debug.BuildSetting{{Key: "vcs.modified", Value: "true"}}, "unknown"},
-		{[]debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.modified", Value: "false"}}, "abc123"},
-		{[]debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.modified", Value: "true"}}, "abc123-dirty"},
-	} {
-		if got := commitOf(c.settings); got != c.want {
-			t.Errorf("commitOf(%v) = %q, want %q", c.settings, got, c.want)
+// The table agrees with schema.GenerationOf at every boundary.
+func TestGenerationsMatchSchema(t *testing.T) {
+	for _, g := range Generations {
+		if got := schema.GenerationOf(g.From); got != g.Generation {
+			t.Errorf("GenerationOf(%q) = %q, table says %q", g.From, got, g.Generation)
 		}
+	}
+	cases := map[string]schema.Generation{
+		"0.5.8": "", "0.5.9": schema.GenerationFlags, "0.6.3": schema.GenerationFlags, "0.6.99": schema.GenerationFlags,
+		"0.7.0": schema.GenerationTOML, "0.7.5": schema.GenerationTOML, "1.0.0": schema.GenerationTOML,
+	}
+	for v, want := range cases {
+		if got := schema.GenerationOf(v); got != want {
+			t.Errorf("GenerationOf(%q) = %q, want %q (update Generations and this test together)", v, got, want)
+		}
+	}
+	if len(Generations) != 2 || Generations[0].Through != "0.6.x" || Generations[1].Through != "" {
+		t.Errorf("Generations = %+v", Generations)
+	}
+	if schema.GenerationOf(DefaultDBGPTVersion) == "" {
+		t.Errorf("default DB-GPT version %q is not supported", DefaultDBGPTVersion)
 	}
 }
 
-// The generations stated here are the ones the cluster-file language
-// accepts: each range's ends map to its generation, and just below the
-// oldest maps to none.
-func TestGenerationsAgreeWithSchema(t *testing.T) {
-	gens := SupportedGenerations()
-	if len(gens) != 2 || gens[0].Name != string(schema.GenerationFlags) || gens[1].Name != string(schema.GenerationTOML) {
-		t.Fatalf("generations %+v", gens)
+func TestCommit(t *testing.T) {
+	info := func(settings ...debug.BuildSetting) func() (*debug.BuildInfo, bool) {
+		return func() (*debug.BuildInfo, bool) { return &debug.BuildInfo{Settings: settings}, true }
 	}
-	for v, want := range map[string]schema.Generation{
-		"0.5.8": "", "0.5.9": schema.GenerationFlags, "0.6.0": schema.GenerationFlags, "0.6.99": schema.GenerationFlags,
-		"0.7.0": schema.GenerationTOML, "0.8.1": schema.GenerationTOML, "1.0.0": schema.GenerationTOML,
-	} {
-		if got := schema.GenerationOf(v); got != want {
-			t.Errorf("schema.GenerationOf(%q) = %q, want %q: update SupportedGenerations", v, got, want)
-		}
+	if got := commit(func() (*debug.BuildInfo, bool) { return nil, false }); got != "unknown" {
+		t.Errorf("no build info: %q", got)
 	}
-	if !strings.HasPrefix(gens[0].Versions, "0.5.9 ") || !strings.HasPrefix(gens[1].Versions, "0.7.0 ") {
-		t.Errorf("version ranges %+v do not start where schema.GenerationOf does", gens)
+	if got := commit(info()); got != "unknown" {
+		t.Errorf("no vcs.revision: %q", got)
 	}
-	if g := Generations(); len(g) != 2 || !strings.Contains(g[0], "0.5.9") {
-		t.Errorf("Generations() = %q", g)
+	if got := commit(info(debug.BuildSetting{Key: "vcs.revision", Value: "abc123"}, debug.BuildSetting{Key: "vcs.modified", Value: "false"})); got != "abc123" {
+		t.Errorf("clean: %q", got)
+	}
+	if got := commit(info(debug.BuildSetting{Key: "vcs.revision", Value: "abc123"}, debug.BuildSetting{Key: "vcs.modified", Value: "true"})); got != "abc123+dirty" {
+		t.Errorf("dirty: %q", got)
 	}
 }
