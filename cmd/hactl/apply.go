@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +15,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hactl/hactl/apply"
+	"github.com/hactl/hactl/engine"
 	"github.com/hactl/hactl/plan"
+	"github.com/hactl/hactl/schema"
 )
 
 // gateFlags are the health-gate settings of apply.
@@ -93,16 +96,6 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		if saved != nil && saved.Cluster != c.Name {
 			return fmt.Errorf("plan %s is for cluster %q, but %s declares cluster %q", planPath, saved.Cluster, cf.file, c.Name)
 		}
-		if saved != nil {
-			// Before pre-flight: other values would fail there, or later,
-			// for a reason that does not say what differs.
-			if err := saved.CheckInputs(planPath, c.Variables()); err != nil {
-				if asJSON {
-					writeJSONError(stdout, err)
-				}
-				return err
-			}
-		}
 		ctx, sess, done, err := pf.connect(c)
 		if err != nil {
 			return err
@@ -114,10 +107,7 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		if asJSON {
 			jl = &jsonLog{w: stdout}
 		}
-		p, err := sess.Plan(ctx)
-		if err == nil && saved != nil {
-			err = saved.Check(planPath, p)
-		}
+		p, err := planAgainst(ctx, sess, saved, planPath, c)
 		if err != nil {
 			if asJSON {
 				writeJSONError(stdout, err)
@@ -240,4 +230,21 @@ func (j *jsonLog) summary(r apply.Result, op string) {
 func (j *jsonLog) write(m map[string]any) {
 	m["@timestamp"] = time.Now().UTC().Format(time.RFC3339Nano)
 	_ = json.NewEncoder(j.w).Encode(m)
+}
+
+// planAgainst plans, and with a saved plan refuses it unless it is what
+// this plan would do. Its file and variable values are compared first,
+// before pre-flight contacts any server: other values would fail there, or
+// later, for a reason that does not say what differs.
+func planAgainst(ctx context.Context, sess *engine.Session, saved *plan.File, planPath string, c *schema.Cluster) (*plan.Plan, error) {
+	if saved != nil {
+		if err := saved.CheckInputs(planPath, c.Variables()); err != nil {
+			return nil, err
+		}
+	}
+	p, err := sess.Plan(ctx)
+	if err == nil && saved != nil {
+		err = saved.Check(planPath, p)
+	}
+	return p, err
 }
