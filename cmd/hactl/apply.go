@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,9 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hactl/hactl/apply"
-	"github.com/hactl/hactl/engine"
 	"github.com/hactl/hactl/plan"
-	"github.com/hactl/hactl/schema"
 )
 
 // gateFlags are the health-gate settings of apply.
@@ -230,21 +227,4 @@ func (j *jsonLog) summary(r apply.Result, op string) {
 func (j *jsonLog) write(m map[string]any) {
 	m["@timestamp"] = time.Now().UTC().Format(time.RFC3339Nano)
 	_ = json.NewEncoder(j.w).Encode(m)
-}
-
-// planAgainst plans, and with a saved plan refuses it unless it is what
-// this plan would do. Its file and variable values are compared first,
-// before pre-flight contacts any server: other values would fail there, or
-// later, for a reason that does not say what differs.
-func planAgainst(ctx context.Context, sess *engine.Session, saved *plan.File, planPath string, c *schema.Cluster) (*plan.Plan, error) {
-	if saved != nil {
-		if err := saved.CheckInputs(planPath, c.Variables()); err != nil {
-			return nil, err
-		}
-	}
-	p, err := sess.Plan(ctx)
-	if err == nil && saved != nil {
-		err = saved.Check(planPath, p)
-	}
-	return p, err
 }
