@@ -78,7 +78,8 @@ func TestVersion(t *testing.T) {
 const invalidCluster = "cluster {\n  name = \"x\"\n}\n\nserver \"a\" {\n  address = \"10.0.0.1\"\n  port_nr = 22\n}\n"
 
 // An invalid file's diagnostics carry their own "Error:"; no command adds
-// another. Every command that reads the file prints them as validate does.
+// another. Every command that reads the file prints them as validate does
+// (with -json, how errors are reported is the JSON view's, tested there).
 func TestErrorOnce(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "c.hcl"), []byte(invalidCluster), 0o644)
@@ -87,7 +88,7 @@ func TestErrorOnce(t *testing.T) {
 		t.Fatalf("validate: %+v", v)
 	}
 	for _, args := range [][]string{
-		{"plan"}, {"plan", "-json"}, {"apply", "-auto-approve"}, {"destroy", "-auto-approve"},
+		{"plan"}, {"apply", "-auto-approve"}, {"destroy", "-auto-approve"},
 		{"status"}, {"logs", "worker.x"}, {"export", "compose"},
 	} {
 		r := runHactl(t, dir, []string{"NO_COLOR=1"}, append(args, "-f", "c.hcl")...)
