@@ -2,6 +2,8 @@
 GO        ?= go
 BIN       := bin
 TESTFLAGS ?=
+# hactl's version: the nearest tag and commit, "-dirty" with local changes.
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: help build test unit e2e fuzz demo demo-destroy bench lint clean
 
@@ -17,7 +19,7 @@ help:
 	@echo "make images  build (or find cached) the e2e test cluster's Docker images"
 
 build:
-	$(GO) build -o $(BIN)/hactl ./cmd/hactl
+	$(GO) build -ldflags "-X github.com/hactl/hactl/internal/version.Version=$(VERSION)" -o $(BIN)/hactl ./cmd/hactl
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/dbgpt-sim ./cmd/dbgpt-sim
 
 test: build

@@ -34,6 +34,11 @@ type File struct {
 	// DesiredHashes are the settings hashes of every wanted component: they
 	// catch a change of variables or of files the cluster file reads.
 	DesiredHashes map[string]string `json:"desired_hashes"`
+	// Variables are a salted PBKDF2 digest of every variable's value (never
+	// the value), by name, so apply can say which variables differ before it
+	// contacts anything. VariablesSalt is random per plan.
+	VariablesSalt string            `json:"variables_salt,omitempty"`
+	Variables     map[string]string `json:"variables,omitempty"`
 	// ObservedFingerprint digests Observed and Registry.
 	ObservedFingerprint string         `json:"observed_fingerprint"`
 	Observed            []Observed     `json:"observed"`

@@ -108,6 +108,8 @@ type Cluster struct {
 
 	// sensitiveValues are the values of variables declared sensitive.
 	sensitiveValues []string
+	// variables are every declared variable's value, for Variables.
+	variables []VariableValue
 
 	// Filename is the path of the main cluster file.
 	Filename  string

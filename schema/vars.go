@@ -140,6 +140,7 @@ func (d *decoder) resolveVariables() {
 		d.varVals[name] = val
 		d.changed(rootVar)
 	}
+	d.recordVariables()
 }
 
 func didYouMeanVar(name string, names []string) string {

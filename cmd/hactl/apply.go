@@ -52,7 +52,9 @@ Components no longer in the file are removed last.
 
 With PLANFILE (from 'hactl plan --out'), applies exactly that plan without
 asking, and refuses it when the cluster file, its values or the cluster
-changed since.
+changed since. Pass the same --var, --var-file and HACTL_VAR_ values as to
+plan (plan prints the command); other values are refused before any server
+is contacted, naming the variables that differ but not their values.
 
 On failure it names the gate, the component and prints the last lines of its
 log; run apply again once the cause is fixed: it repairs what was left.
@@ -100,10 +102,7 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		}
 		defer done()
 
-		p, err := sess.Plan(ctx)
-		if err == nil && saved != nil {
-			err = saved.Check(planPath, p)
-		}
+		p, err := planAgainst(ctx, sess, saved, planPath, c)
 		if err != nil {
 			return failed(view, asJSON, err)
 		}

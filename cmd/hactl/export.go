@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/hactl/hactl/providers/compose"
+	"github.com/hactl/hactl/schema"
 	"github.com/spf13/cobra"
 )
 
@@ -37,6 +40,9 @@ compose', or create it yourself, before the controllers can serve.`,
 		if err != nil {
 			return err
 		}
+		if err := needComposeBlock(c); err != nil {
+			return err
+		}
 		p, err := compose.Export(c, compose.BuildOptions{})
 		if err != nil {
 			return err
@@ -61,4 +67,32 @@ compose', or create it yourself, before the controllers can serve.`,
 	}
 	exportCmd.AddCommand(cmd)
 	return exportCmd
+}
+
+// needComposeBlock explains what to add when the file has no compose block:
+// the project needs at least the image that runs DB-GPT, and a managed
+// MySQL registry its root password.
+func needComposeBlock(c *schema.Cluster) error {
+	if c.Compose != nil && c.Compose.DeclRange.Filename != "" {
+		return nil // a block with something missing: Export names it
+	}
+	where := "at the end of " + c.Filename
+	if src, err := os.ReadFile(c.Filename); err == nil {
+		where = fmt.Sprintf("at the end of the file (%s:%d)", c.Filename, bytes.Count(src, []byte("\n"))+1)
+	}
+	if r := c.DeclRange; r.Filename != "" {
+		where += fmt.Sprintf(", or after the cluster block (it starts at %s:%d)", r.Filename, r.Start.Line)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s has no compose block: 'export compose' needs one to know the image that runs DB-GPT.\nAdd one %s, for example:\n\n", c.Filename, where)
+	fmt.Fprintf(&b, "compose {\n  dbgpt_image = \"eosphorosai/dbgpt:latest\" # an image with DB-GPT %s whose dbgpt command runs the components\n", c.Version)
+	switch {
+	case c.Registry == nil:
+	case c.Registry.Type != schema.RegistryMySQL:
+		fmt.Fprintf(&b, "  managed_database = false # the registry is %q: no database service\n", c.Registry.Type)
+	case !(c.Registry.User == "root" && c.Registry.Password.IsSet()):
+		b.WriteString("  root_password = var.registry_root_password # the managed MySQL registry's root password (a sensitive variable)\n")
+	}
+	b.WriteString("}\n\n'hactl docs cluster-file' lists every argument of the compose block.")
+	return fmt.Errorf("%s", b.String())
 }

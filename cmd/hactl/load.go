@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -9,19 +12,23 @@ import (
 	"github.com/hactl/hactl/schema"
 )
 
+// defaultClusterFile is the cluster file read without -f.
+const defaultClusterFile = "cluster.hcl"
+
 // clusterFlags are the flags of every command that reads a cluster file:
 // -f/--file, --var NAME=VALUE (repeatable), --var-file FILE (repeatable).
 type clusterFlags struct {
 	file     string
 	vars     []string
 	varFiles []string
+	cmd      *cobra.Command
 }
 
 // addClusterFlags registers the cluster-file flags on cmd.
 func addClusterFlags(cmd *cobra.Command) *clusterFlags {
-	f := &clusterFlags{}
+	f := &clusterFlags{cmd: cmd}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.file, "file", "f", "cluster.hcl", "cluster file")
+	fl.StringVarP(&f.file, "file", "f", defaultClusterFile, "cluster file")
 	fl.StringArrayVar(&f.vars, "var", nil, "set a variable: NAME=VALUE (repeatable; later wins)")
 	fl.StringArrayVar(&f.varFiles, "var-file", nil, "read variables from an HCL file of NAME = VALUE lines (repeatable; later wins)")
 	return f
@@ -36,6 +43,9 @@ func (f *clusterFlags) options() schema.LoadOptions {
 // stderr; an invalid file gives a *schema.DiagnosticsError whose message
 // shows every diagnostic with file:line:column and a snippet.
 func (f *clusterFlags) load() (*schema.Cluster, error) {
+	if err := f.checkExists(); err != nil {
+		return nil, err
+	}
 	c, diags, files := schema.LoadDiagnostics(f.file, f.options())
 	if diags.HasErrors() {
 		return nil, &schema.DiagnosticsError{Diagnostics: diags, Files: files}
@@ -44,6 +54,22 @@ func (f *clusterFlags) load() (*schema.Cluster, error) {
 		_ = schema.WriteDiagnostics(os.Stderr, files, diags, terminalWidth(os.Stderr), useColor(os.Stderr))
 	}
 	return c, nil
+}
+
+// checkExists says plainly when the cluster file is not there, and how to
+// get one, instead of the decoder's "cannot read" diagnostic.
+func (f *clusterFlags) checkExists() error {
+	_, err := os.Stat(f.file)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil // other errors are the decoder's to report
+	}
+	switch {
+	case f.cmd != nil && f.cmd.Flags().Changed("file"):
+		return fmt.Errorf("cluster file %s not found (-f %s). Check the path, or write a starter file there with 'hactl init -o %s'", f.file, f.file, f.file)
+	case f.file == defaultClusterFile:
+		return fmt.Errorf("no %s in this directory. Write a starter cluster file with 'hactl init' (or 'hactl init --single' for one machine), or name another file with -f FILE", f.file)
+	}
+	return fmt.Errorf("cluster file %s not found", f.file) // named by a saved plan
 }
 
 // terraformStyleFlags are the long flags users may type with one dash, as in
@@ -55,6 +81,7 @@ var terraformStyleFlags = []string{
 	"var", "var-file", "json", "check", "diff", "out", "output", "detailed-exitcode",
 	"auto-approve", "no-color", "parallelism", "concurrency", "file", "single", "force", "provider",
 	"lines", "purge-registry", "timeout", "timeout-controllers", "timeout-workers", "timeout-webserver",
+	"version", "no-descriptions",
 }
 
 // normalizeArgs rewrites the one-dash spellings of terraformStyleFlags in

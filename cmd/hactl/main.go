@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hactl/hactl/internal/version"
+	"github.com/hactl/hactl/schema"
 )
 
 // Exit codes, documented in `hactl --help`.
@@ -33,6 +37,8 @@ func newRootCmd() *cobra.Command {
 		Long: `hactl deploys and runs high-availability DB-GPT model-serving clusters
 (controllers sharing a registry database, model workers, webserver, API server)
 from one declarative cluster file, over SSH or as a docker compose project.
+The documentation is built in: 'hactl docs' lists it, 'hactl docs cluster-file'
+is the reference of the cluster file.
 
 Exit codes:
   0  success (plan -detailed-exitcode: no changes)
@@ -45,7 +51,17 @@ Exit codes:
 		newValidateCmd(), newFmtCmd(), newInitCmd(),
 		newPlanCmd(), newApplyCmd(), newDestroyCmd(),
 		newStatusCmd(), newLogsCmd(), newExportCmd(),
+		newVersionCmd(), newDocsCmd(),
 	)
+	// Cobra would add --version and the completion command only when the
+	// tree executes; adding them here puts them in every walk of the tree
+	// (TestTerraformStyleFlagsComplete) and lets them be documented.
+	root.Version = version.Version
+	root.SetVersionTemplate(versionText())
+	root.InitDefaultVersionFlag()
+	root.Flags().Lookup("version").Usage = "print what 'hactl version' prints"
+	root.InitDefaultCompletionCmd()
+	documentCompletion(root)
 	return root
 }
 
@@ -68,6 +84,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &ec) {
 		return ec.code
 	}
-	fmt.Fprintln(stderr, "Error:", err)
+	printError(stderr, err)
 	return exitError
+}
+
+// printError writes err with one "Error:" before it. An invalid cluster
+// file's diagnostics carry their own "Error:" (and "Warning:") headings, so
+// they are printed as they are, in colour on a terminal.
+func printError(stderr io.Writer, err error) {
+	var de *schema.DiagnosticsError
+	if errors.As(err, &de) {
+		width, color := uint(0), false
+		if f, ok := stderr.(*os.File); ok {
+			width, color = terminalWidth(f), useColor(f)
+		}
+		_ = schema.WriteDiagnostics(stderr, de.Files, de.Diagnostics, width, color)
+		return
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "Error:") {
+		msg = "Error: " + msg
+	}
+	fmt.Fprintln(stderr, msg)
 }

@@ -31,9 +31,14 @@ terraform plan:
   -    destroy (deployed, but no longer in the file)
 Secrets show as (sensitive). Nothing is changed.
 
---out FILE saves the plan (mode 0600, no secret in it); 'hactl apply FILE'
-applies exactly that plan and refuses it when the cluster file, its values or
-the cluster changed since.
+--out FILE saves the plan (mode 0600, no secret in it: variable values only
+as salted digests); 'hactl apply FILE' applies exactly that plan and refuses
+it when the cluster file, its variable values or the cluster changed since.
+The command printed after saving repeats the --var-file and --var flags
+apply needs (the plan records the cluster file, so not -f); a sensitive
+variable's value is never printed: its --var shows NAME=... to fill in, or
+set HACTL_VAR_NAME instead. Values from HACTL_VAR_ variables are named in a
+note: keep them set.
 
 Exit status: 0 success, 1 error (invalid file, failed pre-flight, unreachable
 server); with --detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
@@ -69,11 +74,14 @@ server); with --detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
 			if err != nil {
 				return err
 			}
+			if err := f.RecordVariables(c.Variables()); err != nil {
+				return err
+			}
 			if err := f.Save(out); err != nil {
 				return err
 			}
 			if !asJSON {
-				fmt.Fprintf(stdout, "\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n    hactl apply %s\n", out, out)
+				fmt.Fprintf(stdout, "\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n%s", out, cf.applyCommand(c, out))
 			}
 		}
 		if detailedExitcode && !p.Empty() {

@@ -24,6 +24,9 @@ Exit status 0 when the file is valid (warnings allowed), 1 otherwise.`,
 	flags := addClusterFlags(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON object")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := flags.checkExists(); err != nil {
+			return err
+		}
 		opts := flags.options()
 		opts.AllowUnsetVariables = true
 		_, diags, files := schema.LoadDiagnostics(flags.file, opts)

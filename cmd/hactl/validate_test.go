@@ -18,6 +18,12 @@ import (
 // These tests run the real hactl binary: exit codes and output are the
 // contract of validate, fmt and init.
 
+// testVersion is the version the test binary is linked with.
+const (
+	versionVar  = "github.com/hactl/hactl/internal/version.Version"
+	testVersion = "v0.0.0-clitest"
+)
+
 var (
 	schemaCLIOnce sync.Once
 	schemaCLIBin  string
@@ -33,7 +39,8 @@ func hactlBinary(t *testing.T) string {
 			return
 		}
 		schemaCLIBin = filepath.Join(dir, "hactl")
-		out, err := exec.Command("go", "build", "-o", schemaCLIBin, ".").CombinedOutput()
+		// Built as make build does, with the version set at link time.
+		out, err := exec.Command("go", "build", "-ldflags", "-X "+versionVar+"="+testVersion, "-o", schemaCLIBin, ".").CombinedOutput()
 		if err != nil {
 			schemaCLIErr = err
 			schemaCLIBin = string(out)
@@ -223,10 +230,15 @@ func TestInit(t *testing.T) {
 	}
 }
 
-// Every long flag of every command can be written with one dash.
+// Every long flag of every command can be written with one dash. The walk
+// includes what cobra itself provides, since newRootCmd adds it explicitly:
+// --version on the root, and the completion command with its shells'
+// --no-descriptions (only --help, cobra's on every command, is left out).
 func TestTerraformStyleFlagsComplete(t *testing.T) {
 	var walk func(c *cobra.Command)
+	seen := map[string]bool{}
 	walk = func(c *cobra.Command) {
+		seen[c.CommandPath()] = true
 		c.Flags().VisitAll(func(f *pflag.Flag) {
 			if f.Name != "help" && !slices.Contains(terraformStyleFlags, f.Name) {
 				t.Errorf("%s --%s is not in terraformStyleFlags (load.go)", c.CommandPath(), f.Name)
@@ -236,5 +248,14 @@ func TestTerraformStyleFlagsComplete(t *testing.T) {
 			walk(sub)
 		}
 	}
-	walk(newRootCmd())
+	root := newRootCmd()
+	walk(root)
+	for _, want := range []string{"hactl completion bash", "hactl completion zsh", "hactl completion fish", "hactl version", "hactl docs"} {
+		if !seen[want] {
+			t.Errorf("the walk did not reach %q", want)
+		}
+	}
+	if root.Flags().Lookup("version") == nil {
+		t.Error("the root has no --version flag before it executes")
+	}
 }

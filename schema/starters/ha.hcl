@@ -10,7 +10,7 @@
 #
 # Give the registry password without writing it here, e.g.
 #   export HACTL_VAR_registry_password=...   or   -var-file secrets.hcl
-# Reference of every block and argument: docs/cluster-file.md.
+# Reference of every block and argument: hactl docs cluster-file
 
 cluster {
   name          = "dbgpt-ha"

@@ -8,7 +8,7 @@
 #   hactl plan
 #   hactl apply
 #
-# Reference of every block and argument: docs/cluster-file.md.
+# Reference of every block and argument: hactl docs cluster-file
 
 cluster {
   name          = "dbgpt-local"
