@@ -51,24 +51,14 @@ func TestJSONOutputsMatchTheSchemas(t *testing.T) {
 
 	run := func(wantCode int, args ...string) []byte {
 		t.Helper()
-		cmd := exec.Command(hactl, args...)
-		cmd.Env = append(os.Environ(), "NO_COLOR=1")
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
+		r := runHactl(t, root, []string{"NO_COLOR=1"}, args...)
+		if r.code != wantCode {
+			t.Fatalf("hactl %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, wantCode, r.stdout, r.stderr)
 		}
-		if code != wantCode {
-			t.Fatalf("hactl %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, wantCode, stdout.String(), stderr.String())
+		if strings.TrimSpace(r.stderr) != "" {
+			t.Errorf("hactl %s wrote to stderr in -json mode:\n%s", strings.Join(args, " "), r.stderr)
 		}
-		if strings.TrimSpace(stderr.String()) != "" {
-			t.Errorf("hactl %s wrote to stderr in -json mode:\n%s", strings.Join(args, " "), stderr.String())
-		}
-		return stdout.Bytes()
+		return []byte(r.stdout)
 	}
 	types := func(out []byte) []string {
 		var ts []string
