@@ -54,7 +54,7 @@ func (f *clusterFlags) load() (*schema.Cluster, error) {
 var terraformStyleFlags = []string{
 	"var", "var-file", "json", "check", "diff", "out", "output", "detailed-exitcode",
 	"auto-approve", "no-color", "parallelism", "concurrency", "file", "single", "force", "provider",
-	"lines", "purge-registry", "timeout", "timeout-controllers", "timeout-workers", "timeout-webserver",
+	"lines", "follow", "purge-registry", "timeout", "timeout-controllers", "timeout-workers", "timeout-webserver",
 }
 
 // normalizeArgs rewrites the one-dash spellings of terraformStyleFlags in
