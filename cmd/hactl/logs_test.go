@@ -79,8 +79,37 @@ func TestLocalStatusCheckAndLogsFollow(t *testing.T) {
 
 	// Healthy: 0, in text and JSON.
 	out := h.run(0, "status", "--check", "--no-color")
-	if !strings.HasSuffix(out, "\nCheck: healthy.\n") || strings.Contains(out, "\x1b[") {
+	if !strings.HasSuffix(out, "\nCheck: healthy.\n") {
 		t.Errorf("status --check on a healthy cluster:\n%s", out)
+	}
+	// On a terminal (script(1) gives one) status is coloured, unless
+	// --no-color.
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Log("no script(1): --no-color on a terminal not checked")
+	} else {
+		onTTY := func(args ...string) string {
+			line := "'" + hactl + "'"
+			for _, a := range append(args, "-f", file) {
+				line += " '" + a + "'"
+			}
+			c := exec.Command("script", "-qec", line, "/dev/null")
+			for _, kv := range os.Environ() {
+				if !strings.HasPrefix(kv, "NO_COLOR=") {
+					c.Env = append(c.Env, kv)
+				}
+			}
+			out, err := c.CombinedOutput()
+			if err != nil {
+				t.Fatalf("hactl %s on a terminal: %v\n%s", strings.Join(args, " "), err, out)
+			}
+			return string(out)
+		}
+		if out := onTTY("status"); !strings.Contains(out, "\x1b[") {
+			t.Errorf("status on a terminal is not coloured:\n%q", out)
+		}
+		if out := onTTY("status", "--no-color"); strings.Contains(out, "\x1b[") || !strings.Contains(out, "running") {
+			t.Errorf("status --no-color on a terminal:\n%q", out)
+		}
 	}
 	var rep struct {
 		Components []map[string]any `json:"components"`
