@@ -23,8 +23,9 @@ worker.llm, webserver, apiserver) or, when unambiguous, its bare name (ctrl1).
 Secret values of the cluster file are replaced by (sensitive).
 
 With --follow, go on printing each new line as the component writes it
-(tail -F on the server, docker logs -f for compose) until Ctrl-C, which
-ends it with exit status 0.
+(tail -F on the server, which also follows a log that is replaced; docker
+logs -f for compose, which ends when the container stops) until Ctrl-C,
+which ends it with exit status 0.
 
 The cluster file is given with --file; -f here means --follow, as in
 tail -f and docker logs -f.`,
