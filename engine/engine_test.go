@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,7 +138,7 @@ func TestPlanApplyStatusDestroyThroughTheLibrary(t *testing.T) {
 			t.Errorf("pid %d still runs after destroy", pid)
 		}
 	}
-	if _, err := s.Logs(ctx, "c1", 10); err == nil {
+	if err := s.Logs(ctx, "c1", engine.LogsOptions{Lines: 10}, io.Discard); err == nil {
 		t.Error("logs of a destroyed component: no error")
 	}
 }

@@ -42,3 +42,47 @@ func TestRedact(t *testing.T) {
 		t.Errorf("redact: %q, want %q", got, want)
 	}
 }
+
+// A secret split across writes is still redacted: nothing of a line is
+// passed on before its end; an overlong line is cut, but never inside a
+// secret.
+func TestRedactWriter(t *testing.T) {
+	secrets := []string{"s3cret", "s3cret-long"}
+	var out strings.Builder
+	rw := NewRedactWriter(&out, secrets)
+	for _, chunk := range []string{"pw=s3", "cret ok\nkey=s3cret-", "long\nlast s3c", "ret"} {
+		if _, err := rw.Write([]byte(chunk)); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out.String(), "s3") {
+			t.Fatalf("a piece of a secret passed on after %q: %q", chunk, out.String())
+		}
+	}
+	if got, want := out.String(), "pw=(sensitive) ok\nkey=(sensitive)\n"; got != want {
+		t.Errorf("before Flush: %q, want %q", got, want)
+	}
+	if err := rw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "pw=(sensitive) ok\nkey=(sensitive)\nlast (sensitive)"; got != want {
+		t.Errorf("after Flush: %q, want %q", got, want)
+	}
+
+	// A line longer than maxHeld, written in two pieces split inside a
+	// secret at every place.
+	const secret = "s3cret-long"
+	for k := 1; k < len(secret); k++ {
+		out.Reset()
+		rw = NewRedactWriter(&out, secrets)
+		long := strings.Repeat("x", maxHeld+10) + secret + strings.Repeat("y", 100)
+		split := maxHeld + 10 + k
+		rw.Write([]byte(long[:split]))
+		if out.Len() == 0 {
+			t.Fatalf("k %d: nothing of an overlong line passed on", k)
+		}
+		rw.Write([]byte(long[split:] + "\n"))
+		if strings.Contains(out.String(), "s3") || strings.Count(out.String(), "(sensitive)") != 1 {
+			t.Errorf("k %d: secret not redacted whole in an overlong line", k)
+		}
+	}
+}

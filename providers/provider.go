@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"io"
 	"net"
 
 	"github.com/hactl/hactl/plan"
@@ -79,4 +80,14 @@ func (p Problem) Error() string {
 // destroy calls it after every component is gone, also when none was left.
 type Teardowner interface {
 	Teardown(ctx context.Context, purgeRegistry bool) error
+}
+
+// LogFollower is implemented by providers that can follow a component's log
+// (hactl logs -f). It is apart from Provider.Logs so that fakes of Provider
+// need not stream.
+type LogFollower interface {
+	// FollowLogs writes the last lines of the component's log to w, then
+	// every new line as it is written, until ctx ends (it then returns an
+	// error wrapping ctx.Err()) or the log can no longer be read.
+	FollowLogs(ctx context.Context, o Observed, lines int, w io.Writer) error
 }

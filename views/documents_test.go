@@ -45,14 +45,14 @@ func TestStatusJSONMatchesItsSchema(t *testing.T) {
 		Cluster: "prod", Version: "0.6.3", ModelsSource: status.SourceControllers,
 		Components: []status.Component{
 			{Name: "controller.c1", Role: "controller", Server: "s1", Address: "10.0.0.1:8000", State: status.StateRunning,
-				PID: 42, StartedAt: time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC), UptimeSeconds: 60, InFile: true},
+				PID: 42, StartedAt: time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC), UptimeSeconds: ptr[int64](60), Restarts: ptr(0), InFile: true},
 			{Name: "worker.llm", Role: "worker", Server: "s2", Address: "10.0.0.2:8001", State: status.StateNotDeployed,
 				Reason: "no manifest", InFile: true},
 		},
 		Controllers: []status.Controller{{Name: "controller.c1", URL: "http://10.0.0.1:8000", Answered: true},
 			{Name: "controller.c2", URL: "http://10.0.0.2:8000", Error: "refused"}},
 		Models: []status.Model{{ModelName: "glm", ModelType: "llm", Host: "10.0.0.2", Port: 8001, Healthy: true, Enabled: true,
-			LastHeartbeat: "2026-12-07 08:00:00", HeartbeatAgeSeconds: 5, State: "live, duplicate", Live: true, Duplicate: true,
+			LastHeartbeat: "2026-12-07 08:00:00", HeartbeatAgeSeconds: ptr[int64](5), State: "live, duplicate", Live: true, Duplicate: true,
 			Via: []string{"controller.c1"}}},
 		Notes: []string{"a note"},
 	}
@@ -136,3 +136,5 @@ func TestDocsExampleStreamIsValid(t *testing.T) {
 		t.Errorf("only %d example lines checked", checked)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

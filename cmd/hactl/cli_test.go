@@ -91,13 +91,17 @@ func TestErrorOnce(t *testing.T) {
 		{"plan"}, {"apply", "-auto-approve"}, {"destroy", "-auto-approve"},
 		{"status"}, {"logs", "worker.x"}, {"export", "compose"},
 	} {
-		r := runHactl(t, dir, []string{"NO_COLOR=1"}, append(args, "-f", "c.hcl")...)
+		fileFlag := "-f"
+		if args[0] == "logs" {
+			fileFlag = "--file" // logs -f follows
+		}
+		r := runHactl(t, dir, []string{"NO_COLOR=1"}, append(args, fileFlag, "c.hcl")...)
 		if r.code != 1 || r.stderr != v.stderr {
 			t.Errorf("%v: exit %d, stderr\n%s\nwant validate's\n%s", args, r.code, r.stderr, v.stderr)
 		}
 	}
 	// Other errors get one "Error:" too.
-	r := runHactl(t, dir, nil, "logs", "x", "-n", "0", "-f", "c.hcl")
+	r := runHactl(t, dir, nil, "logs", "x", "-n", "0", "--file", "c.hcl")
 	if r.code != 1 || r.stderr != "Error: -n 0: want a positive number of lines\n" {
 		t.Errorf("logs -n 0: %+v", r)
 	}
@@ -292,12 +296,12 @@ func TestCompletion(t *testing.T) {
 		return values, lines[len(lines)-1]
 	}
 	want := []string{"controller.controller1", "controller.controller2", "worker.glm-4-9b-chat", "worker.text2vec", "webserver"}
-	for _, f := range []string{"-f", "--file", "-file"} {
+	for _, f := range []string{"--file", "-file"} { // logs -f is --follow
 		if got, _ := complete("logs", f, ha, ""); !slices.Equal(got, want) {
 			t.Errorf("logs %s: %q, want %q", f, got, want)
 		}
 	}
-	if got, _ := complete("logs", "-f", filepath.Join(dir, "none.hcl"), ""); len(got) != 0 {
+	if got, _ := complete("logs", "--file", filepath.Join(dir, "none.hcl"), ""); len(got) != 0 {
 		t.Errorf("logs on a missing file: %q", got)
 	}
 	for _, f := range []string{"--provider", "-provider"} {

@@ -80,7 +80,7 @@ func (f *clusterFlags) checkExists() error {
 var terraformStyleFlags = []string{
 	"var", "var-file", "json", "check", "diff", "out", "output", "detailed-exitcode",
 	"auto-approve", "no-color", "parallelism", "concurrency", "file", "single", "force", "provider",
-	"lines", "purge-registry", "timeout", "timeout-controllers", "timeout-workers", "timeout-webserver",
+	"lines", "follow", "purge-registry", "timeout", "timeout-controllers", "timeout-workers", "timeout-webserver",
 	"version", "no-descriptions",
 }
 

@@ -17,9 +17,10 @@ import (
 
 // Exit codes, documented in `hactl --help`.
 const (
-	exitOK      = 0
-	exitError   = 1
-	exitChanges = 2 // plan -detailed-exitcode: the plan has changes
+	exitOK       = 0
+	exitError    = 1
+	exitChanges  = 2 // plan -detailed-exitcode: the plan has changes
+	exitDegraded = 2 // status --check: the cluster is degraded
 )
 
 // exitCodeError carries a specific exit code out of a command without printing
@@ -43,7 +44,8 @@ is the reference of the cluster file.
 Exit codes:
   0  success (plan -detailed-exitcode: no changes)
   1  error: invalid cluster file, failed pre-flight, failed apply, ...
-  2  plan -detailed-exitcode: the plan has changes`,
+  2  plan -detailed-exitcode: the plan has changes;
+     status --check: the cluster is degraded`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

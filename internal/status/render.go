@@ -54,24 +54,33 @@ func (r *Report) WriteText(w io.Writer, colour bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "COMPONENT\tROLE\tSERVER\tADDRESS\tPID\tUPTIME\tRESTARTS\tSTATE")
 	for _, c := range r.Components {
-		pid, up := "-", "-"
+		// "-": not known (not running, or its server not observed).
+		pid, up, restarts := "-", "-", "-"
 		if c.PID > 0 {
 			pid = strconv.Itoa(c.PID)
 		}
-		if !c.StartedAt.IsZero() {
-			up = formatDuration(time.Duration(c.UptimeSeconds) * time.Second)
+		if c.UptimeSeconds != nil {
+			up = formatDuration(time.Duration(*c.UptimeSeconds) * time.Second)
+		}
+		if c.Restarts != nil {
+			restarts = strconv.Itoa(*c.Restarts)
 		}
 		state := c.State
 		if !c.InFile {
 			state += " (not in file)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", c.Name, c.Role, c.Server, c.Address, pid, up, c.Restarts, stateColour(state))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Role, c.Server, c.Address, pid, up, restarts, stateColour(state))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for _, c := range r.Components {
-		if c.Reason != "" {
+		switch {
+		case c.Reason == "":
+		case strings.HasPrefix(c.Reason, c.Name+" ") || strings.HasPrefix(c.Reason, c.Name+":"):
+			// The health checks' errors already start with the name.
+			fmt.Fprintf(w, "  %s\n", c.Reason)
+		default:
 			fmt.Fprintf(w, "  %s: %s\n", c.Name, c.Reason)
 		}
 	}
@@ -97,11 +106,8 @@ func (r *Report) WriteText(w io.Writer, colour bool) error {
 	default:
 		fmt.Fprintln(w, "Models: unknown (no controller answered and the registry database could not be read)")
 	}
-	for _, c := range r.Controllers {
-		if !c.Answered && c.Error != "" {
-			fmt.Fprintf(w, "  %s\n", c.Error)
-		}
-	}
+	// A controller that did not answer the listing is down, not deployed,
+	// or unhealthy with that error as its reason: said above, not again.
 	if r.ModelsSource != SourceNone {
 		if len(r.Models) == 0 {
 			fmt.Fprintln(w, "  (the registry has no rows)")
@@ -110,8 +116,8 @@ func (r *Report) WriteText(w io.Writer, colour bool) error {
 			fmt.Fprintln(tw, "MODEL NAME\tMODEL TYPE\tHOST\tPORT\tHEALTHY\tENABLED\tPROMPT TEMPLATE\tLAST HEARTBEAT\tAGE\tSEEN VIA\tSTATE")
 			for _, m := range r.Models {
 				age := "-"
-				if m.HeartbeatAgeSeconds >= 0 {
-					age = formatDuration(time.Duration(m.HeartbeatAgeSeconds) * time.Second)
+				if m.HeartbeatAgeSeconds != nil {
+					age = formatDuration(time.Duration(*m.HeartbeatAgeSeconds) * time.Second)
 				}
 				hb := m.LastHeartbeat
 				if hb == "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -50,18 +51,23 @@ type Report struct {
 	NothingReached bool `json:"nothing_reached"`
 }
 
-// Component is one deployed or declared component.
+// Component is one deployed or declared component. A value hactl does not
+// know (the component is not running, or its server could not be observed)
+// is left out of the JSON rather than given as 0.
 type Component struct {
-	Name          string    `json:"name"` // e.g. controller.ctrl1
-	Role          string    `json:"role"`
-	Server        string    `json:"server"`
-	Address       string    `json:"address"` // host:port
-	State         string    `json:"state"`
-	Reason        string    `json:"reason,omitempty"` // why unhealthy / down / unknown
-	PID           int       `json:"pid"`
-	StartedAt     time.Time `json:"started_at,omitzero"`
-	UptimeSeconds int64     `json:"uptime_seconds"`
-	Restarts      int       `json:"restarts"`
+	Name    string `json:"name"` // e.g. controller.ctrl1
+	Role    string `json:"role"`
+	Server  string `json:"server"`
+	Address string `json:"address"` // host:port
+	State   string `json:"state"`
+	Reason  string `json:"reason,omitempty"` // why unhealthy / down / unknown
+	// PID is 0 (omitted) unless the process was seen running.
+	PID       int       `json:"pid,omitempty"`
+	StartedAt time.Time `json:"started_at,omitzero"`
+	// UptimeSeconds is nil unless the process runs and its start is known.
+	UptimeSeconds *int64 `json:"uptime_seconds,omitempty"`
+	// Restarts is nil when the component was not observed on its server.
+	Restarts *int `json:"restarts,omitempty"`
 	// InFile is false for a component found on a server but no longer in the
 	// cluster file (the next apply destroys it).
 	InFile bool `json:"in_file"`
@@ -85,9 +91,11 @@ type Model struct {
 	Healthy        bool   `json:"healthy"`
 	Enabled        bool   `json:"enabled"`
 	PromptTemplate string `json:"prompt_template"`
-	LastHeartbeat  string `json:"last_heartbeat"`
-	// HeartbeatAgeSeconds is -1 when the row never had a heartbeat.
-	HeartbeatAgeSeconds int64 `json:"heartbeat_age_seconds"`
+	// LastHeartbeat is empty (omitted) when the row never had a heartbeat.
+	LastHeartbeat string `json:"last_heartbeat,omitempty"`
+	// HeartbeatAgeSeconds is nil (omitted) when the age is unknown: no
+	// heartbeat yet, or one that lies ahead of the controller's clock.
+	HeartbeatAgeSeconds *int64 `json:"heartbeat_age_seconds,omitempty"`
 	// State: "live", "unhealthy", "stale" or "stale registration", with
 	// ", duplicate" appended for duplicate rows.
 	State             string   `json:"state"`
@@ -172,13 +180,15 @@ func Gather(ctx context.Context, p providers.Provider, c *schema.Cluster, opt Op
 		r.Notes = append(r.Notes, "the cluster file declares no controller")
 	default:
 		r.ModelsSource = SourceNone
+		// That no controller answered is said by ModelsSource (and the
+		// models heading); the notes add only what it does not say.
 		rows, err := p.Registry(c).Rows(ctx)
 		if err != nil {
-			r.Notes = append(r.Notes, "no controller answered, and reading the registry database failed: "+err.Error())
+			r.Notes = append(r.Notes, "reading the registry database failed: "+err.Error())
 			break
 		}
 		r.ModelsSource = SourceDatabase
-		r.Notes = append(r.Notes, "no controller answered: models read from the registry database directly; heartbeat ages use this machine's clock")
+		r.Notes = append(r.Notes, "the heartbeat ages of rows read from the registry database use this machine's clock")
 		judged := health.JudgeRows(rows, time.Now().UTC(), maxTimeout(c), nil, declared)
 		r.Models = toModels(judged, []string{SourceDatabase})
 	}
@@ -218,7 +228,20 @@ func Gather(ctx context.Context, p providers.Provider, c *schema.Cluster, opt Op
 	if obsErr != nil {
 		r.Notes = append(r.Notes, "observing the servers failed: "+obsErr.Error())
 	}
+	r.Notes = dedupe(r.Notes)
 	return r, nil
+}
+
+func dedupe(ss []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // workerProblem judges a worker's rows as each answering controller listed them.
@@ -302,8 +325,7 @@ func toModels(rows []health.Row, via []string) []Model {
 		m := Model{
 			ModelName: name, ModelType: typ, Host: row.Host, Port: row.Port,
 			Healthy: row.Healthy, Enabled: row.Enabled,
-			HeartbeatAgeSeconds: -1,
-			State:               row.State(), Live: row.Live(), Stale: row.Liveness == health.Stale,
+			State: row.State(), Live: row.Live(), Stale: row.Liveness == health.Stale,
 			Duplicate: row.Duplicate, StaleRegistration: row.StaleRegistration, HeartbeatInFuture: row.Future,
 			Via: append([]string(nil), via...),
 		}
@@ -313,8 +335,9 @@ func toModels(rows []health.Row, via []string) []Model {
 		if row.LastHeartbeat != nil && !row.LastHeartbeat.IsZero() {
 			m.LastHeartbeat = row.LastHeartbeat.String()
 		}
-		if row.Age >= 0 {
-			m.HeartbeatAgeSeconds = int64(row.Age.Round(time.Second) / time.Second)
+		if row.Age >= 0 && !row.Future && m.LastHeartbeat != "" {
+			age := int64(row.Age.Round(time.Second) / time.Second)
+			m.HeartbeatAgeSeconds = &age
 		}
 		out = append(out, m)
 	}
@@ -402,8 +425,10 @@ func components(c *schema.Cluster, decl []declaredComponent, checkErr []error, o
 			comp.State = StateUnhealthy
 			comp.Reason = err.Error()
 		default:
+			// Why its server could not be observed is said once, in the
+			// report's notes.
 			comp.State = StateUnknown
-			comp.Reason = "its server could not be observed, and " + err.Error()
+			comp.Reason = err.Error()
 		}
 		out[i] = comp
 	}
@@ -440,27 +465,59 @@ func components(c *schema.Cluster, decl []declaredComponent, checkErr []error, o
 }
 
 func fillObserved(comp *Component, o providers.Observed, now time.Time) {
-	comp.PID = o.PID
-	comp.Restarts = o.Restarts
-	if o.Running && !o.StartedAt.IsZero() {
-		comp.StartedAt = o.StartedAt
-		comp.UptimeSeconds = int64(now.Sub(o.StartedAt) / time.Second)
-		if comp.UptimeSeconds < 0 {
-			comp.UptimeSeconds = 0
-		}
-	}
+	restarts := o.Restarts
+	comp.Restarts = &restarts
 	if !o.Running {
-		comp.PID = 0
+		return
+	}
+	comp.PID = o.PID
+	if !o.StartedAt.IsZero() {
+		comp.StartedAt = o.StartedAt
+		up := max(int64(now.Sub(o.StartedAt)/time.Second), 0)
+		comp.UptimeSeconds = &up
 	}
 }
 
-// Healthy reports whether every component of the file runs and is healthy
-// and every worker has live rows.
-func (r *Report) Healthy() bool {
+// Healthy reports whether nothing is degraded: see Degraded.
+func (r *Report) Healthy() bool { return len(r.Degraded()) == 0 }
+
+// Degraded lists what keeps the cluster from full health, the verdict of
+// `hactl status --check`: a component of the file that is not running, a
+// controller that did not answer the registry listing, a registry row that
+// is not live or that some controller did not list. Components no longer in
+// the file do not count. Empty means healthy.
+func (r *Report) Degraded() []string {
+	var out []string
+	said := map[string]bool{}
 	for _, c := range r.Components {
 		if c.InFile && c.State != StateRunning {
-			return false
+			out = append(out, c.Name+" is "+c.State)
+			said[c.Name] = true
 		}
 	}
-	return true
+	var ctls []string
+	for _, c := range r.Controllers {
+		switch {
+		case c.Answered:
+			ctls = append(ctls, c.Name)
+		case !said[c.Name]:
+			out = append(out, c.Name+" did not answer the registry listing")
+		}
+	}
+	for _, m := range r.Models {
+		row := fmt.Sprintf("%s@%s at %s", m.ModelName, m.ModelType, net.JoinHostPort(m.Host, strconv.Itoa(m.Port)))
+		if !m.Live {
+			out = append(out, row+" is "+m.State)
+			continue
+		}
+		if r.ModelsSource != SourceControllers {
+			continue // already degraded: no controller answered
+		}
+		for _, ctl := range ctls {
+			if !slices.Contains(m.Via, ctl) {
+				out = append(out, row+" is not listed by "+ctl)
+			}
+		}
+	}
+	return out
 }

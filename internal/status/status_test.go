@@ -29,6 +29,7 @@ type fakeProvider struct {
 	observed []providers.Observed
 	obsErr   error
 	regFile  string // the SQLite registry on this machine
+	rowsErr  error  // reaching the registry's file fails with it
 }
 
 func (f *fakeProvider) Observe(context.Context, *schema.Cluster) ([]providers.Observed, error) {
@@ -41,13 +42,19 @@ func (f *fakeProvider) DialContext(ctx context.Context, _ *schema.Server, networ
 }
 
 func (f *fakeProvider) Registry(c *schema.Cluster) *registry.DB {
-	return registry.New(c, fileAccess{f.regFile})
+	return registry.New(c, fileAccess{f.regFile, f.rowsErr})
 }
 
-type fileAccess struct{ path string }
+type fileAccess struct {
+	path string
+	err  error
+}
 
 func (a fileAccess) Places() []registry.Place { return nil }
 func (a fileAccess) SQLiteFile() (registry.File, error) {
+	if a.err != nil {
+		return nil, a.err
+	}
 	return registry.LocalFile("server1", a.path), nil
 }
 
@@ -234,4 +241,153 @@ func TestGatherNothingReached(t *testing.T) {
 	if r.NothingReached {
 		t.Error("NothingReached, but the registry was read")
 	}
+}
+
+// Every problem is said once in the text: a controller's failure at its
+// row, not again under the models; the observation failure in one note, not
+// on every row; values that are not known are "-" in the text and absent
+// from the JSON, not 0.
+func TestEachProblemOnceUnknownNotZero(t *testing.T) {
+	workerPort := listen(t, func(w http.ResponseWriter, r *http.Request) {})
+	srv := &schema.Server{Name: "server1", Address: "127.0.0.1"}
+	ctl1 := &schema.Controller{Name: "ctrl1", Server: srv, Port: closedPort(t), HeartbeatTimeoutSecs: 6}
+	ctl2 := &schema.Controller{Name: "ctrl2", Server: srv, Port: closedPort(t), HeartbeatTimeoutSecs: 6}
+	w := &schema.Worker{Name: "llm", Server: srv, Port: workerPort, Model: &schema.Model{Name: "glm", WorkerType: "llm"}}
+	c := &schema.Cluster{Name: "t", Version: "0.6.3", Servers: []*schema.Server{srv},
+		Registry:    &schema.Registry{Type: schema.RegistrySQLite, Path: "/nonexistent/registry.db"},
+		Controllers: []*schema.Controller{ctl1, ctl2}, Workers: []*schema.Worker{w}}
+	dbDown := errors.New("db: connection refused")
+
+	t.Run("observed", func(t *testing.T) {
+		p := &fakeProvider{rowsErr: dbDown, observed: []providers.Observed{
+			{Address: "controller.ctrl1", Role: "controller", Server: "server1", Port: ctl1.Port, Running: true, PID: 10, Restarts: 0, StartedAt: time.Now().Add(-time.Minute)},
+			{Address: "controller.ctrl2", Role: "controller", Server: "server1", Port: ctl2.Port, Running: false, PID: 11, Restarts: 3},
+			{Address: "worker.llm", Role: "worker", Server: "server1", Port: workerPort, Running: true, PID: 12, Restarts: 1},
+		}}
+		r, err := Gather(context.Background(), p, c, Options{RequestTimeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := text(t, r)
+		for s, n := range map[string]int{
+			"127.0.0.1:" + strconv.Itoa(ctl1.Port) + ": connect: connection refused": 1, // ctrl1's row only
+			"127.0.0.1:" + strconv.Itoa(ctl2.Port) + ": connect: connection refused": 0, // down says it
+			"controller.ctrl1: controller.ctrl1":                                     0, // the name once per line
+			"db: connection refused":                                                 1,
+			"no controller answered":                                                 1, // the heading, not a note too
+		} {
+			if got := strings.Count(out, s); got != n {
+				t.Errorf("%q %d times, want %d:\n%s", s, got, n, out)
+			}
+		}
+		// ctrl2 is down: no pid, no uptime, but its restarts are known.
+		if !regexp.MustCompile(`(?m)^controller\.ctrl2 .* 127\.0\.0\.1:\d+\s+-\s+-\s+3\s+down$`).MatchString(out) {
+			t.Errorf("ctrl2's row:\n%s", out)
+		}
+		js := jsonComponents(t, r)
+		if _, ok := js["controller.ctrl2"]["pid"]; ok {
+			t.Errorf("a down component has a pid: %v", js["controller.ctrl2"])
+		}
+		if _, ok := js["controller.ctrl2"]["uptime_seconds"]; ok {
+			t.Errorf("a down component has an uptime: %v", js["controller.ctrl2"])
+		}
+		if js["controller.ctrl2"]["restarts"] != 3.0 || js["controller.ctrl1"]["restarts"] != 0.0 {
+			t.Errorf("observed restarts missing: %v", js)
+		}
+		want := []string{"controller.ctrl1 is unhealthy", "controller.ctrl2 is down", "worker.llm is unhealthy"}
+		if got := r.Degraded(); strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("degraded: %q, want %q", got, want)
+		}
+	})
+
+	t.Run("unobserved", func(t *testing.T) {
+		obsErr := errors.New("server1: ssh: connection refused")
+		p := &fakeProvider{obsErr: obsErr, rowsErr: dbDown}
+		r, err := Gather(context.Background(), p, c, Options{RequestTimeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := text(t, r)
+		if n := strings.Count(out, "could not be observed"); n != 0 {
+			t.Errorf("the observation failure is repeated per row:\n%s", out)
+		}
+		if n := strings.Count(out, "observing the servers failed: server1: ssh: connection refused"); n != 1 {
+			t.Errorf("the observation failure said %d times:\n%s", n, out)
+		}
+		if !regexp.MustCompile(`(?m)^worker\.llm .*\s+-\s+-\s+-\s+unknown$`).MatchString(out) {
+			t.Errorf("the unobserved worker's pid, uptime and restarts should be '-':\n%s", out)
+		}
+		for name, comp := range jsonComponents(t, r) {
+			for _, k := range []string{"pid", "uptime_seconds", "restarts", "started_at"} {
+				if _, ok := comp[k]; ok {
+					t.Errorf("%s: %s in the JSON of an unobserved component: %v", name, k, comp)
+				}
+			}
+		}
+	})
+}
+
+func TestDegraded(t *testing.T) {
+	live := Model{ModelName: "glm", ModelType: "llm", Host: "h", Port: 1, Live: true, State: "live", Via: []string{"controller.c1", "controller.c2"}}
+	r := &Report{
+		ModelsSource: SourceControllers,
+		Components: []Component{
+			{Name: "controller.c1", State: StateRunning, InFile: true},
+			{Name: "worker.old", State: StateDown, InFile: false}, // leaves with the next apply
+		},
+		Controllers: []Controller{{Name: "controller.c1", Answered: true}, {Name: "controller.c2", Answered: true}},
+		Models:      []Model{live},
+	}
+	if got := r.Degraded(); len(got) != 0 || !r.Healthy() {
+		t.Fatalf("healthy report degraded: %q", got)
+	}
+	once := live
+	once.Via = []string{"controller.c1"}
+	stale := live
+	stale.Live, stale.State = false, "stale"
+	r.Models = []Model{once, stale}
+	want := []string{"glm@llm at h:1 is not listed by controller.c2", "glm@llm at h:1 is stale"}
+	if got := r.Degraded(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("degraded %q, want %q", got, want)
+	}
+}
+
+func text(t *testing.T, r *Report) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := r.WriteText(&buf, false); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func jsonComponents(t *testing.T, r *Report) map[string]map[string]any {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components []map[string]any `json:"components"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]any{}
+	for _, c := range doc.Components {
+		out[c["name"].(string)] = c
+	}
+	return out
+}
+
+// closedPort is a loopback port nothing listens on.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
 }

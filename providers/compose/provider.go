@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -48,7 +50,10 @@ type Provider struct {
 	want    map[string]*plan.Component // by address, what the project file holds
 }
 
-var _ providers.Provider = (*Provider)(nil)
+var (
+	_ providers.Provider    = (*Provider)(nil)
+	_ providers.LogFollower = (*Provider)(nil)
+)
 
 // New returns the compose provider of a cluster, working on an adapted copy
 // of it (see Cluster). It does not touch Docker yet; Preflight does.
@@ -473,6 +478,42 @@ func (p *Provider) isService(name string) bool {
 
 // Logs returns the last lines of the component container's output.
 func (p *Provider) Logs(ctx context.Context, o providers.Observed, lines int) (string, error) {
+	id, err := p.containerOf(ctx, o)
+	if err != nil {
+		return "", err
+	}
+	return containerLogs(ctx, id, lines)
+}
+
+// FollowLogs writes the last lines of the component container's output,
+// then each new line, until ctx ends (docker logs -f).
+func (p *Provider) FollowLogs(ctx context.Context, o providers.Observed, lines int, w io.Writer) error {
+	id, err := p.containerOf(ctx, o)
+	if err != nil {
+		return err
+	}
+	if lines <= 0 {
+		lines = 20
+	}
+	// docker logs writes the container's stderr to its own stderr: keep
+	// both, in one writer so that exec calls w.Write one at a time. Each
+	// log message reaches w in one Write. docker's own error, if any, is
+	// in that output too.
+	cmd := exec.CommandContext(ctx, "docker", "logs", "--follow", "--tail", strconv.Itoa(lines), id)
+	cmd.Stdout = w
+	cmd.Stderr = w
+	cmd.WaitDelay = 5 * time.Second
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		return fmt.Errorf("following the log of %s: %w", o.Address, ctx.Err())
+	}
+	if err != nil {
+		return fmt.Errorf("docker logs --follow %s (%s): %w", id, o.Address, err)
+	}
+	return nil
+}
+
+func (p *Provider) containerOf(ctx context.Context, o providers.Observed) (string, error) {
 	cs, err := containers(ctx, LabelProject+"="+p.project, LabelComponent+"="+o.Address)
 	if err != nil {
 		return "", err
@@ -480,7 +521,7 @@ func (p *Provider) Logs(ctx context.Context, o providers.Observed, lines int) (s
 	if len(cs) == 0 {
 		return "", fmt.Errorf("compose: project %s has no container for %s", p.project, o.Address)
 	}
-	return containerLogs(ctx, cs[0].ID, lines)
+	return cs[0].ID, nil
 }
 
 func containerLogs(ctx context.Context, id string, lines int) (string, error) {

@@ -29,6 +29,12 @@ type Host interface {
 	// server says so), feeding it stdin, and returns its standard output.
 	// A non-zero exit is an *ExitError. The server's command timeout applies.
 	Run(ctx context.Context, script string, stdin io.Reader) ([]byte, error)
+	// Stream runs script like Run but with no command timeout, writing its
+	// standard output to stdout as it comes, until the script exits or ctx
+	// ends; then the script is stopped and the error wraps ctx.Err(). A
+	// script that runs a long-lived program should exec it, so that
+	// stopping the script stops the program on every transport.
+	Stream(ctx context.Context, script string, stdout io.Writer) error
 	// DialContext opens a connection to addr as seen from the host.
 	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
 	// Close releases the connection; a later call reconnects.

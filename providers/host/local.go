@@ -58,3 +58,26 @@ func (h *localHost) Run(ctx context.Context, script string, stdin io.Reader) ([]
 	}
 	return stdout.Bytes(), nil
 }
+
+func (h *localHost) Stream(ctx context.Context, script string, stdout io.Writer) error {
+	argv := shellCommand(script, h.sudo)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var stderr bytes.Buffer
+	cmd.Stdout = stdout
+	cmd.Stderr = &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 2 * time.Second
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %w", h.name, ctx.Err())
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return &ExitError{Host: h.name, Status: ee.ExitCode(), Stderr: stderr.String()}
+	}
+	if err != nil && !errors.Is(err, exec.ErrWaitDelay) {
+		return fmt.Errorf("%s: %w", h.name, err)
+	}
+	return nil
+}

@@ -295,38 +295,105 @@ func (h *sshHost) DialContext(ctx context.Context, network, addr string) (net.Co
 	return &deadlineConn{Conn: c}, nil
 }
 
-func (h *sshHost) Run(ctx context.Context, script string, stdin io.Reader) ([]byte, error) {
-	timeout := orDefault(h.settings.CommandTimeout, defaults.CommandTimeout)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+// session opens a session on the host's connection, waiting for a free
+// slot; release closes it and frees the slot.
+func (h *sshHost) session(ctx context.Context) (*ssh.Session, func(), error) {
 	cl, err := h.conn.get(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	select {
 	case h.sessions <- struct{}{}:
-		defer func() { <-h.sessions }()
 	case <-ctx.Done():
-		return nil, fmt.Errorf("server %s: waiting for a free ssh session: %w", h.name, ctx.Err())
+		return nil, nil, fmt.Errorf("server %s: waiting for a free ssh session: %w", h.name, ctx.Err())
 	}
 	sess, err := cl.NewSession()
 	var refused *ssh.OpenChannelError
 	if errors.As(err, &refused) {
 		// The connection is fine but the server said no (e.g. MaxSessions):
 		// closing it would break the other sessions on it.
-		return nil, fmt.Errorf("server %s: the ssh server refused a session: %w", h.name, err)
+		<-h.sessions
+		return nil, nil, fmt.Errorf("server %s: the ssh server refused a session: %w", h.name, err)
 	}
 	if err != nil {
 		// The connection dropped since it was cached: redial once.
 		h.conn.drop(cl)
-		if cl, err = h.conn.get(ctx); err != nil {
-			return nil, err
+		if cl, err = h.conn.get(ctx); err == nil {
+			if sess, err = cl.NewSession(); err != nil {
+				err = fmt.Errorf("server %s: opening an ssh session: %w", h.name, err)
+			}
 		}
-		if sess, err = cl.NewSession(); err != nil {
-			return nil, fmt.Errorf("server %s: opening an ssh session: %w", h.name, err)
+		if err != nil {
+			<-h.sessions
+			return nil, nil, err
 		}
 	}
-	defer sess.Close()
+	return sess, func() { _ = sess.Close(); <-h.sessions }, nil
+}
+
+// streamWrapper runs a script in the background and stops it when the
+// session's stdin reaches its end: closing stdin is how Stream stops a
+// script on any sshd (signal requests need OpenSSH 7.9), and killing $p
+// stops the long-lived program when the script execs it. Background jobs
+// of a non-interactive shell read /dev/null, hence stdin kept on fd 3.
+const streamWrapper = `exec 3<&0
+{ %s
+} </dev/null 3<&- & p=$!
+(cat <&3 >/dev/null; kill $p) >/dev/null 2>&1 &
+exec 3<&-
+wait $p`
+
+func (h *sshHost) Stream(ctx context.Context, script string, stdout io.Writer) error {
+	sess, release, err := h.session(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		return fmt.Errorf("server %s: %w", h.name, err)
+	}
+	var stderr bytes.Buffer
+	sess.Stdout = stdout
+	sess.Stderr = &stderr
+	argv := shellCommand(fmt.Sprintf(streamWrapper, script), h.settings.Sudo)
+	if err := sess.Start(Join(argv...)); err != nil {
+		return fmt.Errorf("server %s: starting a command: %w", h.name, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		_ = stdin.Close()
+		_ = sess.Signal(ssh.SIGTERM)
+		// Wait for the remote end to stop, but not for ever: the
+		// connection may be gone.
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+		}
+		return fmt.Errorf("server %s: %w", h.name, ctx.Err())
+	}
+	var ee *ssh.ExitError
+	if errors.As(err, &ee) {
+		return &ExitError{Host: h.name, Status: ee.ExitStatus(), Stderr: stderr.String()}
+	}
+	if err != nil {
+		return fmt.Errorf("server %s: %w", h.name, err)
+	}
+	return nil
+}
+
+func (h *sshHost) Run(ctx context.Context, script string, stdin io.Reader) ([]byte, error) {
+	timeout := orDefault(h.settings.CommandTimeout, defaults.CommandTimeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	sess, release, err := h.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	var stdout, stderr bytes.Buffer
 	sess.Stdin = stdin
 	sess.Stdout = &stdout

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"sort"
@@ -228,20 +229,48 @@ exit 0
 
 // Logs returns the last lines of the component's log.
 func (p *Provider) Logs(ctx context.Context, o providers.Observed, lines int) (string, error) {
-	s, err := p.server(o.Server)
+	s, tail, err := p.tailCommand(o, lines, false)
 	if err != nil {
 		return "", err
 	}
-	dir, err := componentDir(s, o.Address)
-	if err != nil {
-		return "", err
-	}
-	if lines <= 0 {
-		lines = 20
-	}
-	out, err := p.host(s).Run(ctx, "tail -n "+strconv.Itoa(lines)+" "+host.Quote(path.Join(dir, fileLog)), nil)
+	out, err := p.host(s).Run(ctx, tail, nil)
 	if err != nil {
 		return "", fmt.Errorf("reading the log of %s on server %s: %w", o.Address, s.Name, err)
 	}
 	return string(out), nil
+}
+
+// FollowLogs writes the last lines of the component's log, then each new
+// line, until ctx ends: tail -F on the server, through its connection (or
+// locally), so a log that is replaced is followed too.
+func (p *Provider) FollowLogs(ctx context.Context, o providers.Observed, lines int, w io.Writer) error {
+	s, tail, err := p.tailCommand(o, lines, true)
+	if err != nil {
+		return err
+	}
+	if err := p.host(s).Stream(ctx, tail, w); err != nil {
+		return fmt.Errorf("following the log of %s on server %s: %w", o.Address, s.Name, err)
+	}
+	return nil
+}
+
+// tailCommand is the command printing the component's log, exec'd so that
+// stopping the script stops tail (host.Stream).
+func (p *Provider) tailCommand(o providers.Observed, lines int, follow bool) (*schema.Server, string, error) {
+	s, err := p.server(o.Server)
+	if err != nil {
+		return nil, "", err
+	}
+	dir, err := componentDir(s, o.Address)
+	if err != nil {
+		return nil, "", err
+	}
+	if lines <= 0 {
+		lines = 20
+	}
+	tail := "exec tail -n " + strconv.Itoa(lines)
+	if follow {
+		tail += " -F"
+	}
+	return s, tail + " " + host.Quote(path.Join(dir, fileLog)), nil
 }

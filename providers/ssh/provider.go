@@ -49,7 +49,10 @@ type Provider struct {
 	systemd map[string]bool // server name → host runs systemd (probed once)
 }
 
-var _ providers.Provider = (*Provider)(nil)
+var (
+	_ providers.Provider    = (*Provider)(nil)
+	_ providers.LogFollower = (*Provider)(nil)
+)
 
 // New returns a Provider for the cluster's servers. It connects lazily: the
 // first operation on a server dials it.

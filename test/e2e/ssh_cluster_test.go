@@ -266,8 +266,8 @@ func sshScenario(t *testing.T, bin, version string) {
 		eventually(t, 60*time.Second, time.Second, "worker.text2vec restarted and live", func() error {
 			rep := h.status()
 			c, _ := componentByName(rep, "worker.text2vec")
-			if c.State != status.StateRunning || c.PID == before.PID || c.Restarts != before.Restarts+1 {
-				return fmt.Errorf("worker.text2vec %s pid %d restarts %d (before: pid %d restarts %d): %s", c.State, c.PID, c.Restarts, before.PID, before.Restarts, c.Reason)
+			if c.State != status.StateRunning || c.PID == before.PID || c.Restarts == nil || before.Restarts == nil || *c.Restarts != *before.Restarts+1 {
+				return fmt.Errorf("worker.text2vec %s pid %d restarts %s (before: pid %d restarts %s): %s", c.State, c.PID, known(c.Restarts), before.PID, known(before.Restarts), c.Reason)
 			}
 			return nil
 		})
@@ -306,8 +306,8 @@ func sshScenario(t *testing.T, bin, version string) {
 			if len(rows) == 0 || !rows[0].Live || !slices.Equal(rows[0].Via, []string{"controller.controller2"}) {
 				return fmt.Errorf("text2vec rows %+v", rows)
 			}
-			if since := time.Since(pausedAt); time.Duration(rows[0].HeartbeatAgeSeconds)*time.Second > since-2*time.Second {
-				return fmt.Errorf("text2vec's last heartbeat is %ds old: from before the pause %s ago", rows[0].HeartbeatAgeSeconds, since.Round(time.Second))
+			if age, since := rows[0].HeartbeatAgeSeconds, time.Since(pausedAt); age == nil || time.Duration(*age)*time.Second > since-2*time.Second {
+				return fmt.Errorf("text2vec's last heartbeat is %s s old: from before the pause %s ago", known(age), since.Round(time.Second))
 			}
 			for _, name := range []string{"worker.text2vec", "webserver", "controller.controller2"} {
 				if c, _ := componentByName(rep, name); c.State != status.StateRunning {
@@ -538,4 +538,12 @@ func mustExec(t *testing.T, tc *testcluster.Cluster, host, script string) string
 		t.Fatalf("%s: %s: %v\n%s", host, script, err, out)
 	}
 	return out
+}
+
+// known prints a value status may leave unknown (nil).
+func known[T any](p *T) string {
+	if p == nil {
+		return "unknown"
+	}
+	return fmt.Sprint(*p)
 }
