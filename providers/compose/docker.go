@@ -40,11 +40,18 @@ func lastLines(s string, n int) string {
 func detectCompose(ctx context.Context) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	if _, err := run(ctx, "", "docker", "compose", "version"); err == nil {
+	return chooseCompose(ctx, run, exec.LookPath)
+}
+
+// chooseCompose is detectCompose's choice, given how to run a command and
+// find a program.
+func chooseCompose(ctx context.Context, runFn func(ctx context.Context, dir, name string, args ...string) (string, error),
+	lookPath func(string) (string, error)) ([]string, error) {
+	if _, err := runFn(ctx, "", "docker", "compose", "version"); err == nil {
 		return []string{"docker", "compose"}, nil
 	}
-	if _, err := exec.LookPath("docker-compose"); err == nil {
-		if _, err := run(ctx, "", "docker-compose", "version"); err == nil {
+	if _, err := lookPath("docker-compose"); err == nil {
+		if _, err := runFn(ctx, "", "docker-compose", "version"); err == nil {
 			return []string{"docker-compose"}, nil
 		}
 	}
@@ -116,6 +123,11 @@ func containers(ctx context.Context, labels ...string) ([]container, error) {
 		}
 		return nil, err
 	}
+	return parseInspect(out)
+}
+
+// parseInspect reads the JSON array `docker inspect` prints.
+func parseInspect(out string) ([]container, error) {
 	var cs []container
 	if err := json.Unmarshal([]byte(out), &cs); err != nil {
 		return nil, fmt.Errorf("reading docker inspect: %w", err)

@@ -224,7 +224,14 @@ func (p *Provider) Preflight(ctx context.Context, c *schema.Cluster, want []*pla
 // directory mounted), to read `dbgpt --version` and test every worker's model
 // path. Needs bash in the image, as the healthchecks do.
 func (p *Provider) checkImage(ctx context.Context) []providers.Problem {
-	var probs []providers.Problem
+	args, paths := p.checkImageCommand()
+	out, err := run(ctx, "", "docker", args...)
+	return p.imageProblems(out, err, paths)
+}
+
+// checkImageCommand is the docker command checkImage runs, and the workers
+// (as plan addresses) of each model path it tests.
+func (p *Provider) checkImageCommand() ([]string, map[string][]string) {
 	img := p.c.Compose.DBGPTImage
 	args := []string{"run", "--rm", "--network", "none", "--entrypoint", "bash"}
 	if d := p.c.Compose.ModelsDir; d != "" {
@@ -242,7 +249,13 @@ func (p *Provider) checkImage(ctx context.Context) []providers.Problem {
 		}
 		paths[w.Model.Path] = append(paths[w.Model.Path], "worker."+w.Name)
 	}
-	out, err := run(ctx, "", "docker", args...)
+	return args, paths
+}
+
+// imageProblems reads the output (and error) of checkImage's command.
+func (p *Provider) imageProblems(out string, err error, paths map[string][]string) []providers.Problem {
+	var probs []providers.Problem
+	img := p.c.Compose.DBGPTImage
 	for _, line := range strings.Split(out, "\n") {
 		if path, ok := strings.CutPrefix(line, "hactl-missing-path: "); ok {
 			for _, comp := range paths[path] {
