@@ -7,7 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hactl/hactl/internal/defaults"
 	"github.com/hactl/hactl/internal/status"
+	"github.com/hactl/hactl/views"
 )
 
 func newStatusCmd() *cobra.Command {
@@ -45,7 +47,7 @@ Exit status with --check, for scripts and CI:
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
 	cmd.Flags().BoolVar(&check, "check", false, "exit 2 when the cluster is degraded (see above)")
 	cmd.Flags().BoolVar(&noColor, "no-color", false, "no colour (also when NO_COLOR is set or output is not a terminal)")
-	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "timeout of one HTTP request to a component")
+	cmd.Flags().DurationVar(&timeout, "timeout", defaults.RequestTimeout, "timeout of one HTTP request to a component")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		c, err := cf.load()
 		if err != nil {
@@ -62,7 +64,7 @@ Exit status with --check, for scripts and CI:
 		}
 		out := cmd.OutOrStdout()
 		if asJSON {
-			err = r.WriteJSON(out)
+			err = views.StatusJSON(out, r)
 		} else {
 			err = r.WriteText(out, !noColor && useColor(os.Stdout))
 		}

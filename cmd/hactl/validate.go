@@ -1,11 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 
 	"github.com/hactl/hactl/schema"
+	"github.com/hactl/hactl/views"
 	"github.com/spf13/cobra"
 )
 
@@ -32,9 +32,7 @@ Exit status 0 when the file is valid (warnings allowed), 1 otherwise.`,
 		_, diags, files := schema.LoadDiagnostics(flags.file, opts)
 		out := cmd.OutOrStdout()
 		if asJSON {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(schema.DiagnosticsJSON(diags)); err != nil {
+			if err := views.ValidateJSON(out, schema.DiagnosticsJSON(diags)); err != nil {
 				return err
 			}
 		} else if len(diags) > 0 {
