@@ -56,9 +56,11 @@ type (
 	}
 	// Stoppable is a database that may not run, which State must not
 	// start: Running tells, and fresh says that nothing of it exists yet
-	// (apply creates database and table).
+	// (apply creates database and table). What names it in messages, e.g.
+	// "the database service registry-db".
 	Stoppable interface {
 		Running(ctx context.Context) (running, fresh bool, err error)
+		What() string
 	}
 	// Discarder drops the whole database with its data when that is what
 	// purging means (compose: no component left, so the volume goes).

@@ -232,7 +232,7 @@ func (d *DB) stateMySQL(ctx context.Context) plan.RegistryState {
 			st.Reachable = true // nothing there: apply creates database and table
 			return st
 		case !running:
-			st.Err = "the database is not running (plan does not start it)"
+			st.Err = s.What() + " is not running (plan does not start it)"
 			return st
 		}
 	}

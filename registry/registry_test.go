@@ -353,6 +353,7 @@ func (m *managed) Admin() (string, string) { return m.srv.User, m.srv.Password }
 func (m *managed) Running(context.Context) (bool, bool, error) {
 	return m.running, m.fresh, nil
 }
+func (m *managed) What() string { return "the database service db" }
 func (m *managed) Discard(context.Context) (bool, error) {
 	m.log = append(m.log, "discard")
 	return m.discarded, nil
@@ -374,7 +375,7 @@ func testManaged(t *testing.T, srv *testdb.DB) {
 		t.Fatalf("fresh: %+v %v", st, err)
 	}
 	m.fresh = false
-	if st, err := d.State(ctx); err != nil || st.Reachable || !strings.Contains(st.Err, "not running") {
+	if st, err := d.State(ctx); err != nil || st.Reachable || st.Err != "the database service db is not running (plan does not start it)" {
 		t.Fatalf("stopped: %+v %v", st, err)
 	}
 	m.places = []registry.Place{direct{"the compose network"}}

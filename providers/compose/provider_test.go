@@ -104,7 +104,7 @@ func TestEnsureRegistryManagedDatabase(t *testing.T) {
 		t.Errorf("work directory left after teardown: %v", err)
 	}
 	// The volume is kept but the database does not run: unknown, not started.
-	if st, err := p.Registry(c).State(ctx); err != nil || st.Reachable || !strings.Contains(st.Err, "not running") {
+	if st, err := p.Registry(c).State(ctx); err != nil || st.Reachable || !strings.Contains(st.Err, "the database service "+DatabaseService(p.c)+" is not running") {
 		t.Errorf("state with the database stopped: %+v %v", st, err)
 	}
 	if cs, _ := containers(ctx, LabelProject+"="+p.Project()); len(cs) != 0 {

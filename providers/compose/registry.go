@@ -58,6 +58,11 @@ func (a managedAccess) Admin() (string, string) {
 	return "root", c.Registry.Password.Reveal()
 }
 
+// What names the managed database in messages.
+func (a managedAccess) What() string {
+	return "the database service " + DatabaseService(a.p.c)
+}
+
 // Running: a database whose container and volume are both absent is fresh
 // (apply creates both); one with a volume but no running container cannot
 // be checked without starting it.

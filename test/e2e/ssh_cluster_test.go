@@ -188,6 +188,34 @@ func sshScenario(t *testing.T, bin, version string) {
 		}
 	})
 
+	// 3b. Move that worker to server2: a replace, shown as Terraform shows
+	// create_before_destroy (+/-), the new copy live before the old goes.
+	step(t, "3b-move-worker", func(t *testing.T) {
+		before, ok := componentByName(h.status(), "worker.text2vec")
+		if !ok || before.PID == 0 {
+			t.Fatalf("worker.text2vec not running before the move: %+v", before)
+		}
+		p.Text2VecServer = "server2"
+		write()
+		r := h.must(2, cmdTimeout, "plan", "-detailed-exitcode")
+		if !strings.Contains(r.Stdout, "# worker.text2vec must be replaced (server changed)") ||
+			!strings.Contains(r.Stdout, `+/- worker "text2vec" {`) ||
+			!strings.Contains(r.Stdout, `~ server`) || !strings.Contains(r.Stdout, "# forces replacement") ||
+			planSummary(r.Stdout) != "Plan: 1 to add, 0 to change, 1 to destroy." {
+			t.Fatalf("move plan:\n%s", r)
+		}
+		h.must(0, cmdTimeout, "apply", "-auto-approve")
+		h.must(0, cmdTimeout, "plan", "-detailed-exitcode")
+		expectLive(t, h.status(), "text2vec", "text2vec", p.Servers["server2"], 8004, bothControllers)
+		if out, err := tc.Exec("server3", "kill -0 "+strconv.Itoa(before.PID)); err == nil {
+			t.Errorf("the old worker (pid %d) still runs on server3: %s", before.PID, out)
+		}
+		p.Text2VecServer = "server3" // back where the later steps expect it
+		write()
+		h.must(0, cmdTimeout, "apply", "-auto-approve")
+		expectLive(t, h.status(), "text2vec", "text2vec", s3, 8004, bothControllers)
+	})
+
 	// 4. Remove a worker: one destroy, its process gone from server3.
 	step(t, "4-remove-worker", func(t *testing.T) {
 		glm, ok := componentByName(h.status(), "worker.glm-4-9b-chat")

@@ -22,7 +22,8 @@ type HAParams struct {
 	HeartbeatInterval, HeartbeatTimeout int
 	// ConnectTimeout of every server (default: the cluster file's default).
 	ConnectTimeout string
-	Text2VecPort   int  // the text2vec worker's port (default 8003, the guide's)
+	Text2VecPort   int    // the text2vec worker's port (default 8003, the guide's)
+	Text2VecServer string // the text2vec worker's server (default server3, the guide's)
 	WithoutGLM     bool // leave out the glm-4-9b-chat worker
 	// NoDefaultModels leaves default_llm and default_embedding out of the
 	// webserver, so removing a worker changes nothing else.
@@ -92,7 +93,7 @@ worker "glm-4-9b-chat" {
 }
 {{end}}
 worker "text2vec" {
-  server             = server.server3
+  server             = server.{{.Text2VecServer}}
   model              = model.text2vec
   port               = {{.Text2VecPort}}
   heartbeat_interval = {{.HeartbeatInterval}}
@@ -122,6 +123,9 @@ func HAClusterFile(p HAParams) []byte {
 	}
 	if p.HeartbeatTimeout == 0 {
 		p.HeartbeatTimeout = 60
+	}
+	if p.Text2VecServer == "" {
+		p.Text2VecServer = Server3
 	}
 	if p.Text2VecPort == 0 {
 		p.Text2VecPort = 8003
