@@ -343,7 +343,7 @@ func TestCompletionFunctions(t *testing.T) {
 	ha := filepath.Join(examplesDir(t), "ha-three-servers", "cluster.hcl")
 	logs := func(args ...string) *cobra.Command {
 		t.Helper()
-		root := newRootCmd()
+		root := newRootCmd(nil, nil)
 		cmd, _, err := root.Find([]string{"logs"})
 		if err != nil {
 			t.Fatal(err)
@@ -394,7 +394,7 @@ func TestCompletionFunctions(t *testing.T) {
 	}
 
 	// documentCompletion wired logs, --provider and the docs topics.
-	root := newRootCmd()
+	root := newRootCmd(nil, nil)
 	docsCmd, _, _ := root.Find([]string{"docs"})
 	topics, d := docsCmd.ValidArgsFunction(docsCmd, nil, "")
 	if d != cobra.ShellCompDirectiveNoFileComp || len(topics) != len(docs.Topics()) || !strings.HasPrefix(topics[0], docs.Topics()[0].Name+"\t") {
