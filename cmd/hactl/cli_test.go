@@ -426,7 +426,7 @@ func TestReadmeListsEveryCommand(t *testing.T) {
 	}
 	_, table, _ := strings.Cut(string(readme), "## Commands")
 	table, _, _ = strings.Cut(table, "\n## ")
-	for _, c := range newRootCmd().Commands() {
+	for _, c := range newRootCmd(nil, nil).Commands() {
 		if c.Hidden || c.Name() == "help" {
 			continue
 		}

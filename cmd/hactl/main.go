@@ -30,8 +30,10 @@ type exitCodeError struct{ code int }
 func (e exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // newRootCmd builds the whole command tree afresh, so no flag value outlives
-// one run (tests run several in one process).
-func newRootCmd() *cobra.Command {
+// one run (tests run several in one process). stdout and stderr are set
+// before cobra's completion command is added: it keeps the output it finds
+// then (nil means os.Stdout and os.Stderr).
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "hactl",
 		Short: "Deploy and run high-availability DB-GPT model-serving clusters from one HCL file",
@@ -49,6 +51,8 @@ Exit codes:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	root.AddCommand(
 		newValidateCmd(), newFmtCmd(), newInitCmd(),
 		newPlanCmd(), newApplyCmd(), newDestroyCmd(),
@@ -74,10 +78,8 @@ func main() {
 // run executes one hactl command line (without the program name) and
 // returns its exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd()
+	root := newRootCmd(stdout, stderr)
 	root.SetArgs(normalizeArgs(args))
-	root.SetOut(stdout)
-	root.SetErr(stderr)
 	err := root.Execute()
 	if err == nil {
 		return exitOK

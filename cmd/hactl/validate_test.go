@@ -248,7 +248,7 @@ func TestTerraformStyleFlagsComplete(t *testing.T) {
 			walk(sub)
 		}
 	}
-	root := newRootCmd()
+	root := newRootCmd(nil, nil)
 	walk(root)
 	for _, want := range []string{"hactl completion bash", "hactl completion zsh", "hactl completion fish", "hactl version", "hactl docs"} {
 		if !seen[want] {
