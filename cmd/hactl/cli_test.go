@@ -117,7 +117,7 @@ func TestMissingClusterFile(t *testing.T) {
 			t.Errorf("%s without cluster.hcl: %+v", cmd, r)
 		}
 		r = runHactl(t, dir, nil, append(strings.Fields(cmd), "-f", "prod.hcl")...)
-		if r.code != 1 || r.stderr != "Error: cluster file prod.hcl not found (-f prod.hcl). Check the path, or write a starter file there with 'hactl init -o prod.hcl'\n" {
+		if r.code != 1 || r.stderr != "Error: cluster file prod.hcl not found. Check the path, or write a starter file there with 'hactl init -o prod.hcl'\n" {
 			t.Errorf("%s -f prod.hcl: %+v", cmd, r)
 		}
 	}

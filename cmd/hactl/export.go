@@ -54,7 +54,7 @@ compose', or create it yourself, before the controllers can serve.`,
 			}
 			_, err = cmd.OutOrStdout().Write(y)
 			if err == nil && len(p.Files) > 0 {
-				fmt.Fprintln(os.Stderr, "note: the env and settings files the YAML refers to were not written; use -o FILE")
+				fmt.Fprintln(cmd.ErrOrStderr(), "note: the env and settings files the YAML refers to were not written; use -o FILE")
 			}
 			return err
 		}

@@ -36,13 +36,14 @@ The names of rewritten files are printed.
 		for _, name := range files {
 			src, err := os.ReadFile(name)
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "Error:", err)
+				fmt.Fprintln(cmd.ErrOrStderr(), "Error:", err)
 				failed = true
 				continue
 			}
 			formatted, diags := schema.Format(name, src)
 			if diags.HasErrors() {
-				_ = schema.WriteDiagnostics(os.Stderr, map[string]*hcl.File{name: {Bytes: src}}, diags, terminalWidth(os.Stderr), useColor(os.Stderr))
+				errw := cmd.ErrOrStderr()
+				_ = schema.WriteDiagnostics(errw, map[string]*hcl.File{name: {Bytes: src}}, diags, terminalWidth(errw), useColor(errw))
 				failed = true
 				continue
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -51,9 +52,18 @@ func (f *clusterFlags) load() (*schema.Cluster, error) {
 		return nil, &schema.DiagnosticsError{Diagnostics: diags, Files: files}
 	}
 	if len(diags) > 0 {
-		_ = schema.WriteDiagnostics(os.Stderr, files, diags, terminalWidth(os.Stderr), useColor(os.Stderr))
+		w := f.stderr()
+		_ = schema.WriteDiagnostics(w, files, diags, terminalWidth(w), useColor(w))
 	}
 	return c, nil
+}
+
+// stderr is where the command's warnings go.
+func (f *clusterFlags) stderr() io.Writer {
+	if f.cmd != nil {
+		return f.cmd.ErrOrStderr()
+	}
+	return os.Stderr
 }
 
 // checkExists says plainly when the cluster file is not there, and how to
@@ -65,7 +75,7 @@ func (f *clusterFlags) checkExists() error {
 	}
 	switch {
 	case f.cmd != nil && f.cmd.Flags().Changed("file"):
-		return fmt.Errorf("cluster file %s not found (-f %s). Check the path, or write a starter file there with 'hactl init -o %s'", f.file, f.file, f.file)
+		return fmt.Errorf("cluster file %s not found. Check the path, or write a starter file there with 'hactl init -o %s'", f.file, f.file)
 	case f.file == defaultClusterFile:
 		return fmt.Errorf("no %s in this directory. Write a starter cluster file with 'hactl init' (or 'hactl init --single' for one machine), or name another file with -f FILE", f.file)
 	}
@@ -108,14 +118,17 @@ func normalizeArgs(args []string) []string {
 	return out
 }
 
-func useColor(f *os.File) bool {
+// useColor: colour only on a terminal and without NO_COLOR. A writer that
+// is not a file (a test's buffer) gets none.
+func useColor(w io.Writer) bool {
 	if os.Getenv("NO_COLOR") != "" {
 		return false
 	}
-	return isTerminal(f)
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f)
 }
 
-func terminalWidth(f *os.File) uint {
+func terminalWidth(f io.Writer) uint {
 	if !useColor(f) {
 		return 0
 	}

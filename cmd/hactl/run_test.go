@@ -80,7 +80,7 @@ func TestRunValidate(t *testing.T) {
 	}
 	r = runIn(t, "validate", "-f", filepath.Join(dir, "none.hcl"))
 	r.want(t, 1, "validate of a missing file")
-	if !strings.HasPrefix(r.stderr, "Error: cluster file "+filepath.Join(dir, "none.hcl")+" not found (-f ") {
+	if !strings.HasPrefix(r.stderr, "Error: cluster file "+filepath.Join(dir, "none.hcl")+" not found. Check") {
 		t.Errorf("validate of a missing file: %+v", r)
 	}
 	r = runIn(t, "validate", "extra")
@@ -270,7 +270,7 @@ func TestRunFailsBeforeConnecting(t *testing.T) {
 			if !strings.Contains(r.stdout, `"type":"diagnostic"`) || !strings.Contains(r.stdout, "not found") || r.stderr != "" {
 				t.Errorf("%s of a missing file: %+v", what, r)
 			}
-		} else if !strings.HasPrefix(r.stderr, "Error: cluster file "+missing+" not found (") {
+		} else if !strings.HasPrefix(r.stderr, "Error: cluster file "+missing+" not found. Check the path") {
 			t.Errorf("%s of a missing file: %q", what, r.stderr)
 		}
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -66,7 +65,7 @@ Exit status with --check, for scripts and CI:
 		if asJSON {
 			err = views.StatusJSON(out, r)
 		} else {
-			err = r.WriteText(out, !noColor && useColor(os.Stdout))
+			err = r.WriteText(out, !noColor && useColor(cmd.OutOrStdout()))
 		}
 		switch {
 		case err != nil:

@@ -200,7 +200,7 @@ func TestCheckExists(t *testing.T) {
 	if err := cmd.ParseFlags([]string{"-f", missing}); err != nil {
 		t.Fatal(err)
 	}
-	want := "cluster file " + missing + " not found (-f " + missing + "). Check the path, or write a starter file there with 'hactl init -o " + missing + "'"
+	want := "cluster file " + missing + " not found. Check the path, or write a starter file there with 'hactl init -o " + missing + "'"
 	if err := f.checkExists(); err == nil || err.Error() != want {
 		t.Errorf("-f missing: %v", err)
 	}

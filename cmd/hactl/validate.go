@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/hactl/hactl/schema"
 	"github.com/hactl/hactl/views"
@@ -36,7 +35,7 @@ Exit status 0 when the file is valid (warnings allowed), 1 otherwise.`,
 				return err
 			}
 		} else if len(diags) > 0 {
-			w := os.Stderr
+			w := cmd.ErrOrStderr()
 			_ = schema.WriteDiagnostics(w, files, diags, terminalWidth(w), useColor(w))
 		}
 		if diags.HasErrors() {

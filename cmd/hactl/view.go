@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-
 	"github.com/spf13/cobra"
 
 	"github.com/hactl/hactl/views"
@@ -14,7 +12,7 @@ func newView(cmd *cobra.Command, asJSON, noColor bool) views.Operation {
 	if asJSON {
 		return views.NewJSON(cmd.OutOrStdout())
 	}
-	return views.NewHuman(cmd.OutOrStdout(), cmd.ErrOrStderr(), !noColor && useColor(os.Stdout))
+	return views.NewHuman(cmd.OutOrStdout(), cmd.ErrOrStderr(), !noColor && useColor(cmd.OutOrStdout()))
 }
 
 // failed reports err once: as a JSON diagnostic (then a silent exit 1), or
