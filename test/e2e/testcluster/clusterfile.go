@@ -24,7 +24,7 @@ type HAParams struct {
 	ConnectTimeout string
 	Text2VecPort   int    // the text2vec worker's port (default 8003, the guide's)
 	Text2VecServer string // the text2vec worker's server (default server3, the guide's)
-	WithoutGLM     bool // leave out the glm-4-9b-chat worker
+	WithoutGLM     bool   // leave out the glm-4-9b-chat worker
 	// NoDefaultModels leaves default_llm and default_embedding out of the
 	// webserver, so removing a worker changes nothing else.
 	NoDefaultModels bool
