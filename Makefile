@@ -5,7 +5,7 @@ TESTFLAGS ?=
 # hactl's version: the nearest tag and commit, "-dirty" with local changes.
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: help build test unit e2e fuzz demo demo-destroy bench lint clean
+.PHONY: help build test unit e2e fuzz demo demo-destroy bench lint clean stress
 
 help:
 	@echo "make build   build bin/hactl and bin/dbgpt-sim (static)"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench   print timing figures"
 	@echo "make lint    gofmt and go vet"
 	@echo "make images  build (or find cached) the e2e test cluster's Docker images"
+	@echo "make stress  make unit and make test 3 times each with stress-ng --cpu 4 beside them"
 
 build:
 	$(GO) build -ldflags "-X github.com/hactl/hactl/internal/version.Version=$(VERSION)" -o $(BIN)/hactl ./cmd/hactl
@@ -34,6 +35,9 @@ fuzz:
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+
+stress:
+	test/stress.sh
 
 clean:
 	rm -rf $(BIN)
