@@ -195,6 +195,10 @@ func sshScenario(t *testing.T, bin, version string) {
 		if !ok || before.PID == 0 {
 			t.Fatalf("worker.text2vec not running before the move: %+v", before)
 		}
+		// server2 needs the model's files first: pre-flight refuses a move
+		// onto a server without them.
+		mustExec(t, tc, "server2", "mkdir -p /app/models/text2vec-large-chinese")
+		defer mustExec(t, tc, "server2", "rm -rf /app/models/text2vec-large-chinese")
 		p.Text2VecServer = "server2"
 		write()
 		r := h.must(2, cmdTimeout, "plan", "-detailed-exitcode")
