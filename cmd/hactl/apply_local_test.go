@@ -51,6 +51,25 @@ func buildBins(t *testing.T) (hactl, sim string) {
 	return hactl, sim
 }
 
+// simRoot prepares root for a local cluster of localCluster's shape: the
+// model directory the file names, and a dbgpt command that is dbgpt-sim
+// claiming version, loading its model quickly. It returns that command.
+func simRoot(t *testing.T, root, sim, version string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(root, "models", "glm"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dbgpt := filepath.Join(root, "bin", "dbgpt")
+	if err := os.MkdirAll(filepath.Dir(dbgpt), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	wrapper := fmt.Sprintf("#!/bin/sh\nDBGPT_SIM_VERSION=%s DBGPT_SIM_LOAD_DELAY=200ms DBGPT_SIM_REGISTER_DELAY=200ms exec %s \"$@\"\n", version, sim)
+	if err := os.WriteFile(dbgpt, []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dbgpt
+}
+
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
 	var ports []int
@@ -183,20 +202,8 @@ func TestLocalApplyPlanDestroy(t *testing.T) {
 
 func localRoundTrip(t *testing.T, hactl, sim, version string) {
 	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "models", "glm"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	ports := freePorts(t, 6)
-	// The dbgpt command: dbgpt-sim claiming the version under test, with a
-	// quick model load.
-	dbgpt := filepath.Join(root, "bin", "dbgpt")
-	if err := os.MkdirAll(filepath.Dir(dbgpt), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	wrapper := fmt.Sprintf("#!/bin/sh\nDBGPT_SIM_VERSION=%s DBGPT_SIM_LOAD_DELAY=200ms DBGPT_SIM_REGISTER_DELAY=200ms exec %s \"$@\"\n", version, sim)
-	if err := os.WriteFile(dbgpt, []byte(wrapper), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dbgpt := simRoot(t, root, sim, version)
 	file := filepath.Join(root, "cluster.hcl")
 	ctlTimeout := 60
 	write := func(workerPort int) {

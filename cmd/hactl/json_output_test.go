@@ -33,14 +33,7 @@ func TestJSONOutputsMatchTheSchemas(t *testing.T) {
 	stream, statusDoc, validateDoc := load(jsonschematest.UIStream), load(jsonschematest.Status), load(jsonschematest.Validate)
 
 	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "models", "glm"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	dbgpt := filepath.Join(root, "dbgpt")
-	wrapper := fmt.Sprintf("#!/bin/sh\nDBGPT_SIM_LOAD_DELAY=100ms DBGPT_SIM_REGISTER_DELAY=100ms exec %s \"$@\"\n", sim)
-	if err := os.WriteFile(dbgpt, []byte(wrapper), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dbgpt := simRoot(t, root, sim, "0.6.3")
 	ports := freePorts(t, 6)
 	file := filepath.Join(root, "cluster.hcl")
 	src := fmt.Sprintf(localCluster, "0.6.3", root, dbgpt, ports[0], ports[1], ports[2], ports[3], 60, ports[5])

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,14 +16,7 @@ func TestInProcessLocalCluster(t *testing.T) {
 	_, sim := buildBins(t)
 	t.Setenv("NO_COLOR", "1")
 	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "models", "glm"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	dbgpt := filepath.Join(root, "dbgpt")
-	wrapper := fmt.Sprintf("#!/bin/sh\nDBGPT_SIM_LOAD_DELAY=100ms DBGPT_SIM_REGISTER_DELAY=100ms exec %s \"$@\"\n", sim)
-	if err := os.WriteFile(dbgpt, []byte(wrapper), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dbgpt := simRoot(t, root, sim, "0.6.3")
 	ports := freePorts(t, 6)
 	src := fmt.Sprintf(localCluster, "0.6.3", root, dbgpt, ports[0], ports[1], ports[2], ports[3], 60, ports[4])
 	file := writeFile(t, filepath.Join(root, "cluster.hcl"), src)

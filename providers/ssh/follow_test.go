@@ -1,33 +1,16 @@
 package ssh
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/hactl/hactl/internal/testio"
+
 	"github.com/hactl/hactl/schema"
 )
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // FollowLogs over a real sshd and locally (the deploy directory's name is
 // hostile): the lines of a restart that happens while following arrive,
@@ -52,7 +35,7 @@ func TestFollowLogs(t *testing.T) {
 
 			fctx, cancel := context.WithCancel(ctx)
 			defer cancel()
-			var out lockedBuffer
+			var out testio.LockedBuffer
 			errc := make(chan error, 1)
 			go func() { errc <- p.FollowLogs(fctx, obs[0], 5, &out) }()
 			waitUntil(t, "the log's last lines", func() bool { return strings.Contains(out.String(), "fake started") })

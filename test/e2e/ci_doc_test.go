@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -11,9 +10,10 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/hactl/hactl/internal/testio"
 
 	"github.com/hactl/hactl/test/images"
 )
@@ -130,7 +130,7 @@ echo integration tests passed
 				"HACTL_VAR_database_image="+imgs.DB,
 				"HACTL_VAR_registry_password="+composeSecret,
 			)
-			var out lockedBuffer
+			var out testio.LockedBuffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			start := time.Now()
 			if err := cmd.Start(); err != nil {
@@ -210,7 +210,7 @@ func followComposeLog(t *testing.T, hactl string, env []string, work string, exi
 		return c
 	}
 	follow := run("logs", "controller1", "--provider", "compose", "-f", "-n", "1")
-	var out, errOut lockedBuffer
+	var out, errOut testio.LockedBuffer
 	follow.Stdout, follow.Stderr = &out, &errOut
 	if err := follow.Start(); err != nil {
 		t.Fatal(err)
@@ -253,24 +253,6 @@ func followComposeLog(t *testing.T, hactl string, env []string, work string, exi
 	case <-time.After(15 * time.Second):
 		t.Error("logs -f still runs 15s after SIGINT")
 	}
-}
-
-// lockedBuffer collects a child's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 type hactlCall struct {
