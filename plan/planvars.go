@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -27,9 +28,20 @@ func (f *File) RecordVariables(vars []schema.VariableValue) error {
 // CheckInputs refuses the saved plan, before anything is contacted, when
 // the cluster file or a variable's value differs from when the plan was
 // made. Values are compared by digest and never shown.
-func (f *File) CheckInputs(path string, vars []schema.VariableValue) error {
+func (f *File) CheckInputs(path, clusterFile string, vars []schema.VariableValue) error {
 	var reasons []string
-	if h, err := HashFile(f.ClusterFile); err == nil && h != f.ClusterFileHash {
+	abs, err := filepath.Abs(clusterFile)
+	if err != nil {
+		return err
+	}
+	h, err := HashFile(abs)
+	switch {
+	case err != nil:
+		return fmt.Errorf("hashing the cluster file: %w", err)
+	case h == f.ClusterFileHash:
+	case abs != f.ClusterFile:
+		reasons = append(reasons, fmt.Sprintf("it was made from the cluster file %s, not %s (whose content differs)", f.ClusterFile, abs))
+	default:
 		reasons = append(reasons, fmt.Sprintf("the cluster file %s changed since the plan was made", f.ClusterFile))
 	}
 	if f.Variables != nil {

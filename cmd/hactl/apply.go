@@ -102,7 +102,7 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		}
 		defer done()
 
-		p, err := planAgainst(ctx, sess, saved, planPath, c)
+		p, err := planAgainst(ctx, sess, saved, planPath, cf.file, c)
 		if err != nil {
 			return failed(view, asJSON, err)
 		}

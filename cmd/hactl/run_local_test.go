@@ -54,6 +54,14 @@ func TestInProcessLocalCluster(t *testing.T) {
 	if !strings.Contains(r.stderr, "api_key") || strings.Contains(r.stderr, "zz-different-value") || !strings.Contains(r.stderr, "other variable values: api_key") {
 		t.Errorf("apply of a plan with another value:\n%s", r.stderr)
 	}
+	// The plan binds the bytes of its cluster file: another file of the same
+	// cluster (here one that would trust any host key) is refused, naming
+	// both, before anything is contacted.
+	edited := writeFile(t, filepath.Join(root, "edited.hcl"), strings.Replace(src, `transport     = "local"`, "transport     = \"local\"\n  host_key_policy = \"insecure\"", 1))
+	r = must(1, "apply", planFile, "-f", edited, "-var", key)
+	if !strings.Contains(r.stderr, "it was made from the cluster file "+file+", not "+edited+" (whose content differs)") {
+		t.Errorf("apply PLANFILE -f another file of the cluster:\n%s", r.stderr)
+	}
 	r = must(0, "apply", planFile, "-var", key)
 	if !strings.Contains(r.stdout, "Apply complete! Resources: 6 added, 0 changed, 0 destroyed.") {
 		t.Fatalf("apply PLANFILE:\n%s", r.stdout)

@@ -19,9 +19,9 @@ import (
 // this plan would do. Its file and variable values are compared first,
 // before pre-flight contacts any server: other values would fail there, or
 // later, for a reason that does not say what differs.
-func planAgainst(ctx context.Context, sess *engine.Session, saved *plan.File, planPath string, c *schema.Cluster) (*plan.Plan, error) {
+func planAgainst(ctx context.Context, sess *engine.Session, saved *plan.File, planPath, clusterFile string, c *schema.Cluster) (*plan.Plan, error) {
 	if saved != nil {
-		if err := saved.CheckInputs(planPath, c.Variables()); err != nil {
+		if err := saved.CheckInputs(planPath, clusterFile, c.Variables()); err != nil {
 			return nil, err
 		}
 	}
