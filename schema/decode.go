@@ -31,7 +31,10 @@ func (d *decoder) decode(src []byte) *Cluster {
 // decodeBlocks decodes every block on its own, without the rules that look
 // at several blocks (validate).
 func (d *decoder) decodeBlocks(src []byte) *Cluster {
-	f, diags := d.parser.ParseHCL(src, d.filename)
+	f, diags := parseConfig(src, d.filename, &d.budget)
+	if f != nil {
+		d.parser.AddFile(d.filename, f)
+	}
 	d.addAll(diags)
 	if diags.HasErrors() || f == nil {
 		return nil

@@ -71,6 +71,9 @@ type decoder struct {
 	// variable without a value under AllowUnsetVariables, or something that
 	// failed); rules that need them are skipped.
 	unknown map[unknownKey]bool
+
+	// budget limits what one evalExpr may evaluate (limits.go).
+	budget forBudget
 }
 
 type unknownKey struct {
@@ -158,6 +161,9 @@ func (d *decoder) functions() map[string]function.Function {
 		"tobool": stdlib.MakeToFunc(cty.Bool), "tolist": stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
 		"tomap": stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
 		"file":  d.fileFunc(), "env": d.envFunc(),
+	}
+	for name, f := range d.funcs {
+		d.funcs[name] = limitFunction(name, f)
 	}
 	return d.funcs
 }
@@ -532,9 +538,15 @@ func (d *decoder) evalExpr(expr hcl.Expression, where string, allowed []string) 
 	if !d.checkRefs(expr, where, allowed...) {
 		return cty.DynamicVal, false
 	}
+	d.budget = forBudget{}
 	v, diags := expr.Value(d.evalContext(allowed))
 	d.addAll(diags)
 	if diags.HasErrors() {
+		return cty.DynamicVal, false
+	}
+	if valueSize(v) > MaxElements {
+		rng := expr.Range()
+		d.add(errorf(&rng, "Value too large", "The value has more than %d elements (a string counts one per 16 bytes); hactl refuses it to stay within its time and memory.", MaxElements))
 		return cty.DynamicVal, false
 	}
 	if bad, what := hasControlChars(v); bad {
