@@ -66,7 +66,6 @@ func TestReadSourcePipe(t *testing.T) {
 	}
 }
 
-
 // 100,000 nested parentheses (and the other recursive shapes) used to
 // overflow Go's stack in the parser; they are refused with a position.
 func TestDeepNestingRefused(t *testing.T) {
@@ -214,8 +213,8 @@ func TestFunctionErrorsRedactedByMarks(t *testing.T) {
 		"upper": "upper(var.pl)", "values": "values(var.pw)", "zipmap": "zipmap(var.pw, [])",
 		"tostring": "tostring(var.pl)", "tonumber": "tonumber(var.pw)",
 		"tobool": "tobool(var.pw)", "tolist": "tolist(var.pw)",
-		"tomap":  "tomap(var.pw)",
-		"file":   "file(upper(var.pw))", "env": "env(var.pw)",
+		"tomap": "tomap(var.pw)",
+		"file":  "file(upper(var.pw))", "env": "env(var.pw)",
 	}
 	for _, name := range FunctionNames() {
 		if _, ok := calls[name]; !ok {
