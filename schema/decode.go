@@ -342,6 +342,41 @@ func (d *decoder) decodeDeployDir(a *attrs, s *Server, def hcl.Range) {
 	default:
 		s.DeployDir = path.Clean(s.DeployDir)
 	}
+	if path.IsAbs(s.DeployDir) && s.DeployDir != "/" {
+		d.checkPathLimits(d.rangeOf(s, "deploy_dir", def), s.DeployDir)
+	}
+}
+
+// Limits of Linux file systems (limits.h): a path of at most PATH_MAX bytes
+// with its terminating NUL, each name in it at most NAME_MAX bytes. hactl
+// puts component directories (a block name, at most 64 bytes, and a role)
+// and its files under deploy_dir: maxDeployDir leaves room for them.
+const (
+	pathMax      = 4096
+	nameMax      = 255
+	maxDeployDir = pathMax - 1 - 256
+)
+
+// checkPathLimits refuses a deploy directory that the file system would
+// refuse only at apply, and one with a backslash: systemd reads a trailing
+// backslash in a unit's value as a line continuation.
+func (d *decoder) checkPathLimits(rng *hcl.Range, dir string) {
+	switch {
+	case len(dir) > maxDeployDir:
+		d.add(errorf(rng, "Deploy directory too long",
+			"deploy_dir is %d bytes long; with the component directories and files hactl puts under it, paths would pass the file system's limit of %d bytes (PATH_MAX). Use at most %d bytes.", len(dir), pathMax, maxDeployDir))
+		return
+	case strings.Contains(dir, `\`):
+		d.add(errorf(rng, "Unsafe deploy directory", "deploy_dir %q contains a backslash, which the shell scripts and systemd units hactl writes would read as an escape.", dir))
+		return
+	}
+	for _, name := range strings.Split(dir, "/") {
+		if len(name) > nameMax {
+			d.add(errorf(rng, "Deploy directory too long",
+				"deploy_dir has a directory name of %d bytes (%.20q...); file systems allow at most %d bytes in one name (NAME_MAX).", len(name), name, nameMax))
+			return
+		}
+	}
 }
 
 // decodeJump decodes server s's jump block (its own or the defaults
