@@ -1,13 +1,17 @@
 package schema
 
 import (
+	"maps"
 	"net"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/hactl/hactl/internal/defaults"
 )
@@ -442,10 +446,14 @@ func (d *decoder) decodeModel(b *hcl.Block) {
 		d.add(errorf(&rng, "Missing model path", "Model %q needs a path (only proxy/... providers work without one).", name))
 	}
 	if a.strMap("params", &m.Params, false) {
-		for k := range m.Params {
+		reserved := ReservedParams(d.cluster.Generation)
+		for _, k := range slices.Sorted(maps.Keys(m.Params)) {
 			if !identRe.MatchString(k) {
 				d.add(errorf(d.rangeOf(m, "params", b.DefRange), "Invalid parameter name",
 					"Parameter name %q must be an identifier (letters, digits, '_'): it becomes --%s or a TOML key.", k, k))
+			} else if from, ok := reserved[k]; ok {
+				d.add(errorf(paramKeyRange(a.get("params"), k, d.rangeOf(m, "params", b.DefRange)), "Reserved parameter name",
+					"hactl sets %q itself for DB-GPT %s, from %s; a param of that name would silently override it. Set it there instead.", k, d.cluster.Generation, from))
 			}
 		}
 	}
@@ -675,3 +683,28 @@ func (d *decoder) decodeCompose(blocks []*hcl.Block) {
 }
 
 var composeProjectRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// paramKeyRange is the range of key k in a params = { ... } attribute, or
+// fallback when the value is not written as an object.
+func paramKeyRange(at *hcl.Attribute, k string, fallback *hcl.Range) *hcl.Range {
+	if at == nil {
+		return fallback
+	}
+	oc, ok := at.Expr.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		return fallback
+	}
+	for _, item := range oc.Items {
+		name := hcl.ExprAsKeyword(item.KeyExpr)
+		if name == "" {
+			if v, diags := item.KeyExpr.Value(nil); !diags.HasErrors() && v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
+				name = v.AsString()
+			}
+		}
+		if name == k {
+			r := item.KeyExpr.Range()
+			return &r
+		}
+	}
+	return fallback
+}
