@@ -35,6 +35,8 @@ func FuzzDecode(f *testing.F) {
 		`"%{for a in range(1000)}%{for b in range(1000)}${a}%{endfor}%{endfor}"`,
 		`format("%0999999999d", 1)`,
 		`tonumber(var.registry_password)`,
+		"<<EOT\n" + strings.Repeat("x\n", 1001) + "EOT\n",
+		"[" + strings.Repeat("1,", 60000) + "]",
 	} {
 		f.Add([]byte(minimalCluster + "variable \"registry_password\" {\n  sensitive = true\n}\nlocals {\n  x = " + expr + "\n}\n"))
 	}

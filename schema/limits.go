@@ -25,6 +25,13 @@ const (
 	// interpolations and operator chains in one expression. HCL's parser
 	// recurses on each level; 100,000 levels overflow Go's stack.
 	MaxNesting = 256
+	// MaxTokens is the most tokens (names, numbers, strings, punctuation)
+	// in one file. HCL's lexer and parser keep a few hundred bytes for
+	// each; a cluster file has a few thousand.
+	MaxTokens = 100_000
+	// MaxHeredocLines is the most lines in one heredoc: HCL's parser takes
+	// time quadratic in them (20,000 lines take seconds).
+	MaxHeredocLines = 1000
 	// MaxElements is the most elements (list, map and object elements, for
 	// iterations, range() results) one expression may evaluate to or
 	// iterate over, and the most bytes of one string value divided by 16.
@@ -87,6 +94,7 @@ func checkNesting(filename string, src []byte, start hcl.Pos) *hcl.Diagnostic {
 		ops    int
 		brace  bool   // a { } frame or the top: a newline ends an item
 		marker []byte // heredoc end marker
+		lines  int    // heredoc lines so far
 	}
 	stack := []frame{{kind: code, brace: true}}
 	depth := 0 // len(stack)-1 + every frame's ops
@@ -126,8 +134,31 @@ func checkNesting(filename string, src []byte, start hcl.Pos) *hcl.Diagnostic {
 		depth -= 1 + stack[len(stack)-1].ops
 		stack = stack[:len(stack)-1]
 	}
+	tokens := 0
+	tooMany := func() *hcl.Diagnostic {
+		end := pos
+		end.Byte++
+		end.Column++
+		return &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Too many tokens",
+			Detail: fmt.Sprintf("The file has more than %d tokens (names, numbers, strings, punctuation) by here; a cluster file needs a few thousand. hactl refuses it: parsing it could exhaust memory.",
+				MaxTokens),
+			Subject: &hcl.Range{Filename: filename, Start: pos, End: end},
+		}
+	}
 	atLineStart := true
 	for i < len(src) {
+		// Roughly one token per step below that starts something.
+		if i == 0 || !isIdentByte(src[i]) || !isIdentByte(src[i-1]) {
+			if c := src[i]; c != ' ' && c != '\t' && c != '\r' && (stack[len(stack)-1].kind == code || c == '$' || c == '%' ||
+				(stack[len(stack)-1].kind == heredoc && src[i-1] == '\n')) {
+				tokens++
+				if tokens > MaxTokens {
+					return tooMany()
+				}
+			}
+		}
 		top := &stack[len(stack)-1]
 		c := src[i]
 		switch top.kind {
@@ -142,6 +173,14 @@ func checkNesting(filename string, src []byte, start hcl.Pos) *hcl.Diagnostic {
 					pop()
 					advance(j - i)
 					continue
+				}
+				if top.lines++; top.lines > MaxHeredocLines {
+					return &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Heredoc too long",
+						Detail:   fmt.Sprintf("This heredoc has more than %d lines; hactl refuses it: parsing it would take too long. Read long text with file().", MaxHeredocLines),
+						Subject:  &hcl.Range{Filename: filename, Start: pos, End: hcl.Pos{Line: pos.Line, Column: pos.Column + 1, Byte: pos.Byte + 1}},
+					}
 				}
 			}
 			atLineStart = c == '\n'

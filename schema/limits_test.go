@@ -247,3 +247,36 @@ func TestFunctionErrorsRedactedByMarks(t *testing.T) {
 		})
 	}
 }
+
+// A file within the size limit can still hold enough tokens, or heredoc
+// lines, to take gigabytes (a 4 MiB list literal took 1.6 GB and 9 s) or
+// seconds (HCL parses a heredoc in time quadratic in its lines).
+func TestTokenAndHeredocLimits(t *testing.T) {
+	for name, tc := range map[string]struct {
+		expr, summary string
+	}{
+		"list literal": {"[" + strings.Repeat("1,", 2_000_000) + "]", "Too many tokens"},
+		"words":        {strings.Repeat("a ", 2_000_000), "Too many tokens"},
+		"heredoc":      {"<<EOT\n" + strings.Repeat("line\n", 50_000) + "EOT\n", "Heredoc too long"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := minimalCluster + "locals {\n  x = " + tc.expr + "\n}\n"
+			start := time.Now()
+			_, diags, _ := Decode("big.hcl", []byte(src), LoadOptions{})
+			found := false
+			for _, d := range diags {
+				found = found || (d.Summary == tc.summary && d.Subject != nil && d.Subject.Start.Line >= 13)
+			}
+			if !found {
+				t.Fatalf("no %q error: %v", tc.summary, firstDiags(diags))
+			}
+			t.Logf("refused in %v", time.Since(start))
+		})
+	}
+	// Within the limits, a long heredoc and many lines still decode.
+	src := minimalCluster + "locals {\n  x = replace(<<EOT\n" + strings.Repeat("line\n", MaxHeredocLines-1) + "EOT\n  , \"\\n\", \" \")\n" +
+		strings.Repeat("  # a comment\n", 5000) + "}\n"
+	if _, diags, _ := Decode("ok.hcl", []byte(src), LoadOptions{}); diags.HasErrors() {
+		t.Fatalf("refused a file within the limits: %v", firstDiags(diags))
+	}
+}
