@@ -553,7 +553,7 @@ func (d *decoder) evalExpr(expr hcl.Expression, where string, allowed []string) 
 	}
 	if valueSize(v) > MaxElements {
 		rng := expr.Range()
-		d.add(errorf(&rng, "Value too large", "The value has more than %d elements (a string counts one per 16 bytes); hactl refuses it to stay within its time and memory.", MaxElements))
+		d.add(errorf(&rng, "Value too large", "The value has more than %d elements (a string counts one per 256 bytes); hactl refuses it to stay within its time and memory.", MaxElements))
 		return cty.DynamicVal, false
 	}
 	if bad, what := hasControlChars(v); bad {

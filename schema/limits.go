@@ -34,8 +34,8 @@ const (
 	MaxHeredocLines = 1000
 	// MaxElements is the most elements (list, map and object elements, for
 	// iterations, range() results) one expression may evaluate to or
-	// iterate over, and the most bytes of one string value divided by 16.
-	MaxElements = 100_000
+	// iterate over, and the most bytes of one string value divided by 256.
+	MaxElements = 10_000
 )
 
 var errTooLarge = fmt.Errorf("value too large (more than %d elements)", MaxElements)
@@ -349,7 +349,7 @@ func (e *budgetExpr) Value(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
 		return cty.DynamicVal, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Value too large",
-			Detail:   fmt.Sprintf("Evaluating this expression goes through more than %d elements (a string counts one per 16 bytes); hactl refuses it to stay within its time and memory.", MaxElements),
+			Detail:   fmt.Sprintf("Evaluating this expression goes through more than %d elements (a string counts one per 256 bytes); hactl refuses it to stay within its time and memory.", MaxElements),
 			Subject:  e.at.Ptr(),
 		})
 	}
@@ -382,7 +382,7 @@ func limitForExprs(body *hclsyntax.Body, b *forBudget) {
 	})
 }
 
-// valueSize returns a measure of v's size: one per element, one per 16
+// valueSize returns a measure of v's size: one per element, one per 256
 // bytes of string; it stops counting past MaxElements.
 func valueSize(v cty.Value) int {
 	v, _ = v.UnmarkDeep()
@@ -391,7 +391,7 @@ func valueSize(v cty.Value) int {
 		e, _ = e.Unmark()
 		n++
 		if e.IsKnown() && !e.IsNull() && e.Type() == cty.String {
-			n += len(e.AsString()) / 16
+			n += len(e.AsString()) / 256
 		}
 		if n > MaxElements {
 			return false, errTooLarge
@@ -511,7 +511,7 @@ func precheck(name string, args []cty.Value) error {
 		}
 		for _, m := range formatWidthRe.FindAllStringSubmatch(v.AsString(), -1) {
 			for _, w := range m[1:] {
-				if n, err := strconv.Atoi(w); (err != nil && w != "") || n > 16*MaxElements {
+				if n, err := strconv.Atoi(w); (err != nil && w != "") || n > 256*MaxElements {
 					return errTooLarge
 				}
 			}

@@ -32,8 +32,10 @@ func TestReservedParamsCoverRenderedSettings(t *testing.T) {
 			}
 		} else {
 			var doc struct {
-				Service struct{ Model struct{ Worker map[string]any } }
-				Models  map[string][]map[string]any
+				Service struct {
+					Model struct{ Worker map[string]any }
+				}
+				Models map[string][]map[string]any
 			}
 			if _, err := toml.Decode(string(l.Files[TOMLFile].Content), &doc); err != nil {
 				t.Fatal(err)

@@ -14,4 +14,4 @@ locals {
   x = [for a in range(1000) : [for b in range(1000) : [for c in range(1000) : a + b + c]]]
 }
 
-# want: 14:55 Value too large: goes through more than 100000 elements
+# want: 14:55 Value too large: goes through more than 10000 elements

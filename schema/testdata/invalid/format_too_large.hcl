@@ -14,4 +14,4 @@ locals {
   x = format("%0999999999d", 1)
 }
 
-# want: 14:7 Error in function call: Call to function "format" failed: value too large (more than 100000 elements).
+# want: 14:7 Error in function call: Call to function "format" failed: value too large (more than 10000 elements).

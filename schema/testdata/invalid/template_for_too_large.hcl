@@ -15,4 +15,4 @@ locals {
   x = "%{for a in range(1000)}%{for b in range(1000)}${local.s}%{endfor}%{endfor}"
 }
 
-# want: 15:31 Value too large: goes through more than 100000 elements
+# want: 15:31 Value too large: goes through more than 10000 elements
