@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hactl/hactl/internal/dbgpt"
+	"github.com/hactl/hactl/schema"
 )
 
 // PlanFileFormat is the version of the saved plan format.
@@ -48,7 +49,7 @@ type File struct {
 
 // HashFile returns the sha256 of a file's content.
 func HashFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := schema.ReadSource(path, schema.MaxSourceSize)
 	if err != nil {
 		return "", err
 	}
@@ -113,9 +114,13 @@ func (f *File) Save(path string) error {
 	return nil
 }
 
+// MaxPlanFileSize is the largest plan file read: a plan of a hundred
+// components is about 100 kB.
+const MaxPlanFileSize = 16 << 20
+
 // ReadFile reads a saved plan.
 func ReadFile(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	b, err := schema.ReadSource(path, MaxPlanFileSize)
 	if err != nil {
 		return nil, err
 	}

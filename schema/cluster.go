@@ -322,3 +322,28 @@ func (c *Cluster) Secrets() []string {
 func hostPort(host string, port int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
+
+// ReservedParams are the settings hactl writes itself for a worker of
+// generation g, each with the argument of the cluster file that sets it. A
+// model param of such a name would override hactl's value (a second flag,
+// which DB-GPT takes over the first) or repeat a key of the TOML file.
+// internal/dbgpt's tests check that every setting it writes is listed.
+func ReservedParams(g Generation) map[string]string {
+	if g == GenerationTOML {
+		return map[string]string{
+			"host": "the worker's host", "port": "the worker's port",
+			"worker_type": "the model's type", "controller_addr": "the controller blocks",
+			"worker_register_host": "the server's address", "heartbeat_interval": "the worker's heartbeat_interval",
+			"name": "the model block's name", "provider": "the model's provider", "path": "the model's path",
+			"device": "the worker's device", "concurrency": "the worker's limit_model_concurrency",
+			"prompt_template": "the worker's prompt_template",
+		}
+	}
+	return map[string]string{
+		"model_name": "the model block's name", "model_path": "the model's path", "worker_type": "the model's type",
+		"host": "the worker's host", "port": "the worker's port", "controller_addr": "the controller blocks",
+		"worker_register_host": "the server's address", "heartbeat_interval": "the worker's heartbeat_interval",
+		"device": "the worker's device", "limit_model_concurrency": "the worker's limit_model_concurrency",
+		"prompt_template": "the worker's prompt_template", "log_level": "the worker's log_level",
+	}
+}

@@ -1,13 +1,17 @@
 package schema
 
 import (
+	"maps"
 	"net"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/hactl/hactl/internal/defaults"
 )
@@ -31,7 +35,10 @@ func (d *decoder) decode(src []byte) *Cluster {
 // decodeBlocks decodes every block on its own, without the rules that look
 // at several blocks (validate).
 func (d *decoder) decodeBlocks(src []byte) *Cluster {
-	f, diags := d.parser.ParseHCL(src, d.filename)
+	f, diags := parseConfig(src, d.filename, &d.budget)
+	if f != nil {
+		d.parser.AddFile(d.filename, f)
+	}
 	d.addAll(diags)
 	if diags.HasErrors() || f == nil {
 		return nil
@@ -339,6 +346,41 @@ func (d *decoder) decodeDeployDir(a *attrs, s *Server, def hcl.Range) {
 	default:
 		s.DeployDir = path.Clean(s.DeployDir)
 	}
+	if path.IsAbs(s.DeployDir) && s.DeployDir != "/" {
+		d.checkPathLimits(d.rangeOf(s, "deploy_dir", def), s.DeployDir)
+	}
+}
+
+// Limits of Linux file systems (limits.h): a path of at most PATH_MAX bytes
+// with its terminating NUL, each name in it at most NAME_MAX bytes. hactl
+// puts component directories (a block name, at most 64 bytes, and a role)
+// and its files under deploy_dir: maxDeployDir leaves room for them.
+const (
+	pathMax      = 4096
+	nameMax      = 255
+	maxDeployDir = pathMax - 1 - 256
+)
+
+// checkPathLimits refuses a deploy directory that the file system would
+// refuse only at apply, and one with a backslash: systemd reads a trailing
+// backslash in a unit's value as a line continuation.
+func (d *decoder) checkPathLimits(rng *hcl.Range, dir string) {
+	switch {
+	case len(dir) > maxDeployDir:
+		d.add(errorf(rng, "Deploy directory too long",
+			"deploy_dir is %d bytes long; with the component directories and files hactl puts under it, paths would pass the file system's limit of %d bytes (PATH_MAX). Use at most %d bytes.", len(dir), pathMax, maxDeployDir))
+		return
+	case strings.Contains(dir, `\`):
+		d.add(errorf(rng, "Unsafe deploy directory", "deploy_dir %q contains a backslash, which the shell scripts and systemd units hactl writes would read as an escape.", dir))
+		return
+	}
+	for _, name := range strings.Split(dir, "/") {
+		if len(name) > nameMax {
+			d.add(errorf(rng, "Deploy directory too long",
+				"deploy_dir has a directory name of %d bytes (%.20q...); file systems allow at most %d bytes in one name (NAME_MAX).", len(name), name, nameMax))
+			return
+		}
+	}
 }
 
 // decodeJump decodes server s's jump block (its own or the defaults
@@ -404,10 +446,14 @@ func (d *decoder) decodeModel(b *hcl.Block) {
 		d.add(errorf(&rng, "Missing model path", "Model %q needs a path (only proxy/... providers work without one).", name))
 	}
 	if a.strMap("params", &m.Params, false) {
-		for k := range m.Params {
+		reserved := ReservedParams(d.cluster.Generation)
+		for _, k := range slices.Sorted(maps.Keys(m.Params)) {
 			if !identRe.MatchString(k) {
 				d.add(errorf(d.rangeOf(m, "params", b.DefRange), "Invalid parameter name",
 					"Parameter name %q must be an identifier (letters, digits, '_'): it becomes --%s or a TOML key.", k, k))
+			} else if from, ok := reserved[k]; ok {
+				d.add(errorf(paramKeyRange(a.get("params"), k, d.rangeOf(m, "params", b.DefRange)), "Reserved parameter name",
+					"hactl sets %q itself for DB-GPT %s, from %s; a param of that name would silently override it. Set it there instead.", k, d.cluster.Generation, from))
 			}
 		}
 	}
@@ -637,3 +683,28 @@ func (d *decoder) decodeCompose(blocks []*hcl.Block) {
 }
 
 var composeProjectRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// paramKeyRange is the range of key k in a params = { ... } attribute, or
+// fallback when the value is not written as an object.
+func paramKeyRange(at *hcl.Attribute, k string, fallback *hcl.Range) *hcl.Range {
+	if at == nil {
+		return fallback
+	}
+	oc, ok := at.Expr.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		return fallback
+	}
+	for _, item := range oc.Items {
+		name := hcl.ExprAsKeyword(item.KeyExpr)
+		if name == "" {
+			if v, diags := item.KeyExpr.Value(nil); !diags.HasErrors() && v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
+				name = v.AsString()
+			}
+		}
+		if name == k {
+			r := item.KeyExpr.Range()
+			return &r
+		}
+	}
+	return fallback
+}

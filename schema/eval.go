@@ -71,6 +71,9 @@ type decoder struct {
 	// variable without a value under AllowUnsetVariables, or something that
 	// failed); rules that need them are skipped.
 	unknown map[unknownKey]bool
+
+	// budget limits what one evalExpr may evaluate (limits.go).
+	budget forBudget
 }
 
 type unknownKey struct {
@@ -158,6 +161,9 @@ func (d *decoder) functions() map[string]function.Function {
 		"tobool": stdlib.MakeToFunc(cty.Bool), "tolist": stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
 		"tomap": stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
 		"file":  d.fileFunc(), "env": d.envFunc(),
+	}
+	for name, f := range d.funcs {
+		d.funcs[name] = limitFunction(name, f)
 	}
 	return d.funcs
 }
@@ -520,6 +526,13 @@ func (a *attrs) value(name string, ty cty.Type, secretOK bool) (cty.Value, *hcl.
 		}
 		return cty.NilVal, at, false
 	}
+	if ref := tomlEnvRef(a.d.cluster, v); ref != "" && !secretOK {
+		rng := at.Expr.Range()
+		a.d.add(errorf(&rng, "Environment reference in value",
+			"The value holds %q. DB-GPT %s expands ${env:NAME} anywhere in its configuration file and has no way to escape it, so the DB-GPT process would read its own environment variable instead of this text. Remove it; a secret belongs in a sensitive variable, which hactl passes through the environment itself.",
+			ref, a.d.cluster.Generation))
+		return cty.NilVal, at, false
+	}
 	if v.IsNull() {
 		return cty.NilVal, at, false
 	}
@@ -532,9 +545,15 @@ func (d *decoder) evalExpr(expr hcl.Expression, where string, allowed []string) 
 	if !d.checkRefs(expr, where, allowed...) {
 		return cty.DynamicVal, false
 	}
+	d.budget = forBudget{}
 	v, diags := expr.Value(d.evalContext(allowed))
 	d.addAll(diags)
 	if diags.HasErrors() {
+		return cty.DynamicVal, false
+	}
+	if valueSize(v) > MaxElements {
+		rng := expr.Range()
+		d.add(errorf(&rng, "Value too large", "The value has more than %d elements (a string counts one per 256 bytes); hactl refuses it to stay within its time and memory.", MaxElements))
 		return cty.DynamicVal, false
 	}
 	if bad, what := hasControlChars(v); bad {
@@ -754,4 +773,25 @@ func (a *attrs) modelRef(name string) *Model {
 		return nil
 	}
 	return a.d.models[v.GetAttr("name").AsString()]
+}
+
+// dbgptEnvRefRe is what DB-GPT 0.7's configuration loader expands
+// (dbgpt/util/configure/manager.py, _DEFAULT_ENV_VAR_PATTERN), in a single
+// pass and without an escape.
+var dbgptEnvRefRe = regexp.MustCompile(`\$\{env:[^}]+\}`)
+
+// tomlEnvRef returns the first ${env:...} in the strings of v when the
+// cluster's settings are a TOML file, or "".
+func tomlEnvRef(c *Cluster, v cty.Value) string {
+	if c == nil || c.Generation != GenerationTOML {
+		return ""
+	}
+	found := ""
+	_ = cty.Walk(v, func(_ cty.Path, e cty.Value) (bool, error) {
+		if found == "" && e.Type() == cty.String && e.IsKnown() && !e.IsNull() {
+			found = dbgptEnvRefRe.FindString(e.AsString())
+		}
+		return found == "", nil
+	})
+	return found
 }

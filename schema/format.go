@@ -5,7 +5,6 @@ import (
 
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 )
 
@@ -13,7 +12,7 @@ import (
 // syntax errors is not formatted: its diagnostics are returned instead, since
 // formatting broken input can change its meaning.
 func Format(filename string, src []byte) ([]byte, hcl.Diagnostics) {
-	_, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	_, diags := parseConfig(src, filename, nil)
 	if diags.HasErrors() {
 		return nil, diags
 	}

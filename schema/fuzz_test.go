@@ -3,6 +3,7 @@ package schema
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -22,6 +23,23 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(funcsSrc))
 	f.Add([]byte(varsSrc))
 	f.Add([]byte(defaultsSrc))
+	// Hostile shapes (limits.go): deep nesting of each kind, evaluation
+	// that grows without bound.
+	for _, expr := range []string{
+		strings.Repeat("(", 1000) + "1" + strings.Repeat(")", 1000),
+		strings.Repeat(`"${`, 300) + "1" + strings.Repeat(`}"`, 300),
+		strings.Repeat("-", 1000) + "1",
+		strings.Repeat("true ? 1 : ", 500) + "1",
+		"<<EOT\n" + strings.Repeat("${[", 300) + "\nEOT\n",
+		`[for a in range(1000) : [for b in range(1000) : [for c in range(1000) : a + b + c]]]`,
+		`"%{for a in range(1000)}%{for b in range(1000)}${a}%{endfor}%{endfor}"`,
+		`format("%0999999999d", 1)`,
+		`tonumber(var.registry_password)`,
+		"<<EOT\n" + strings.Repeat("x\n", 1001) + "EOT\n",
+		"[" + strings.Repeat("1,", 60000) + "]",
+	} {
+		f.Add([]byte(minimalCluster + "variable \"registry_password\" {\n  sensitive = true\n}\nlocals {\n  x = " + expr + "\n}\n"))
+	}
 	opts := LoadOptions{Vars: []string{"registry_password=pw"}, Environ: []string{"HOME=/nonexistent", "HACTL_VAR_key=k"}}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		c, diags, files := Decode("/nonexistent/fuzz/cluster.hcl", src, opts)

@@ -3,7 +3,6 @@ package schema
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -65,7 +64,7 @@ func Load(path string, opts LoadOptions) (*Cluster, error) {
 // LoadDiagnostics is Load returning every diagnostic (errors and warnings)
 // and the parsed files. The Cluster is nil when diags has errors.
 func LoadDiagnostics(path string, opts LoadOptions) (*Cluster, hcl.Diagnostics, map[string]*hcl.File) {
-	src, err := os.ReadFile(path)
+	src, err := ReadSource(path, MaxSourceSize)
 	if err != nil {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,

@@ -21,7 +21,8 @@ func Reference() string {
 	}
 	sb.WriteString(strings.Join(names, ", "))
 	sb.WriteString(".\n\n`file(PATH)` reads a UTF-8 file (at most 1 MiB) relative to the cluster file's directory; " +
-		"`env(NAME)` reads an environment variable of hactl's process and fails when it is not set.\n")
+		"`env(NAME)` reads an environment variable of hactl's process and fails when it is not set. " +
+		"No expression may evaluate more than 100,000 elements (a string counts one per 256 bytes).\n")
 	return sb.String()
 }
 

@@ -157,6 +157,10 @@ func (d *decoder) parseRawValue(v *variable, raw, source string) (cty.Value, boo
 	if v.Type.IsPrimitiveType() || v.Type == cty.DynamicPseudoType {
 		val = cty.StringVal(raw)
 	} else {
+		if diag := checkNesting(source, []byte(raw), hcl.InitialPos); diag != nil {
+			d.add(errorf(nil, "Invalid value for variable", "The value of %s for variable %q nests brackets, strings or operators more than %d deep.", source, v.Name, MaxNesting))
+			return cty.NilVal, false
+		}
 		expr, diags := hclsyntax.ParseExpression([]byte(raw), source, hcl.InitialPos)
 		if diags.HasErrors() {
 			d.add(errorf(nil, "Invalid value for variable", "The value of %s for variable %q is not a valid HCL expression: %s", source, v.Name, diags[0].Detail))
@@ -186,7 +190,15 @@ func (d *decoder) parseRawValue(v *variable, raw, source string) (cty.Value, boo
 }
 
 func (d *decoder) readVarFile(path string, vals map[string]cty.Value) {
-	f, diags := d.parser.ParseHCLFile(path)
+	src, err := ReadSource(path, MaxSourceSize)
+	if err != nil {
+		d.add(errorf(nil, "Cannot read variable file", "%s", err))
+		return
+	}
+	f, diags := parseConfig(src, path, &d.budget)
+	if f != nil {
+		d.parser.AddFile(path, f)
+	}
 	d.addAll(diags)
 	if diags.HasErrors() || f == nil {
 		return

@@ -34,7 +34,7 @@ The names of rewritten files are printed.
 		out := cmd.OutOrStdout()
 		failed, unformatted := false, false
 		for _, name := range files {
-			src, err := os.ReadFile(name)
+			src, err := schema.ReadSource(name, schema.MaxSourceSize)
 			if err != nil {
 				fmt.Fprintln(cmd.ErrOrStderr(), "Error:", err)
 				failed = true

@@ -104,7 +104,9 @@ func RenderController(c *schema.Cluster, ctl *schema.Controller) (Launch, error)
 			d.str("type", "sqlite")
 			d.str("path", reg.Path)
 		}
-		l.tomlArgs(schema.RoleController, t)
+		if err := l.tomlArgs(schema.RoleController, t); err != nil {
+			return Launch{}, err
+		}
 		return l.Launch, nil
 	}
 
@@ -190,7 +192,9 @@ func RenderWorker(c *schema.Cluster, w *schema.Worker) (Launch, error) {
 			}
 			mt.value(k, v)
 		}
-		l.tomlArgs(schema.RoleWorker, t)
+		if err := l.tomlArgs(schema.RoleWorker, t); err != nil {
+			return Launch{}, err
+		}
 		return l.Launch, nil
 	}
 
@@ -266,7 +270,9 @@ func RenderWebserver(c *schema.Cluster) (Launch, error) {
 				m.str("default_embedding", ws.DefaultEmbedding.Name)
 			}
 		}
-		l.tomlArgs(schema.RoleWebserver, t)
+		if err := l.tomlArgs(schema.RoleWebserver, t); err != nil {
+			return Launch{}, err
+		}
 		return l.Launch, nil
 	}
 	a := []string{"start", "webserver", "--host", ws.Host, "--port", itoa(ws.Port)}
@@ -317,7 +323,9 @@ func RenderAPIServer(c *schema.Cluster) (Launch, error) {
 			s.str("api_keys", envRef(EnvTOMLAPIKeys))
 			l.SecretEnv[EnvTOMLAPIKeys] = strings.Join(keys, ",")
 		}
-		l.tomlArgs(schema.RoleAPIServer, t)
+		if err := l.tomlArgs(schema.RoleAPIServer, t); err != nil {
+			return Launch{}, err
+		}
 		return l.Launch, nil
 	}
 	a := []string{"start", "apiserver", "--host", as.Host, "--port", itoa(as.Port), "--controller_addr", ctlAddr}
@@ -357,11 +365,17 @@ func (l *launchBuilder) addEnv(c *schema.Cluster, env map[string]string, where s
 	return nil
 }
 
-func (l *launchBuilder) tomlArgs(role string, t *tomlDoc) {
+func (l *launchBuilder) tomlArgs(role string, t *tomlDoc) error {
+	if ref := strayEnvRef(t.String(), l.SecretEnv); ref != "" {
+		// schema refuses these in validate; this catches a value that got
+		// past it.
+		return fmt.Errorf("%s: a setting holds %q, which DB-GPT would replace by its own environment variable (its configuration loader has no escape for ${env:...})", role, ref)
+	}
 	l.Args = []string{"start", role, "-c", TOMLFile}
 	// The file holds only ${env:...} references to secrets, but it is still
 	// the component's settings: owner-only like every settings file.
 	l.Files[TOMLFile] = File{Content: []byte(t.String()), Secret: true}
+	return nil
 }
 
 func modelTable(workerType string) string {

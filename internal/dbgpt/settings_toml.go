@@ -126,3 +126,20 @@ func tomlString(s string) string {
 	b.WriteByte('"')
 	return b.String()
 }
+
+// dbgptEnvRefRe is what DB-GPT 0.7's configuration loader expands in every
+// string of its TOML file (dbgpt/util/configure/manager.py): one pass, no
+// escape.
+var dbgptEnvRefRe = regexp.MustCompile(`\$\{env:([^}]+)\}`)
+
+// strayEnvRef returns the first ${env:...} in the document that is not a
+// whole string value referring to one of hactl's secret variables, or "".
+func strayEnvRef(doc string, secretEnv map[string]string) string {
+	for _, m := range dbgptEnvRefRe.FindAllStringSubmatchIndex(doc, -1) {
+		whole := m[0] > 0 && m[1] < len(doc) && doc[m[0]-1] == '"' && doc[m[1]] == '"'
+		if _, ours := secretEnv[doc[m[2]:m[3]]]; !whole || !ours {
+			return doc[m[0]:m[1]]
+		}
+	}
+	return ""
+}

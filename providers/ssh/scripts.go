@@ -128,9 +128,13 @@ done
 
 // unitFile is the systemd unit used instead of run.sh where systemd runs.
 func unitFile(cluster, address, dir string, stopTimeout time.Duration) []byte {
-	// systemd does its own quoting: a path in ExecStart may be double-quoted.
+	// systemd.unit(5): '%' starts a specifier in every value here, "%%" is
+	// a literal '%'. systemd.service(5): ExecStart expands $NAME and ${NAME},
+	// "$$" is a literal '$'; a double-quoted word takes C-style escapes.
+	pct := func(s string) string { return strings.ReplaceAll(s, "%", "%%") }
 	q := func(s string) string {
-		return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`
+		s = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "%", "%%", "$", "$$").Replace(s)
+		return `"` + s + `"`
 	}
 	return []byte(fmt.Sprintf(`# hactl: %s of cluster %s; overwritten on every deploy
 [Unit]
@@ -149,5 +153,5 @@ StandardError=append:%s
 
 [Install]
 WantedBy=multi-user.target
-`, address, cluster, cluster, address, dir, q(dir+"/start.sh"), int(stopTimeout/time.Second)+1, dir+"/log", dir+"/log"))
+`, address, cluster, pct(cluster), pct(address), pct(dir), q(dir+"/start.sh"), int(stopTimeout/time.Second)+1, pct(dir+"/log"), pct(dir+"/log")))
 }

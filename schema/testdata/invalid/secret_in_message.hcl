@@ -16,4 +16,4 @@ controller "c1" {
   env    = { TOKEN = env(var.token) }
 }
 
-# want: 16:22 Error in function call: Call to function "env" failed: environment variable "(sensitive)" is not set.
+# want: 16:22 Error in function call: Call to function "env" failed: env() failed on a sensitive argument; the error is not shown because it could reveal the value.

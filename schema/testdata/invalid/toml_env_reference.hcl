@@ -1,0 +1,27 @@
+cluster {
+  name          = "t"
+  dbgpt_version = "0.7.0"
+}
+
+server "s1" {
+  address = "10.0.0.1"
+}
+
+model "m" {
+  type   = "llm"
+  path   = "/models/m"
+  params = { backend = "x$${env:HOME}y" }
+}
+
+controller "c1" {
+  server = server.s1
+}
+
+worker "w" {
+  server          = server.s1
+  model           = model.m
+  prompt_template = "$${env:AWS_SECRET_ACCESS_KEY}"
+}
+
+# want: 13:12 Environment reference in value: The value holds "${env:HOME}"
+# want: 23:21 Environment reference in value: The value holds "${env:AWS_SECRET_ACCESS_KEY}"
