@@ -82,205 +82,327 @@ func sizeString(n int64) string {
 // heredocs, ${ } and %{ } in templates), closely enough to measure how deep
 // its expressions nest before the recursive parser sees them. Operators
 // count as nesting too: a chain of them parses and evaluates recursively.
-// It returns a diagnostic at the first place deeper than MaxNesting, or nil.
+// It returns a diagnostic at the first place deeper than MaxNesting, with
+// more than MaxTokens tokens or in a heredoc longer than MaxHeredocLines,
+// or nil.
+//
+// hclsyntax.LexConfig would lex exactly, but it keeps every token: a 4 MiB
+// list literal is 4 M tokens, 1.4 GB and 2.7 s before any limit applies.
 func checkNesting(filename string, src []byte, start hcl.Pos) *hcl.Diagnostic {
-	const (
-		code = iota
-		str
-		heredoc
-	)
-	type frame struct {
-		kind   int
-		ops    int
-		brace  bool   // a { } frame or the top: a newline ends an item
-		marker []byte // heredoc end marker
-		lines  int    // heredoc lines so far
+	s := &nestScanner{
+		filename:    filename,
+		src:         src,
+		pos:         start,
+		stack:       []nestFrame{{kind: nestCode, brace: true}},
+		atLineStart: true,
 	}
-	stack := []frame{{kind: code, brace: true}}
-	depth := 0 // len(stack)-1 + every frame's ops
-	pos := start
-	i := 0
-	advance := func(n int) {
-		for k := 0; k < n && i < len(src); k++ {
-			c := src[i]
-			i++
-			pos.Byte++
-			if c == '\n' {
-				pos.Line++
-				pos.Column = 1
-			} else if c < 0x80 || c >= 0xC0 {
-				pos.Column++
-			}
+	for s.i < len(s.src) {
+		if d := s.countToken(); d != nil {
+			return d
 		}
-	}
-	tooDeep := func() *hcl.Diagnostic {
-		end := pos
-		end.Byte++
-		end.Column++
-		return &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Expression nested too deeply",
-			Detail: fmt.Sprintf("Brackets, strings, template interpolations and operators nest more than %d deep here. hactl refuses such input: parsing it could exhaust memory.",
-				MaxNesting),
-			Subject: &hcl.Range{Filename: filename, Start: pos, End: end},
-		}
-	}
-	push := func(f frame) bool {
-		stack = append(stack, f)
-		depth++
-		return depth <= MaxNesting
-	}
-	pop := func() {
-		depth -= 1 + stack[len(stack)-1].ops
-		stack = stack[:len(stack)-1]
-	}
-	tokens := 0
-	tooMany := func() *hcl.Diagnostic {
-		end := pos
-		end.Byte++
-		end.Column++
-		return &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Too many tokens",
-			Detail: fmt.Sprintf("The file has more than %d tokens (names, numbers, strings, punctuation) by here; a cluster file needs a few thousand. hactl refuses it: parsing it could exhaust memory.",
-				MaxTokens),
-			Subject: &hcl.Range{Filename: filename, Start: pos, End: end},
-		}
-	}
-	atLineStart := true
-	for i < len(src) {
-		// Roughly one token per step below that starts something.
-		if i == 0 || !isIdentByte(src[i]) || !isIdentByte(src[i-1]) {
-			if c := src[i]; c != ' ' && c != '\t' && c != '\r' && (stack[len(stack)-1].kind == code || c == '$' || c == '%' ||
-				(stack[len(stack)-1].kind == heredoc && src[i-1] == '\n')) {
-				tokens++
-				if tokens > MaxTokens {
-					return tooMany()
-				}
-			}
-		}
-		top := &stack[len(stack)-1]
-		c := src[i]
-		switch top.kind {
-		case heredoc:
-			if atLineStart {
-				j := i
-				for j < len(src) && src[j] != '\n' {
-					j++
-				}
-				line := src[i:j]
-				if string(trimSpace(line)) == string(top.marker) {
-					pop()
-					advance(j - i)
-					continue
-				}
-				if top.lines++; top.lines > MaxHeredocLines {
-					return &hcl.Diagnostic{
-						Severity: hcl.DiagError,
-						Summary:  "Heredoc too long",
-						Detail:   fmt.Sprintf("This heredoc has more than %d lines; hactl refuses it: parsing it would take too long. Read long text with file().", MaxHeredocLines),
-						Subject:  &hcl.Range{Filename: filename, Start: pos, End: hcl.Pos{Line: pos.Line, Column: pos.Column + 1, Byte: pos.Byte + 1}},
-					}
-				}
-			}
-			atLineStart = c == '\n'
-			if isTemplateStart(src[i:]) {
-				advance(2)
-				if !push(frame{kind: code}) {
-					return tooDeep()
-				}
-				continue
-			}
-			if len(src[i:]) >= 3 && (string(src[i:i+3]) == "$${" || string(src[i:i+3]) == "%%{") {
-				advance(3)
-				continue
-			}
-			advance(1)
-		case str:
-			switch {
-			case c == '\\':
-				advance(2)
-			case c == '"' || c == '\n':
-				pop()
-				advance(1)
-			case len(src[i:]) >= 3 && (string(src[i:i+3]) == "$${" || string(src[i:i+3]) == "%%{"):
-				advance(3)
-			case isTemplateStart(src[i:]):
-				advance(2)
-				if !push(frame{kind: code}) {
-					return tooDeep()
-				}
-			default:
-				advance(1)
-			}
+		var d *hcl.Diagnostic
+		switch s.top().kind {
+		case nestHeredoc:
+			d = s.heredoc()
+		case nestString:
+			d = s.quoted()
 		default:
-			switch {
-			case c == '#' || (c == '/' && i+1 < len(src) && src[i+1] == '/'):
-				for i < len(src) && src[i] != '\n' {
-					advance(1)
-				}
-			case c == '/' && i+1 < len(src) && src[i+1] == '*':
-				advance(2)
-				for i < len(src) && !(src[i] == '*' && i+1 < len(src) && src[i+1] == '/') {
-					advance(1)
-				}
-				advance(2)
-			case c == '"':
-				advance(1)
-				if !push(frame{kind: str}) {
-					return tooDeep()
-				}
-			case c == '<' && i+1 < len(src) && src[i+1] == '<':
-				j := i + 2
-				if j < len(src) && src[j] == '-' {
-					j++
-				}
-				k := j
-				for k < len(src) && (isIdentByte(src[k])) {
-					k++
-				}
-				if k > j && k < len(src) && (src[k] == '\n' || (src[k] == '\r' && k+1 < len(src) && src[k+1] == '\n')) {
-					marker := src[j:k]
-					advance(k - i)
-					advance(1)
-					if src[i-1] == '\r' {
-						advance(1)
-					}
-					atLineStart = true
-					if !push(frame{kind: heredoc, marker: marker}) {
-						return tooDeep()
-					}
-					continue
-				}
-				advance(2)
-			case c == '(' || c == '[' || c == '{':
-				if !push(frame{kind: code, brace: c == '{'}) {
-					return tooDeep()
-				}
-				advance(1)
-			case c == ')' || c == ']' || c == '}':
-				if len(stack) > 1 {
-					pop()
-				}
-				advance(1)
-			case c == ',' || (c == '\n' && top.brace):
-				depth -= top.ops
-				top.ops = 0
-				advance(1)
-			case c == '!' || c == '-' || c == '+' || c == '*' || c == '/' || c == '%' ||
-				c == '?' || c == ':' || c == '<' || c == '>' || c == '&' || c == '|':
-				top.ops++
-				depth++
-				if depth > MaxNesting {
-					return tooDeep()
-				}
-				advance(1)
-			default:
-				advance(1)
-			}
+			d = s.code()
+		}
+		if d != nil {
+			return d
 		}
 	}
 	return nil
+}
+
+// The lexical states of nestScanner.
+const (
+	nestCode = iota
+	nestString
+	nestHeredoc
+)
+
+type nestFrame struct {
+	kind   int
+	ops    int    // operators since the last item separator
+	brace  bool   // a { } frame or the top: a newline ends an item
+	marker []byte // heredoc end marker
+	lines  int    // heredoc lines so far
+}
+
+// nestScanner is checkNesting's state: one frame per open bracket, string,
+// heredoc or interpolation.
+type nestScanner struct {
+	filename    string
+	src         []byte
+	i           int
+	pos         hcl.Pos // of src[i]
+	stack       []nestFrame
+	depth       int // len(stack)-1 + every frame's ops
+	tokens      int
+	atLineStart bool // in a heredoc, src[i] starts a line
+}
+
+func (s *nestScanner) top() *nestFrame { return &s.stack[len(s.stack)-1] }
+
+func (s *nestScanner) hasPrefix(p string) bool {
+	return len(s.src)-s.i >= len(p) && string(s.src[s.i:s.i+len(p)]) == p
+}
+
+// advance moves n bytes on (at most to the end), keeping pos in step.
+func (s *nestScanner) advance(n int) {
+	for k := 0; k < n && s.i < len(s.src); k++ {
+		c := s.src[s.i]
+		s.i++
+		s.pos.Byte++
+		if c == '\n' {
+			s.pos.Line++
+			s.pos.Column = 1
+		} else if c < 0x80 || c >= 0xC0 {
+			s.pos.Column++
+		}
+	}
+}
+
+// push opens a frame; it returns a diagnostic when that is too deep.
+func (s *nestScanner) push(f nestFrame) *hcl.Diagnostic {
+	s.stack = append(s.stack, f)
+	s.depth++
+	if s.depth > MaxNesting {
+		return s.tooDeep()
+	}
+	return nil
+}
+
+func (s *nestScanner) pop() {
+	s.depth -= 1 + s.top().ops
+	s.stack = s.stack[:len(s.stack)-1]
+}
+
+// countToken counts src[i] if it starts a token, roughly: one per step
+// of the scanner that starts something.
+func (s *nestScanner) countToken() *hcl.Diagnostic {
+	if !s.startsToken() {
+		return nil
+	}
+	s.tokens++
+	if s.tokens > MaxTokens {
+		return s.tooMany()
+	}
+	return nil
+}
+
+func (s *nestScanner) startsToken() bool {
+	src, i := s.src, s.i
+	c := src[i]
+	if i > 0 && isIdentByte(c) && isIdentByte(src[i-1]) {
+		return false
+	}
+	if c == ' ' || c == '\t' || c == '\r' {
+		return false
+	}
+	switch s.top().kind {
+	case nestCode:
+		return true
+	case nestHeredoc:
+		if src[i-1] == '\n' {
+			return true
+		}
+	}
+	return c == '$' || c == '%'
+}
+
+// code scans one step outside strings and heredocs.
+func (s *nestScanner) code() *hcl.Diagnostic {
+	if s.skipComment() {
+		return nil
+	}
+	switch {
+	case s.src[s.i] == '"':
+		s.advance(1)
+		return s.push(nestFrame{kind: nestString})
+	case s.hasPrefix("<<"):
+		return s.heredocStart()
+	}
+	return s.punctuation(s.src[s.i])
+}
+
+// punctuation scans one byte of code: brackets open and close frames,
+// separators end an item, operators deepen the current one.
+func (s *nestScanner) punctuation(c byte) *hcl.Diagnostic {
+	top := s.top()
+	switch {
+	case c == '(' || c == '[' || c == '{':
+		if d := s.push(nestFrame{kind: nestCode, brace: c == '{'}); d != nil {
+			return d
+		}
+	case c == ')' || c == ']' || c == '}':
+		if len(s.stack) > 1 {
+			s.pop()
+		}
+	case c == ',' || (c == '\n' && top.brace):
+		s.depth -= top.ops
+		top.ops = 0
+	case isOperatorByte(c):
+		top.ops++
+		s.depth++
+		if s.depth > MaxNesting {
+			return s.tooDeep()
+		}
+	}
+	s.advance(1)
+	return nil
+}
+
+func isOperatorByte(c byte) bool {
+	switch c {
+	case '!', '-', '+', '*', '/', '%', '?', ':', '<', '>', '&', '|':
+		return true
+	}
+	return false
+}
+
+// skipComment moves over a comment starting at src[i], if one does.
+func (s *nestScanner) skipComment() bool {
+	switch {
+	case s.src[s.i] == '#' || s.hasPrefix("//"):
+		for s.i < len(s.src) && s.src[s.i] != '\n' {
+			s.advance(1)
+		}
+	case s.hasPrefix("/*"):
+		s.advance(2)
+		for s.i < len(s.src) && !s.hasPrefix("*/") {
+			s.advance(1)
+		}
+		s.advance(2)
+	default:
+		return false
+	}
+	return true
+}
+
+// heredocStart handles "<<" in code: the start of a heredoc when a marker
+// and a newline follow, else a single step over it.
+func (s *nestScanner) heredocStart() *hcl.Diagnostic {
+	marker, n := heredocIntro(s.src[s.i:])
+	if marker == nil {
+		s.advance(2)
+		return nil
+	}
+	s.advance(n)
+	s.atLineStart = true
+	return s.push(nestFrame{kind: nestHeredoc, marker: marker})
+}
+
+// heredocIntro returns the end marker of the heredoc b starts with ("<<"
+// or "<<-", a name, a newline) and the length of that introduction, or nil.
+func heredocIntro(b []byte) (marker []byte, n int) {
+	j := 2
+	if j < len(b) && b[j] == '-' {
+		j++
+	}
+	k := j
+	for k < len(b) && isIdentByte(b[k]) {
+		k++
+	}
+	switch {
+	case k == j || k >= len(b):
+		return nil, 0
+	case b[k] == '\n':
+		return b[j:k], k + 1
+	case b[k] == '\r' && k+1 < len(b) && b[k+1] == '\n':
+		return b[j:k], k + 2
+	}
+	return nil, 0
+}
+
+// heredoc scans one step of heredoc text: at a line's start, its end
+// marker or the count of its lines.
+func (s *nestScanner) heredoc() *hcl.Diagnostic {
+	if s.atLineStart {
+		top := s.top()
+		j := s.i
+		for j < len(s.src) && s.src[j] != '\n' {
+			j++
+		}
+		if string(trimSpace(s.src[s.i:j])) == string(top.marker) {
+			s.pop()
+			s.advance(j - s.i)
+			return nil
+		}
+		if top.lines++; top.lines > MaxHeredocLines {
+			return s.heredocTooLong()
+		}
+	}
+	s.atLineStart = s.src[s.i] == '\n'
+	return s.template()
+}
+
+// quoted scans one step of a quoted string.
+func (s *nestScanner) quoted() *hcl.Diagnostic {
+	switch s.src[s.i] {
+	case '\\':
+		s.advance(2)
+		return nil
+	case '"', '\n':
+		s.pop()
+		s.advance(1)
+		return nil
+	}
+	return s.template()
+}
+
+// template scans one step of template text (string or heredoc): an
+// interpolation or directive opens a code frame; escaped ones do not.
+func (s *nestScanner) template() *hcl.Diagnostic {
+	switch {
+	case isTemplateStart(s.src[s.i:]):
+		s.advance(2)
+		return s.push(nestFrame{kind: nestCode})
+	case s.hasPrefix("$${") || s.hasPrefix("%%{"):
+		s.advance(3)
+	default:
+		s.advance(1)
+	}
+	return nil
+}
+
+// here returns the range of the byte at pos.
+func (s *nestScanner) here() *hcl.Range {
+	end := s.pos
+	end.Byte++
+	end.Column++
+	return &hcl.Range{Filename: s.filename, Start: s.pos, End: end}
+}
+
+func (s *nestScanner) tooDeep() *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Expression nested too deeply",
+		Detail: fmt.Sprintf("Brackets, strings, template interpolations and operators nest more than %d deep here. hactl refuses such input: parsing it could exhaust memory.",
+			MaxNesting),
+		Subject: s.here(),
+	}
+}
+
+func (s *nestScanner) tooMany() *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Too many tokens",
+		Detail: fmt.Sprintf("The file has more than %d tokens (names, numbers, strings, punctuation) by here; a cluster file needs a few thousand. hactl refuses it: parsing it could exhaust memory.",
+			MaxTokens),
+		Subject: s.here(),
+	}
+}
+
+func (s *nestScanner) heredocTooLong() *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Heredoc too long",
+		Detail:   fmt.Sprintf("This heredoc has more than %d lines; hactl refuses it: parsing it would take too long. Read long text with file().", MaxHeredocLines),
+		Subject:  s.here(),
+	}
 }
 
 func isTemplateStart(b []byte) bool {
