@@ -280,3 +280,40 @@ func TestTokenAndHeredocLimits(t *testing.T) {
 		t.Fatalf("refused a file within the limits: %v", firstDiags(diags))
 	}
 }
+
+// The scanner's states decide where a refusal lands: each case is refused
+// (or not) at this line and column only if comments, escapes, heredoc
+// markers (CRLF too) and item separators are read as HCL reads them.
+func TestNestingScannerPositions(t *testing.T) {
+	parens := strings.Repeat("(", MaxNesting+1)
+	for name, tc := range map[string]struct {
+		src          string
+		summary      string
+		line, column int
+	}{
+		"comments":           {"# (\"\n// \"\n/* \" ${ */ x = " + parens, "Expression nested too deeply", 3, 16 + MaxNesting},
+		"escapes":            {`x = ["a\"b$${c%%{d", ` + parens, "Expression nested too deeply", 1, 22 + MaxNesting - 1},
+		"heredoc ends":       {"x = <<-EOT\n  a (((\n  EOT  \ny = " + parens, "Expression nested too deeply", 4, 5 + MaxNesting},
+		"heredoc crlf":       {"x = <<EOT\r\n" + strings.Repeat("l\r\n", MaxHeredocLines+1) + "EOT\r\n", "Heredoc too long", MaxHeredocLines + 2, 1},
+		"newline in list":    {"x = [" + strings.Repeat("1+1\n", MaxNesting+1) + "]", "Expression nested too deeply", MaxNesting, 2},
+		"commas reset":       {"x = [" + strings.Repeat("1+1,", 10*MaxNesting) + "]", "", 0, 0},
+		"newlines in object": {"x = {\n" + strings.Repeat("a = 1+1\n", 10*MaxNesting) + "}", "", 0, 0},
+		"not a heredoc":      {"x = 1 << EOT\n" + strings.Repeat("l\n", MaxHeredocLines+1) + "EOT\n", "", 0, 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := checkNesting("x.hcl", []byte(tc.src), hcl.InitialPos)
+			if tc.summary == "" {
+				if d != nil {
+					t.Fatalf("refused: %v", d)
+				}
+				return
+			}
+			if d == nil || d.Summary != tc.summary || d.Subject.Start.Line != tc.line || d.Subject.Start.Column != tc.column {
+				t.Fatalf("got %v, want %q at %d:%d", d, tc.summary, tc.line, tc.column)
+			}
+			if want := len(strings.Join(strings.SplitAfter(tc.src, "\n")[:tc.line-1], "")) + tc.column - 1; d.Subject.Start.Byte != want {
+				t.Fatalf("byte %d, want %d", d.Subject.Start.Byte, want)
+			}
+		})
+	}
+}
