@@ -249,7 +249,11 @@ func clientOver(ctx context.Context, dial func(context.Context, string, string) 
 		}
 		var ne net.Error
 		if ctx.Err() != nil || errors.As(err, &ne) && ne.Timeout() {
-			return nil, fmt.Errorf("server %s at %s: no SSH handshake within the connect timeout (is sshd answering on that port?): %w", name, addr, ctx.Err())
+			cause := ctx.Err()
+			if cause == nil {
+				cause = err
+			}
+			return nil, fmt.Errorf("server %s at %s: no SSH handshake within the connect timeout (is sshd answering on that port?): %w", name, addr, cause)
 		}
 		if strings.Contains(err.Error(), "unable to authenticate") {
 			return nil, fmt.Errorf("ssh login to server %s as %s@%s refused: %w (check that the key is in ~%s/.ssh/authorized_keys there, or key_file / the ssh agent)", name, user, addr, err, user)
