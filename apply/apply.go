@@ -387,10 +387,16 @@ func (e *executor) still(ch *plan.Change, start time.Time) func() {
 
 // waitHealthy polls one component's check until the gate timeout of its level.
 func (e *executor) waitHealthy(ctx context.Context, d *plan.Component) error {
+	start := time.Now()
 	err := health.WaitFor(ctx, e.opts.Timeouts.forLevel(d.Level), e.opts.Poll, func(ctx context.Context) error {
 		return e.checker.Check(ctx, d)
 	})
 	if err != nil {
+		err = gateWaitError(ctx, start, err)
+		if ctx.Err() != nil {
+			// Interrupted: leave at once, no log to fetch.
+			return &GateError{Gate: gateName(d.Level), Component: d.Address, Server: d.Server.Name, Err: err}
+		}
 		return &GateError{Gate: gateName(d.Level), Component: d.Address, Server: d.Server.Name, Err: err, Log: e.logs(ctx, d)}
 	}
 	return nil

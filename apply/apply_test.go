@@ -675,3 +675,40 @@ func TestStillAtWork(t *testing.T) {
 		t.Errorf("no progress event:\n%s", out.String())
 	}
 }
+
+// A gate whose wait is interrupted (Ctrl-C) says it was cancelled, and
+// after how long, not that the component was "not healthy after" the whole
+// gate timeout.
+func TestCancelledGateSaysCancelled(t *testing.T) {
+	c := cluster()
+	before := mustDesired(t, c)
+	c.Controllers[0].HeartbeatTimeoutSecs = 90
+	p := plan.Diff(c, mustDesired(t, c), observe(before), regPresent())
+	fp := newFake(t)
+	for _, o := range before {
+		fp.deployed[o.Address] = true
+	}
+	var out recorder
+	o := opts(fp, &fakeChecker{p: fp, sick: map[string]bool{"controller.c2": true}}, &out)
+	o.Timeouts.Controllers = time.Hour
+	ctx, cancel := context.WithCancelCause(context.Background())
+	interrupted := errors.New("interrupted")
+	time.AfterFunc(200*time.Millisecond, func() { cancel(interrupted) })
+	start := time.Now()
+	_, err := Apply(ctx, fp, c, p, o)
+	if took := time.Since(start); took > time.Minute {
+		t.Fatalf("a cancelled gate took %s", took)
+	}
+	var gc *GateCancelled
+	if !errors.As(err, &gc) || !errors.Is(err, interrupted) {
+		t.Fatalf("want the gate cancelled, got %v", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "cancelled after ") || !strings.Contains(msg, "(interrupted)") || strings.Contains(msg, "not healthy") {
+		t.Errorf("message: %s", msg)
+	}
+	for _, ev := range out.all() {
+		if ge, ok := ev.(GateErrored); ok && !errors.As(ge.Err, &gc) {
+			t.Errorf("gate_errored does not say cancelled: %v", ge.Err)
+		}
+	}
+}
