@@ -21,9 +21,10 @@ const keepaliveMisses = 3
 
 // keepaliveInterval is the default interval between keepalives: a dead link
 // is noticed after about the connect timeout, whatever a command's timeout.
+// Not below 2s: a busy server must not be taken for a dead one.
 func keepaliveInterval(connectTimeout time.Duration) time.Duration {
 	d := connectTimeout / keepaliveMisses
-	return min(max(d, time.Second), 15*time.Second)
+	return min(max(d, 2*time.Second), 15*time.Second)
 }
 
 // keepalive watches cl until it closes, closing it itself when it stops

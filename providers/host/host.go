@@ -66,7 +66,7 @@ type Options struct {
 	Log io.Writer
 	// KeepaliveInterval is the time between SSH keepalives; a connection
 	// that leaves 3 in a row unanswered is closed as dead. 0 = a third of
-	// the server's connect timeout (between 1s and 15s).
+	// the server's connect timeout (between 2s and 15s).
 	KeepaliveInterval time.Duration
 }
 
