@@ -15,7 +15,7 @@ import (
 	"github.com/hactl/hactl/internal/health"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers"
-	"github.com/hactl/hactl/providers/host"
+	hostpkg "github.com/hactl/hactl/providers/host"
 	"github.com/hactl/hactl/schema"
 )
 
@@ -341,7 +341,7 @@ func (e *executor) change(ctx context.Context, ch *plan.Change, start time.Time)
 
 	d := ch.Desired
 	if err := e.prov.Deploy(ctx, d); err != nil {
-		if ctx.Err() != nil || errors.Is(err, host.ErrUnreachable) {
+		if ctx.Err() != nil || errors.Is(err, hostpkg.ErrUnreachable) {
 			// Interrupted, or the server is gone: no log to wait for.
 			return &StepError{Component: d.Address, Server: d.Server.Name, Err: err}
 		}
@@ -399,13 +399,13 @@ func (e *executor) waitHealthy(ctx context.Context, d *plan.Component) error {
 	defer stop(nil)
 	err := health.WaitFor(wctx, e.opts.Timeouts.forLevel(d.Level), e.opts.Poll, func(ctx context.Context) error {
 		err := e.checker.Check(ctx, d)
-		if errors.Is(err, host.ErrUnreachable) {
+		if errors.Is(err, hostpkg.ErrUnreachable) {
 			stop(err)
 		}
 		return err
 	})
 	if err != nil {
-		if cause := context.Cause(wctx); ctx.Err() == nil && errors.Is(cause, host.ErrUnreachable) {
+		if cause := context.Cause(wctx); ctx.Err() == nil && errors.Is(cause, hostpkg.ErrUnreachable) {
 			return &GateError{Gate: gateName(d.Level), Component: d.Address, Server: d.Server.Name, Err: cause}
 		}
 		err = gateWaitError(ctx, start, err)
@@ -490,7 +490,9 @@ func (e *executor) deregisterOld(ctx context.Context, o plan.Observed) {
 	for _, ctl := range e.c.Controllers {
 		cl := dbgpt.NewClient(e.hc.HTTP, ctl.URL())
 		for _, n := range names {
-			_ = cl.Deregister(ctx, dbgpt.NewInstance(n, host, port))
+			if err := cl.Deregister(ctx, dbgpt.NewInstance(n, host, port)); errors.Is(err, hostpkg.ErrUnreachable) {
+				break // the controller's server is gone: the next name would wait as long
+			}
 		}
 	}
 }
