@@ -408,6 +408,15 @@ func (h *sshHost) ctxErr(ctx context.Context) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("%w after %s", ErrTimeout, orDefault(h.settings.CommandTimeout, defaults.CommandTimeout))
 	}
+	return withCause(ctx)
+}
+
+// withCause is ctx's error, with its cause when one was given, e.g.
+// "context canceled (interrupted)".
+func withCause(ctx context.Context) error {
+	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+		return fmt.Errorf("%w (%v)", ctx.Err(), cause)
+	}
 	return ctx.Err()
 }
 
@@ -469,7 +478,7 @@ func (h *sshHost) Stream(ctx context.Context, script string, stdout io.Writer) e
 		case <-done:
 		case <-time.After(5 * time.Second):
 		}
-		return fmt.Errorf("server %s: %w", h.name, ctx.Err())
+		return fmt.Errorf("server %s: %w", h.name, withCause(ctx))
 	}
 	var ee *ssh.ExitError
 	if errors.As(err, &ee) {
