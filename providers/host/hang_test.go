@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -174,4 +175,48 @@ func TestOperationsOnAFrozenLinkHonourTheContext(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A transfer on a command's stdin (as WriteFile sends a file) under way
+// when the link goes silent returns when its context ends.
+func TestTransferCutMidway(t *testing.T) {
+	l := newFrozenLink(t, 3*time.Second, 10*time.Minute)
+	p := host.NewPool(host.Options{KeepaliveInterval: time.Hour})
+	defer p.Close()
+	h := p.Host(l.server)
+	if _, err := h.Run(context.Background(), "true", nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Endless data; the link freezes once 8 MB went, the cancel comes a
+	// second later.
+	src := &endless{after: 8 << 20, then: func() {
+		l.proxy.Freeze()
+		time.AfterFunc(time.Second, cancel)
+	}}
+	err, took := within(t, "a transfer", 60*time.Second, func() error {
+		_, err := h.Run(ctx, "cat >/dev/null", src)
+		return err
+	})
+	t.Logf("transfer returned after %s: %v", took.Round(time.Millisecond), err)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("a transfer cut midway: %v", err)
+	}
+}
+
+// endless reads zeros for ever, calling then once after the first after bytes.
+type endless struct {
+	n, after int
+	then     func()
+	once     sync.Once
+}
+
+func (e *endless) Read(b []byte) (int, error) {
+	clear(b)
+	e.n += len(b)
+	if e.n >= e.after {
+		e.once.Do(e.then)
+	}
+	return len(b), nil
 }
