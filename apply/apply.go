@@ -15,6 +15,7 @@ import (
 	"github.com/hactl/hactl/internal/health"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers"
+	hostpkg "github.com/hactl/hactl/providers/host"
 	"github.com/hactl/hactl/schema"
 )
 
@@ -340,6 +341,10 @@ func (e *executor) change(ctx context.Context, ch *plan.Change, start time.Time)
 
 	d := ch.Desired
 	if err := e.prov.Deploy(ctx, d); err != nil {
+		if ctx.Err() != nil || errors.Is(err, hostpkg.ErrUnreachable) {
+			// Interrupted, or the server is gone: no log to wait for.
+			return &StepError{Component: d.Address, Server: d.Server.Name, Err: err}
+		}
 		return &StepError{Component: d.Address, Server: d.Server.Name, Err: err, Log: e.logs(ctx, d)}
 	}
 	if err := e.waitHealthy(ctx, d); err != nil {
@@ -387,10 +392,27 @@ func (e *executor) still(ch *plan.Change, start time.Time) func() {
 
 // waitHealthy polls one component's check until the gate timeout of its level.
 func (e *executor) waitHealthy(ctx context.Context, d *plan.Component) error {
-	err := health.WaitFor(ctx, e.opts.Timeouts.forLevel(d.Level), e.opts.Poll, func(ctx context.Context) error {
-		return e.checker.Check(ctx, d)
+	start := time.Now()
+	// A server found unreachable ends the wait: its component cannot get
+	// healthy before the gate's timeout, which may be minutes away.
+	wctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	err := health.WaitFor(wctx, e.opts.Timeouts.forLevel(d.Level), e.opts.Poll, func(ctx context.Context) error {
+		err := e.checker.Check(ctx, d)
+		if errors.Is(err, hostpkg.ErrUnreachable) {
+			stop(err)
+		}
+		return err
 	})
 	if err != nil {
+		if cause := context.Cause(wctx); ctx.Err() == nil && errors.Is(cause, hostpkg.ErrUnreachable) {
+			return &GateError{Gate: gateName(d.Level), Component: d.Address, Server: d.Server.Name, Err: cause}
+		}
+		err = gateWaitError(ctx, start, err)
+		if ctx.Err() != nil {
+			// Interrupted: leave at once, no log to fetch.
+			return &GateError{Gate: gateName(d.Level), Component: d.Address, Server: d.Server.Name, Err: err}
+		}
 		return &GateError{Gate: gateName(d.Level), Component: d.Address, Server: d.Server.Name, Err: err, Log: e.logs(ctx, d)}
 	}
 	return nil
@@ -468,7 +490,9 @@ func (e *executor) deregisterOld(ctx context.Context, o plan.Observed) {
 	for _, ctl := range e.c.Controllers {
 		cl := dbgpt.NewClient(e.hc.HTTP, ctl.URL())
 		for _, n := range names {
-			_ = cl.Deregister(ctx, dbgpt.NewInstance(n, host, port))
+			if err := cl.Deregister(ctx, dbgpt.NewInstance(n, host, port)); errors.Is(err, hostpkg.ErrUnreachable) {
+				break // the controller's server is gone: the next name would wait as long
+			}
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers"
+	"github.com/hactl/hactl/providers/host"
 	"github.com/hactl/hactl/registry"
 	"github.com/hactl/hactl/schema"
 )
@@ -115,8 +116,10 @@ type fakeChecker struct {
 	p      *fakeProvider
 	warmup int
 	sick   map[string]bool
-	mu     sync.Mutex
-	seen   map[string]int
+	// gone: components whose check fails as on an unreachable server.
+	gone map[string]bool
+	mu   sync.Mutex
+	seen map[string]int
 }
 
 func (k *fakeChecker) Check(ctx context.Context, comp *plan.Component) error {
@@ -125,6 +128,9 @@ func (k *fakeChecker) Check(ctx context.Context, comp *plan.Component) error {
 	k.p.mu.Lock()
 	dep := k.p.deployed[comp.Address]
 	k.p.mu.Unlock()
+	if k.gone[comp.Address] {
+		return fmt.Errorf("dialing %s: %w", comp.Address, host.ErrUnreachable)
+	}
 	if !dep || k.sick[comp.Address] {
 		return fmt.Errorf("%s does not answer", comp.Address)
 	}
@@ -673,5 +679,69 @@ func TestStillAtWork(t *testing.T) {
 	}
 	if len(progress) == 0 {
 		t.Errorf("no progress event:\n%s", out.String())
+	}
+}
+
+// A gate whose wait is interrupted (Ctrl-C) says it was cancelled, and
+// after how long, not that the component was "not healthy after" the whole
+// gate timeout.
+func TestCancelledGateSaysCancelled(t *testing.T) {
+	c := cluster()
+	before := mustDesired(t, c)
+	c.Controllers[0].HeartbeatTimeoutSecs = 90
+	p := plan.Diff(c, mustDesired(t, c), observe(before), regPresent())
+	fp := newFake(t)
+	for _, o := range before {
+		fp.deployed[o.Address] = true
+	}
+	var out recorder
+	o := opts(fp, &fakeChecker{p: fp, sick: map[string]bool{"controller.c2": true}}, &out)
+	o.Timeouts.Controllers = time.Hour
+	ctx, cancel := context.WithCancelCause(context.Background())
+	interrupted := errors.New("interrupted")
+	time.AfterFunc(200*time.Millisecond, func() { cancel(interrupted) })
+	start := time.Now()
+	_, err := Apply(ctx, fp, c, p, o)
+	if took := time.Since(start); took > time.Minute {
+		t.Fatalf("a cancelled gate took %s", took)
+	}
+	var gc *GateCancelled
+	if !errors.As(err, &gc) || !errors.Is(err, interrupted) {
+		t.Fatalf("want the gate cancelled, got %v", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "cancelled after ") || !strings.Contains(msg, "(interrupted)") || strings.Contains(msg, "not healthy") {
+		t.Errorf("message: %s", msg)
+	}
+	for _, ev := range out.all() {
+		if ge, ok := ev.(GateErrored); ok && !errors.As(ge.Err, &gc) {
+			t.Errorf("gate_errored does not say cancelled: %v", ge.Err)
+		}
+	}
+}
+
+// A component whose server is found unreachable fails its gate at once,
+// not when the gate's timeout (here an hour) runs out.
+func TestGateEndsOnAnUnreachableServer(t *testing.T) {
+	c := cluster()
+	before := mustDesired(t, c)
+	c.Controllers[0].HeartbeatTimeoutSecs = 90
+	p := plan.Diff(c, mustDesired(t, c), observe(before), regPresent())
+	fp := newFake(t)
+	for _, o := range before {
+		fp.deployed[o.Address] = true
+	}
+	var out recorder
+	o := opts(fp, &fakeChecker{p: fp, gone: map[string]bool{"controller.c2": true}}, &out)
+	o.Timeouts.Controllers = time.Hour
+	done := make(chan error, 1)
+	go func() { _, err := Apply(context.Background(), fp, c, p, o); done <- err }()
+	select {
+	case err := <-done:
+		var ge *GateError
+		if !errors.As(err, &ge) || ge.Component != "controller.c2" || !errors.Is(err, host.ErrUnreachable) {
+			t.Fatalf("want controller.c2's gate failing as unreachable, got %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the gate still waits for a component on an unreachable server after a minute")
 	}
 }

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -101,10 +102,37 @@ type GateError struct {
 }
 
 func (e *GateError) Error() string {
+	var gc *GateCancelled
+	if errors.As(e.Err, &gc) {
+		return fmt.Sprintf("health gate %q: %v", e.Gate, gc)
+	}
 	return fmt.Sprintf("health gate %q failed: %s on server %s: %v", e.Gate, e.Component, e.Server, e.Err)
 }
 
 func (e *GateError) Unwrap() error { return e.Err }
+
+// GateCancelled is a gate's wait ended by the operation's context (Ctrl-C),
+// not by its timeout: the components may well be healthy.
+type GateCancelled struct {
+	Elapsed time.Duration
+	Cause   error // context.Cause of the operation's context
+}
+
+func (e *GateCancelled) Error() string {
+	return fmt.Sprintf("cancelled after %s (%v)", e.Elapsed.Round(time.Second), e.Cause)
+}
+
+func (e *GateCancelled) Unwrap() error { return e.Cause }
+
+// gateWaitError is why waiting for a component failed: the gate's timeout
+// (err), or the operation's context ending, which err would misreport as
+// "not healthy after" the whole gate timeout.
+func gateWaitError(ctx context.Context, start time.Time, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	return &GateCancelled{Elapsed: time.Since(start), Cause: context.Cause(ctx)}
+}
 
 // CheckUnchanged checks, once each, the components the plan leaves
 // unchanged, and turns those that run but do not serve into repairs (an

@@ -149,6 +149,10 @@ func line(ev apply.Event) (text string, human bool) {
 	case apply.GateComplete:
 		return fmt.Sprintf("gate %s: %d healthy after %s", e.Gate, e.Count, seconds(e.Elapsed)), true
 	case apply.GateErrored:
+		var gc *apply.GateCancelled
+		if errors.As(e.Err, &gc) {
+			return fmt.Sprintf("gate %s: %v", e.Gate, gc), false
+		}
 		return fmt.Sprintf("gate %s: %s not healthy after %s", e.Gate, e.Address, seconds(e.Elapsed)), false
 	case fmt.Stringer:
 		return e.String(), true

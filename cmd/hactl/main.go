@@ -47,7 +47,9 @@ Exit codes:
   0  success (plan -detailed-exitcode: no changes)
   1  error: invalid cluster file, failed pre-flight, failed apply, ...
   2  plan -detailed-exitcode: the plan has changes;
-     status --check: the cluster is degraded`,
+     status --check: the cluster is degraded
+  130  a second Ctrl-C: hactl exited at once, leaving the step in progress
+     half-done (the first Ctrl-C stops within seconds); run the command again`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

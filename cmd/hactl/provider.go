@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -36,6 +38,10 @@ func addProviderFlags(cmd *cobra.Command) *providerFlags {
 // signals. The provider's own progress lines (connections, processes
 // started, registry created) are dropped, or go to stderr when HACTL_VERBOSE
 // is set.
+//
+// The first signal says hactl is stopping and cancels the context: the step
+// in flight finishes or is abandoned within seconds (every remote operation
+// honours the context). A second one exits at once with status 130.
 func (f *providerFlags) connect(c *schema.Cluster) (ctx context.Context, s *engine.Session, done func(), err error) {
 	var out io.Writer = io.Discard
 	if os.Getenv("HACTL_VERBOSE") != "" {
@@ -45,6 +51,43 @@ func (f *providerFlags) connect(c *schema.Cluster) (ctx context.Context, s *engi
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	return ctx, s, func() { _ = s.Close(); stop() }, nil
+	ctx, cancel := context.WithCancelCause(context.Background())
+	stop := onSignals(os.Stderr, cancel, func() { os.Exit(130) })
+	return ctx, s, func() { stop(); _ = s.Close(); cancel(nil) }, nil
+}
+
+// errInterrupted is the cause of a context cancelled by Ctrl-C or SIGTERM.
+var errInterrupted = errors.New("interrupted")
+
+// onSignals calls cancel on the first SIGINT or SIGTERM and exit on the
+// second, saying so on w each time; stop stops listening.
+func onSignals(w io.Writer, cancel context.CancelCauseFunc, exit func()) (stop func()) {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	quit := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		select {
+		case <-sig:
+		case <-quit:
+			return
+		}
+		fmt.Fprintln(w, "\nhactl: interrupted, stopping: the step in progress finishes or is abandoned within a few seconds (Ctrl-C again to exit at once)")
+		cancel(errInterrupted)
+		select {
+		case <-sig:
+		case <-quit:
+			return
+		}
+		fmt.Fprintln(w, "hactl: interrupted again, exiting now. What was in progress may be left half-done "+
+			"(a file written but not in use, a process started but not checked, registry rows not yet marked): "+
+			"run the same command again; the next apply (or destroy) repairs it")
+		exit()
+	}()
+	return func() {
+		signal.Stop(sig)
+		close(quit)
+		<-finished
+	}
 }

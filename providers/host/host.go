@@ -64,6 +64,10 @@ type Options struct {
 	// Log receives one line per connection made, host key learned, etc.
 	// Never secrets. nil = discard.
 	Log io.Writer
+	// KeepaliveInterval is the time between SSH keepalives; a connection
+	// that leaves 3 in a row unanswered is closed as dead. 0 = a third of
+	// the server's connect timeout (between 2s and 15s).
+	KeepaliveInterval time.Duration
 }
 
 // Pool hands out one Host per server and shares jump-host connections.
@@ -98,6 +102,13 @@ func (p *Pool) Host(s *schema.Server) Host {
 	}
 	p.hosts[s.Name] = h
 	return h
+}
+
+func (p *Pool) keepaliveInterval(connectTimeout time.Duration) time.Duration {
+	if p.opts.KeepaliveInterval > 0 {
+		return p.opts.KeepaliveInterval
+	}
+	return keepaliveInterval(orDefault(connectTimeout, defaults.ConnectTimeout))
 }
 
 // Close closes every connection of the pool.

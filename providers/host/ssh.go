@@ -33,16 +33,23 @@ type sshHost struct {
 	sessions chan struct{}
 }
 
-// sshConn is one SSH client connection, dialed on first use.
+// sshConn is one SSH client connection, dialed on first use and watched by
+// keepalives.
 type sshConn struct {
-	mu     sync.Mutex
-	client *ssh.Client
-	dial   func(ctx context.Context) (*ssh.Client, error)
+	name     string // the server, as errors name it
+	interval time.Duration
+	mu       sync.Mutex
+	client   *ssh.Client
+	dial     func(ctx context.Context) (*ssh.Client, error)
 	// A failed dial is remembered for a while so that the many operations
 	// of one run on an unreachable host fail at once instead of each (and
 	// one after the other) waiting out the connect timeout.
 	failed   error
 	failedAt time.Time
+	// lost is set when keepalives found the connection dead, until a
+	// redial succeeds; lostClient is the client it was found on.
+	lost       *lostError
+	lostClient *ssh.Client
 }
 
 // redialAfter is how long a failed dial is reported without trying again.
@@ -57,14 +64,20 @@ func (c *sshConn) get(ctx context.Context) (*ssh.Client, error) {
 	if c.failed != nil && time.Since(c.failedAt) < redialAfter {
 		return nil, c.failed
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	cl, err := c.dial(ctx)
 	if err != nil {
+		if c.lost != nil {
+			err = &lostError{server: c.name, since: c.lost.since, why: "reconnecting failed", err: err}
+		}
 		if !errors.Is(ctx.Err(), context.Canceled) {
 			c.failed, c.failedAt = err, time.Now()
 		}
 		return nil, err
 	}
-	c.failed = nil
+	c.failed, c.lost, c.lostClient = nil, nil, nil
 	c.client = cl
 	go func() {
 		// Forget the client when the connection drops so the next use redials.
@@ -75,7 +88,24 @@ func (c *sshConn) get(ctx context.Context) (*ssh.Client, error) {
 		}
 		c.mu.Unlock()
 	}()
+	go keepalive(cl, c.interval, keepaliveMisses, func(lastOK time.Time, silent time.Duration) {
+		c.mu.Lock()
+		c.lost = &lostError{server: c.name, since: lastOK,
+			why: fmt.Sprintf("no answer to %d ssh keepalives over %s", keepaliveMisses, silent.Round(time.Second))}
+		c.lostClient = cl
+		c.mu.Unlock()
+	})
 	return cl, nil
+}
+
+// lostErr returns why cl was declared dead, or nil.
+func (c *sshConn) lostErr(cl *ssh.Client) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl != nil && c.lostClient == cl {
+		return c.lost
+	}
+	return nil
 }
 
 // drop forgets cl if it is still the current client.
@@ -109,6 +139,8 @@ func newSSHHost(p *Pool, s *schema.Server) *sshHost {
 		port = 22
 	}
 	h := &sshHost{pool: p, name: s.Name, addr: net.JoinHostPort(s.Address, strconv.Itoa(port)), settings: s.SSH, sessions: make(chan struct{}, 8)}
+	h.conn.name = s.Name
+	h.conn.interval = p.keepaliveInterval(s.SSH.ConnectTimeout)
 	h.conn.dial = h.dial
 	return h
 }
@@ -169,7 +201,7 @@ func (p *Pool) jump(ctx context.Context, h *sshHost, j *schema.JumpHost) (*ssh.C
 	p.mu.Lock()
 	c, ok := p.jumps[key]
 	if !ok {
-		c = &sshConn{}
+		c = &sshConn{name: "jump host " + addr + " (of server " + h.name + ")", interval: p.keepaliveInterval(h.settings.ConnectTimeout)}
 		c.dial = func(ctx context.Context) (*ssh.Client, error) {
 			var d net.Dialer
 			name := "jump host of " + h.name
@@ -217,7 +249,11 @@ func clientOver(ctx context.Context, dial func(context.Context, string, string) 
 		}
 		var ne net.Error
 		if ctx.Err() != nil || errors.As(err, &ne) && ne.Timeout() {
-			return nil, fmt.Errorf("server %s at %s: no SSH handshake within the connect timeout (is sshd answering on that port?): %w", name, addr, ctx.Err())
+			cause := ctx.Err()
+			if cause == nil {
+				cause = err
+			}
+			return nil, fmt.Errorf("server %s at %s: no SSH handshake within the connect timeout (is sshd answering on that port?): %w", name, addr, cause)
 		}
 		if strings.Contains(err.Error(), "unable to authenticate") {
 			return nil, fmt.Errorf("ssh login to server %s as %s@%s refused: %w (check that the key is in ~%s/.ssh/authorized_keys there, or key_file / the ssh agent)", name, user, addr, err, user)
@@ -288,47 +324,107 @@ func (h *sshHost) DialContext(ctx context.Context, network, addr string) (net.Co
 	if err != nil {
 		return nil, err
 	}
-	c, err := cl.DialContext(ctx, network, addr)
+	// Opening the tunnel is a connection: the connect timeout bounds it.
+	dctx, cancel := context.WithTimeout(ctx, orDefault(h.settings.ConnectTimeout, defaults.ConnectTimeout))
+	defer cancel()
+	c, err := cl.DialContext(dctx, network, addr)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to %s from server %s: %w", addr, h.name, err)
+		return nil, h.failure(cl, fmt.Errorf("connecting to %s from server %s: %w", addr, h.name, err))
 	}
 	return &deadlineConn{Conn: c}, nil
 }
 
+// failure returns err, or why the connection cl was found dead.
+func (h *sshHost) failure(cl *ssh.Client, err error) error {
+	if lost := h.conn.lostErr(cl); lost != nil {
+		return lost
+	}
+	return err
+}
+
 // session opens a session on the host's connection, waiting for a free
-// slot; release closes it and frees the slot.
-func (h *sshHost) session(ctx context.Context) (*ssh.Session, func(), error) {
+// slot; release closes it and frees the slot. NewSession takes no context:
+// it runs aside and is abandoned when ctx ends (a dead connection blocks it
+// until the keepalives close that connection).
+func (h *sshHost) session(ctx context.Context) (*ssh.Session, *ssh.Client, func(), error) {
 	cl, err := h.conn.get(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	select {
 	case h.sessions <- struct{}{}:
 	case <-ctx.Done():
-		return nil, nil, fmt.Errorf("server %s: waiting for a free ssh session: %w", h.name, ctx.Err())
+		return nil, nil, nil, fmt.Errorf("server %s: waiting for a free ssh session: %w", h.name, ctx.Err())
 	}
-	sess, err := cl.NewSession()
+	open := func(cl *ssh.Client) (*ssh.Session, error) {
+		return await(ctx, cl.NewSession, func(s *ssh.Session, _ error) {
+			if s != nil {
+				_ = s.Close()
+			}
+		})
+	}
+	sess, err := open(cl)
 	var refused *ssh.OpenChannelError
-	if errors.As(err, &refused) {
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		<-h.sessions
+		return nil, nil, nil, h.failure(cl, fmt.Errorf("server %s: opening an ssh session: %w", h.name, h.ctxErr(ctx)))
+	case errors.As(err, &refused):
 		// The connection is fine but the server said no (e.g. MaxSessions):
 		// closing it would break the other sessions on it.
 		<-h.sessions
-		return nil, nil, fmt.Errorf("server %s: the ssh server refused a session: %w", h.name, err)
-	}
-	if err != nil {
+		return nil, nil, nil, fmt.Errorf("server %s: the ssh server refused a session: %w", h.name, err)
+	default:
 		// The connection dropped since it was cached: redial once.
+		lost := h.conn.lostErr(cl)
 		h.conn.drop(cl)
 		if cl, err = h.conn.get(ctx); err == nil {
-			if sess, err = cl.NewSession(); err != nil {
-				err = fmt.Errorf("server %s: opening an ssh session: %w", h.name, err)
+			if sess, err = open(cl); err != nil {
+				err = h.failure(cl, fmt.Errorf("server %s: opening an ssh session: %w", h.name, err))
 			}
+		} else if lost != nil && !errors.Is(err, ErrUnreachable) {
+			err = lost
 		}
 		if err != nil {
 			<-h.sessions
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	return sess, func() { _ = sess.Close(); <-h.sessions }, nil
+	release := func() {
+		// Closing writes to the connection, which can block on a dead one.
+		done := make(chan struct{})
+		go func() { _ = sess.Close(); <-h.sessions; close(done) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	return sess, cl, release, nil
+}
+
+// ctxErr names why ctx ended: the command timeout, or an interruption.
+func (h *sshHost) ctxErr(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w after %s", ErrTimeout, orDefault(h.settings.CommandTimeout, defaults.CommandTimeout))
+	}
+	return withCause(ctx)
+}
+
+// withCause is ctx's error, with its cause when one was given, e.g.
+// "context canceled (interrupted)".
+func withCause(ctx context.Context) error {
+	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+		return fmt.Errorf("%w (%v)", ctx.Err(), cause)
+	}
+	return ctx.Err()
+}
+
+// start starts cmd on sess; the request waits for the server's answer, so
+// it runs aside and is abandoned when ctx ends.
+func start(ctx context.Context, sess *ssh.Session, cmd string) error {
+	_, err := await(ctx, func() (struct{}, error) { return struct{}{}, sess.Start(cmd) }, nil)
+	return err
 }
 
 // streamWrapper runs a script in the background and stops it when the
@@ -344,7 +440,10 @@ exec 3<&-
 wait $p`
 
 func (h *sshHost) Stream(ctx context.Context, script string, stdout io.Writer) error {
-	sess, release, err := h.session(ctx)
+	// Stream has no command timeout, but opening and starting it has.
+	octx, cancel := context.WithTimeout(ctx, orDefault(h.settings.CommandTimeout, defaults.CommandTimeout))
+	defer cancel()
+	sess, cl, release, err := h.session(octx)
 	if err != nil {
 		return err
 	}
@@ -357,30 +456,36 @@ func (h *sshHost) Stream(ctx context.Context, script string, stdout io.Writer) e
 	sess.Stdout = stdout
 	sess.Stderr = &stderr
 	argv := shellCommand(fmt.Sprintf(streamWrapper, script), h.settings.Sudo)
-	if err := sess.Start(Join(argv...)); err != nil {
-		return fmt.Errorf("server %s: starting a command: %w", h.name, err)
+	if err := start(octx, sess, Join(argv...)); err != nil {
+		if octx.Err() != nil {
+			err = h.ctxErr(octx)
+		}
+		return h.failure(cl, fmt.Errorf("server %s: starting a command: %w", h.name, err))
 	}
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		_ = stdin.Close()
-		_ = sess.Signal(ssh.SIGTERM)
+		// Both write to the connection, which may be dead: aside.
+		go func() {
+			_ = stdin.Close()
+			_ = sess.Signal(ssh.SIGTERM)
+		}()
 		// Wait for the remote end to stop, but not for ever: the
 		// connection may be gone.
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
 		}
-		return fmt.Errorf("server %s: %w", h.name, ctx.Err())
+		return fmt.Errorf("server %s: %w", h.name, withCause(ctx))
 	}
 	var ee *ssh.ExitError
 	if errors.As(err, &ee) {
 		return &ExitError{Host: h.name, Status: ee.ExitStatus(), Stderr: stderr.String()}
 	}
 	if err != nil {
-		return fmt.Errorf("server %s: %w", h.name, err)
+		return h.failure(cl, fmt.Errorf("server %s: %w", h.name, err))
 	}
 	return nil
 }
@@ -389,7 +494,7 @@ func (h *sshHost) Run(ctx context.Context, script string, stdin io.Reader) ([]by
 	timeout := orDefault(h.settings.CommandTimeout, defaults.CommandTimeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	sess, release, err := h.session(ctx)
+	sess, cl, release, err := h.session(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -399,20 +504,20 @@ func (h *sshHost) Run(ctx context.Context, script string, stdin io.Reader) ([]by
 	sess.Stdout = &stdout
 	sess.Stderr = &stderr
 	argv := shellCommand(script, h.settings.Sudo)
-	if err := sess.Start(Join(argv...)); err != nil {
-		return nil, fmt.Errorf("server %s: starting a command: %w", h.name, err)
+	if err := start(ctx, sess, Join(argv...)); err != nil {
+		if ctx.Err() != nil {
+			err = h.ctxErr(ctx)
+		}
+		return nil, h.failure(cl, fmt.Errorf("server %s: starting a command: %w", h.name, err))
 	}
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		_ = sess.Signal(ssh.SIGKILL)
-		_ = sess.Close()
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return stdout.Bytes(), fmt.Errorf("server %s: %w after %s", h.name, ErrTimeout, timeout)
-		}
-		return stdout.Bytes(), fmt.Errorf("server %s: %w", h.name, ctx.Err())
+		go func() { _ = sess.Signal(ssh.SIGKILL) }()
+		// stdout is still being written by the session: not returned.
+		return nil, h.failure(cl, fmt.Errorf("server %s: %w", h.name, h.ctxErr(ctx)))
 	}
 	var ee *ssh.ExitError
 	if errors.As(err, &ee) {
@@ -424,10 +529,13 @@ func (h *sshHost) Run(ctx context.Context, script string, stdin io.Reader) ([]by
 	}
 	var missing *ssh.ExitMissingError
 	if errors.As(err, &missing) {
+		if lost := h.conn.lostErr(cl); lost != nil {
+			return stdout.Bytes(), lost
+		}
 		return stdout.Bytes(), &ExitError{Host: h.name, Status: -1, Stderr: stderr.String()}
 	}
 	if err != nil {
-		return stdout.Bytes(), fmt.Errorf("server %s: %w", h.name, err)
+		return stdout.Bytes(), h.failure(cl, fmt.Errorf("server %s: %w", h.name, err))
 	}
 	return stdout.Bytes(), nil
 }

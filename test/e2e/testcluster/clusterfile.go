@@ -22,6 +22,8 @@ type HAParams struct {
 	HeartbeatInterval, HeartbeatTimeout int
 	// ConnectTimeout of every server (default: the cluster file's default).
 	ConnectTimeout string
+	// CommandTimeout of every server (default: the cluster file's default).
+	CommandTimeout string
 	Text2VecPort   int    // the text2vec worker's port (default 8003, the guide's)
 	Text2VecServer string // the text2vec worker's server (default server3, the guide's)
 	WithoutGLM     bool   // leave out the glm-4-9b-chat worker
@@ -51,6 +53,9 @@ defaults {
   deploy_dir       = "{{.DeployDir}}"
 {{- if .ConnectTimeout}}
   connect_timeout  = "{{.ConnectTimeout}}"
+{{- end}}
+{{- if .CommandTimeout}}
+  command_timeout  = "{{.CommandTimeout}}"
 {{- end}}
 }
 {{range $name := .ServerNames}}

@@ -53,11 +53,11 @@ func TestHAClusterFile(t *testing.T) {
 }
 
 // The knobs the e2e scenarios turn: a moved text2vec worker, the glm worker
-// removed, a connect timeout.
+// removed, connect and command timeouts.
 func TestHAClusterFileOptions(t *testing.T) {
 	p := HAParams{Version: "0.6.3", Servers: map[string]string{Server1: "10.0.0.11", Server2: "10.0.0.12", Server3: "10.0.0.13"},
 		KeyFile: "/k/id", KnownHostsFile: "/k/known_hosts", DBHost: "10.0.0.14", DBPort: DBPort, DBUser: DBUser,
-		Text2VecPort: 8004, WithoutGLM: true, NoDefaultModels: true, ConnectTimeout: "3s"}
+		Text2VecPort: 8004, WithoutGLM: true, NoDefaultModels: true, ConnectTimeout: "3s", CommandTimeout: "20s"}
 	src := HAClusterFile(p)
 	c, diags, _ := schema.Decode("cluster.hcl", src, schema.LoadOptions{Environ: []string{"HACTL_VAR_registry_password=pw"}})
 	if diags.HasErrors() || c == nil {
@@ -71,5 +71,8 @@ func TestHAClusterFileOptions(t *testing.T) {
 	}
 	if got := c.Servers[0].SSH.ConnectTimeout.String(); got != "3s" {
 		t.Errorf("connect timeout %s", got)
+	}
+	if got := c.Servers[0].SSH.CommandTimeout.String(); got != "20s" {
+		t.Errorf("command timeout %s", got)
 	}
 }
