@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 
+	"github.com/hactl/hactl/lock"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/registry"
 	"github.com/hactl/hactl/schema"
@@ -90,4 +91,10 @@ type LogFollower interface {
 	// every new line as it is written, until ctx ends (it then returns an
 	// error wrapping ctx.Err()) or the log can no longer be read.
 	FollowLogs(ctx context.Context, o Observed, lines int, w io.Writer) error
+}
+
+// Locker is implemented by providers that can keep the cluster's operation
+// lock (one apply, destroy or drill at a time); see package lock.
+type Locker interface {
+	LockStore() lock.Store
 }

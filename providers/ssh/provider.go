@@ -52,6 +52,7 @@ type Provider struct {
 var (
 	_ providers.Provider    = (*Provider)(nil)
 	_ providers.LogFollower = (*Provider)(nil)
+	_ providers.Locker      = (*Provider)(nil)
 )
 
 // New returns a Provider for the cluster's servers. It connects lazily: the
