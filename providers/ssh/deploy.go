@@ -152,6 +152,8 @@ $setsid nohup sh ./run.sh >> log 2>&1 < /dev/null &
 		restarts = `r=$(systemctl show -p NRestarts --value ` + host.Quote(unit) + ` 2>/dev/null)`
 	}
 	return shAlive + fmt.Sprintf(`cd %s || exit 1
+`+envMarker+`=%s
+export `+envMarker+`
 (umask 077 && : >> log) && chmod 0600 log
 size=$(wc -c < log)
 echo "hactl: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) deploy: starting" >> log
@@ -170,7 +172,7 @@ if [ "${r:-0}" = 0 ] && alive "$c"; then
 fi
 echo "failed: restarted ${r:-0} times, pid ${c:-none}"
 tail -c +$((size + 1)) log | tail -n 20
-`, host.Quote(dir), start, ticks, restarts)
+`, host.Quote(dir), host.Quote(dir), start, ticks, restarts)
 }
 
 // usesSystemd reports (once per server) whether components there run as

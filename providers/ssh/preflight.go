@@ -125,7 +125,11 @@ fi
 	b.WriteString(`cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | sed 's/^/@@tcp /'
 `)
 	// Socket inodes of every process hactl supervises here: those in the
-	// session of a component's supervisor (or of its process, for systemd).
+	// session of a component's supervisor (or of its process, for systemd),
+	// the processes its pid files name, and every process started for its
+	// directory (envMarker): a process whose supervisor was killed is
+	// still the component's.
+	b.WriteString(shStrays)
 	fmt.Fprintf(&b, `d=%s
 sids=
 for c in "$d"/*/manifest.json; do
@@ -135,6 +139,10 @@ for c in "$d"/*/manifest.json; do
 		x=$(cat "$c/$f" 2>/dev/null)
 		alive "$x" && sids="$sids $x:${c##*/}"
 	done
+	r=$(cd "$c" 2>/dev/null && pwd -P) || continue
+	for x in $(strays "$c" "$r"); do
+		ls -l "/proc/$x/fd" 2>/dev/null | grep 'socket:' | sed "s|^|@@sock ${c##*/} |"
+	done
 done
 if [ -n "$sids" ]; then
 	for p in /proc/[0-9]*; do
@@ -143,7 +151,7 @@ if [ -n "$sids" ]; then
 		set -- $l
 		sid=$4
 		for e in $sids; do
-			if [ "${e%%%%:*}" = "$sid" ]; then
+			if [ "${e%%%%:*}" = "$sid" ] || [ "${e%%%%:*}" = "${p#/proc/}" ]; then
 				ls -l "$p/fd" 2>/dev/null | grep 'socket:' | sed "s|^|@@sock ${e#*:} |"
 			fi
 		done
