@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,11 +57,35 @@ func (p *Provider) Observe(ctx context.Context, c *schema.Cluster) ([]providers.
 		t := byKey[hostKey(s)+"\x00"+s.DeployDir]
 		mu.Lock()
 		defer mu.Unlock()
+		current, legacy := map[string]bool{}, map[string]bool{}
 		for _, f := range found {
+			if f.manifest.Cluster == c.Name && f.dir == c.Name+"/"+f.manifest.Address {
+				current[f.manifest.Address] = true
+			}
+			if f.manifest.Cluster == c.Name && f.dir == f.manifest.Address {
+				legacy[f.manifest.Address] = true
+			}
+		}
+		for _, f := range found {
+			// This cluster's manifests only, where hactl puts them: a
+			// manifest elsewhere (another cluster's directory) is not ours.
 			if f.manifest.Cluster != c.Name {
 				continue
 			}
 			o := f.observed()
+			switch f.dir {
+			case c.Name + "/" + f.manifest.Address:
+				if legacy[o.Address] { // a move cut short: the next Deploy finishes it
+					o.Relocate = "a copy is left in the old directory layout " + legacyDir(s, o.Address) + ": it goes"
+				}
+			case f.manifest.Address: // the old layout
+				if current[f.manifest.Address] {
+					continue
+				}
+				o.Relocate = "in the old directory layout " + legacyDir(s, o.Address) + ": moves to " + path.Join(s.DeployDir, c.Name, o.Address)
+			default:
+				continue
+			}
 			o.Server = s.Name
 			if t.names[f.manifest.Server] {
 				o.Server = f.manifest.Server
@@ -97,10 +122,10 @@ func hostKey(s *schema.Server) string {
 func observeScript(deployDir string) string {
 	return shAlive + fmt.Sprintf(`d=%s
 [ -d "$d" ] || exit 0
-for m in "$d"/*/manifest.json; do
+for m in "$d"/*/*/manifest.json "$d"/*/manifest.json; do
 	[ -f "$m" ] || continue
 	c=${m%%/manifest.json}
-	echo "@@component ${c##*/}"
+	echo "@@component ${c#"$d"/}"
 	printf '@@manifest '
 	tr -d '\n' < "$m"
 	echo
