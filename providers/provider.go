@@ -98,3 +98,13 @@ type LogFollower interface {
 type Locker interface {
 	LockStore() lock.Store
 }
+
+// Inventory is implemented by providers that remember every server a
+// cluster was deployed to (ssh: a cluster record on the servers), so that
+// a server removed from the file is still observed and its components
+// removed. apply records before it changes anything (keep: the observed
+// components, some on servers the file no longer names) and again after
+// it succeeded (keep nil).
+type Inventory interface {
+	RecordInventory(ctx context.Context, c *schema.Cluster, keep []Observed) error
+}
