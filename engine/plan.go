@@ -7,6 +7,7 @@ import (
 	"github.com/hactl/hactl/apply"
 	"github.com/hactl/hactl/internal/defaults"
 	"github.com/hactl/hactl/plan"
+	"github.com/hactl/hactl/providers"
 )
 
 // Plan runs the pre-flight checks, observes the cluster and the registry
@@ -47,7 +48,21 @@ func (s *Session) Apply(ctx context.Context, p *plan.Plan, o apply.Options) (app
 	if o.Concurrency == 0 {
 		o.Concurrency = s.opts.Concurrency
 	}
-	return apply.Apply(ctx, s.Provider, s.Cluster, p, o)
+	inv, remembers := s.Provider.(providers.Inventory)
+	if remembers {
+		// Before any change: every server about to hold a component, and
+		// those still holding one, so a failed apply forgets none.
+		if err := inv.RecordInventory(ctx, s.Cluster, p.Observed); err != nil {
+			return apply.Result{}, fmt.Errorf("recording the cluster's servers: %w", err)
+		}
+	}
+	res, err := apply.Apply(ctx, s.Provider, s.Cluster, p, o)
+	if err == nil && remembers {
+		if err := inv.RecordInventory(ctx, s.Cluster, nil); err != nil {
+			return res, fmt.Errorf("recording the cluster's servers: %w", err)
+		}
+	}
+	return res, err
 }
 
 // DestroyPlan observes every hactl component deployed for the cluster

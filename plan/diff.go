@@ -27,6 +27,10 @@ type Observed struct {
 	PID        int               `json:"-"`
 	StartedAt  time.Time         `json:"-"` // zero when unknown
 	Restarts   int               `json:"-"`
+	// Relocate, when set, says why the component must be redeployed where
+	// it is although its settings are unchanged (a provider's layout
+	// changed, e.g. "in the old directory layout …").
+	Relocate string `json:"-"`
 }
 
 // Action is what apply does to one component.
@@ -256,6 +260,9 @@ func Diff(c *schema.Cluster, desired []*Component, observed []Observed, reg *Reg
 			case !here.Running:
 				ch.Action = Update
 				ch.Reason = "not running"
+			case here.Relocate != "":
+				ch.Action = Update
+				ch.Reason = here.Relocate
 			default:
 				p.Unchanged = append(p.Unchanged, ch)
 				continue

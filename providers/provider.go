@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 
+	"github.com/hactl/hactl/lock"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/registry"
 	"github.com/hactl/hactl/schema"
@@ -90,4 +91,20 @@ type LogFollower interface {
 	// every new line as it is written, until ctx ends (it then returns an
 	// error wrapping ctx.Err()) or the log can no longer be read.
 	FollowLogs(ctx context.Context, o Observed, lines int, w io.Writer) error
+}
+
+// Locker is implemented by providers that can keep the cluster's operation
+// lock (one apply, destroy or drill at a time); see package lock.
+type Locker interface {
+	LockStore() lock.Store
+}
+
+// Inventory is implemented by providers that remember every server a
+// cluster was deployed to (ssh: a cluster record on the servers), so that
+// a server removed from the file is still observed and its components
+// removed. apply records before it changes anything (keep: the observed
+// components, some on servers the file no longer names) and again after
+// it succeeded (keep nil).
+type Inventory interface {
+	RecordInventory(ctx context.Context, c *schema.Cluster, keep []Observed) error
 }

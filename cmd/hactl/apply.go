@@ -56,6 +56,10 @@ changed since. Pass the same --var, --var-file and HACTL_VAR_ values as to
 plan (plan prints the command); other values are refused before any server
 is contacted, naming the variables that differ but not their values.
 
+apply holds the cluster's lock from before the plan to the end (also on
+Ctrl-C it is released): another apply or destroy meanwhile exits 1 at once,
+naming the run that holds it (see 'hactl force-unlock').
+
 On failure it names the gate, the component and prints the last lines of its
 log; run apply again once the cause is fixed: it repairs what was left.
 Applying an unchanged cluster changes nothing and restarts nothing.
@@ -101,6 +105,11 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 			return failed(view, asJSON, err)
 		}
 		defer done()
+		release, err := sess.Lock(ctx, "apply")
+		if err != nil {
+			return failed(view, asJSON, err)
+		}
+		defer releaseLock(cmd, release)
 
 		p, err := planAgainst(ctx, sess, saved, planPath, cf.file, c)
 		if err != nil {

@@ -23,7 +23,8 @@ func newDestroyCmd() *cobra.Command {
 		Use:   "destroy [-f FILE] [--var NAME=VALUE ...] [--auto-approve] [--purge-registry] [--json]",
 		Short: "Stop and remove every component of the cluster",
 		Long: `Stop and remove every hactl component found on the cluster's servers (also
-those no longer in the file), in reverse order: webserver and API server,
+those no longer in the file, and on servers removed from the file that the
+cluster record remembers), in reverse order: webserver and API server,
 workers, then controllers. Before the controllers stop, every registry row is
 marked unhealthy through them. Each component's directory, unit and log go;
 an empty deploy directory goes too: no hactl process or file is left.
@@ -31,7 +32,8 @@ an empty deploy directory goes too: no hactl process or file is left.
 The registry database and its rows are kept. --purge-registry deletes the
 rows of this cluster's workers (their host:port), never another cluster's
 rows in a shared registry, and refuses a table that is not DB-GPT's.
-Asks on a terminal (type "yes") unless --auto-approve.
+Asks on a terminal (type "yes") unless --auto-approve. Holds the cluster's
+lock as apply does (see 'hactl force-unlock').
 
 Exit status: 0 destroyed (or nothing deployed), 1 error.`,
 		Args: cobra.NoArgs,
@@ -57,6 +59,11 @@ Exit status: 0 destroyed (or nothing deployed), 1 error.`,
 			return failed(view, asJSON, err)
 		}
 		defer done()
+		release, err := sess.Lock(ctx, "destroy")
+		if err != nil {
+			return failed(view, asJSON, err)
+		}
+		defer releaseLock(cmd, release)
 		start := time.Now()
 		p, err := sess.DestroyPlan(ctx)
 		if err != nil {

@@ -57,7 +57,7 @@ Exit codes:
 	root.SetErr(stderr)
 	root.AddCommand(
 		newValidateCmd(), newFmtCmd(), newInitCmd(),
-		newPlanCmd(), newApplyCmd(), newDestroyCmd(),
+		newPlanCmd(), newApplyCmd(), newDestroyCmd(), newForceUnlockCmd(),
 		newStatusCmd(), newLogsCmd(), newExportCmd(),
 		newVersionCmd(), newDocsCmd(),
 	)

@@ -57,6 +57,7 @@ Exit status with --check, for scripts and CI:
 			return err
 		}
 		defer done()
+		noteChangeInProgress(ctx, cmd, sess)
 		r, err := sess.Status(ctx, status.Options{RequestTimeout: timeout})
 		if err != nil {
 			return err

@@ -53,6 +53,7 @@ type Provider struct {
 var (
 	_ providers.Provider    = (*Provider)(nil)
 	_ providers.LogFollower = (*Provider)(nil)
+	_ providers.Locker      = (*Provider)(nil)
 )
 
 // New returns the compose provider of a cluster, working on an adapted copy

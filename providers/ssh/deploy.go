@@ -28,7 +28,7 @@ func (p *Provider) Deploy(ctx context.Context, comp *plan.Component) error {
 		return errors.New("deploy: component without a server")
 	}
 	s := comp.Server
-	dir, err := componentDir(s, comp.Address)
+	dir, err := componentDir(s, p.cluster.Name, comp.Address)
 	if err != nil {
 		return err
 	}
@@ -87,16 +87,32 @@ func (p *Provider) Deploy(ctx context.Context, comp *plan.Component) error {
 	}
 
 	// One script, fed on stdin (file contents and secrets never reach a
-	// command line): stop the old process, clear the directory but for the
-	// log, write every file (the manifest last), start and watch.
+	// command line): refuse a directory holding files hactl did not write
+	// for this cluster, stop the old process (and the one of the old
+	// layout's directory, which goes, its log moved here), mark the
+	// directory as this cluster's, clear it but for the log, write every
+	// file (the manifest last), start and watch.
 	var b strings.Builder
 	b.WriteString(shStop(p.opts.StopTimeout))
+	b.WriteString(shOwned(p.cluster.Name))
 	fmt.Fprintf(&b, `d=%s
+o=%s
+if ! owned "$d"; then
+	echo "$d holds files hactl did not write for cluster "%s": not touching them (move them away or choose another deploy_dir)" >&2
+	exit 1
+fi
 stop_component "$d" || exit 1
+moved=
+if ours_manifest "$o"; then stop_component "$o" || exit 1; moved=1; fi
 mkdir -p "$d" && chmod 0755 "$d" || exit 1
-find "$d" -mindepth 1 -maxdepth 1 ! -name log -exec rm -rf {} + || exit 1
+printf '%%s\n' %s > "$d/%s" || exit 1
+find "$d" -mindepth 1 -maxdepth 1 ! -name log ! -name %s -exec rm -rf {} + || exit 1
+if [ -n "$moved" ]; then
+	[ -f "$o/log" ] && [ ! -f "$d/log" ] && mv "$o/log" "$d/log"
+	rm -rf "$o"
+fi
 echo 0 > "$d/restarts"
-`, host.Quote(dir))
+`, host.Quote(dir), host.Quote(legacyDir(s, comp.Address)), host.Quote(p.cluster.Name), host.Quote(p.cluster.Name), fileOwner, fileOwner)
 	names := make([]string, 0, len(files))
 	for name := range files {
 		names = append(names, name)
@@ -152,6 +168,8 @@ $setsid nohup sh ./run.sh >> log 2>&1 < /dev/null &
 		restarts = `r=$(systemctl show -p NRestarts --value ` + host.Quote(unit) + ` 2>/dev/null)`
 	}
 	return shAlive + fmt.Sprintf(`cd %s || exit 1
+`+envMarker+`=%s
+export `+envMarker+`
 (umask 077 && : >> log) && chmod 0600 log
 size=$(wc -c < log)
 echo "hactl: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) deploy: starting" >> log
@@ -170,7 +188,7 @@ if [ "${r:-0}" = 0 ] && alive "$c"; then
 fi
 echo "failed: restarted ${r:-0} times, pid ${c:-none}"
 tail -c +$((size + 1)) log | tail -n 20
-`, host.Quote(dir), start, ticks, restarts)
+`, host.Quote(dir), host.Quote(dir), start, ticks, restarts)
 }
 
 // usesSystemd reports (once per server) whether components there run as
@@ -202,24 +220,33 @@ func (p *Provider) Remove(ctx context.Context, o providers.Observed) error {
 	if err != nil {
 		return fmt.Errorf("removing %s: %w", o.Address, err)
 	}
-	dir, err := componentDir(s, o.Address)
+	dir, err := componentDir(s, p.cluster.Name, o.Address)
 	if err != nil {
 		return err
 	}
-	script := shStop(p.opts.StopTimeout) + fmt.Sprintf(`d=%s
-u=$(cat "$d/unit" 2>/dev/null)
-stop_component "$d" || exit 1
-case $u in hactl-*.service) rm -f "/etc/systemd/system/$u"; systemctl daemon-reload 2>/dev/null;; esac
-rm -rf "$d"
-# The last component gone: the deploy directory too, and its parent when
-# that is the default layout's /…/hactl and now empty.
+	// The component's directory, and the old layout's when it is this
+	// cluster's; never a directory holding files hactl did not write.
+	script := shStop(p.opts.StopTimeout) + shOwned(p.cluster.Name) + fmt.Sprintf(`remove() {
+	owned "$1" || { echo "$1 holds files hactl did not write for cluster "%s": not touching them" >&2; return 1; }
+	[ -d "$1" ] || return 0
+	_u=$(cat "$1/unit" 2>/dev/null)
+	stop_component "$1" || return 1
+	case $_u in hactl-*.service) rm -f "/etc/systemd/system/$_u"; systemctl daemon-reload 2>/dev/null;; esac
+	rm -rf "$1"
+}
+remove %s || exit 1
+o=%s
+if ours_manifest "$o"; then remove "$o" || exit 1; fi
+# The last component gone: the cluster's directory, the deploy directory
+# too, and its parent when that is the default layout's /…/hactl and empty.
+rmdir %s 2>/dev/null
 dd=%s
 if rmdir "$dd" 2>/dev/null; then
 	p=$(dirname "$dd")
 	[ "${p##*/}" = hactl ] && rmdir "$p" 2>/dev/null
 fi
 exit 0
-`, host.Quote(dir), host.Quote(s.DeployDir))
+`, host.Quote(p.cluster.Name), host.Quote(dir), host.Quote(legacyDir(s, o.Address)), host.Quote(path.Dir(dir)), host.Quote(s.DeployDir))
 	if _, err := p.host(s).Run(ctx, script, nil); err != nil {
 		return fmt.Errorf("removing %s from server %s: %w", o.Address, s.Name, err)
 	}
@@ -261,7 +288,7 @@ func (p *Provider) tailCommand(o providers.Observed, lines int, follow bool) (*s
 	if err != nil {
 		return nil, "", err
 	}
-	dir, err := componentDir(s, o.Address)
+	dir, err := componentDir(s, p.cluster.Name, o.Address)
 	if err != nil {
 		return nil, "", err
 	}
@@ -272,5 +299,9 @@ func (p *Provider) tailCommand(o providers.Observed, lines int, follow bool) (*s
 	if follow {
 		tail += " -F"
 	}
-	return s, tail + " " + host.Quote(path.Join(dir, fileLog)), nil
+	// A component not yet moved from the old layout logs there.
+	return s, fmt.Sprintf(`f=%s
+[ -f "$f" ] || [ ! -f %s ] || f=%s
+%s "$f"`, host.Quote(path.Join(dir, fileLog)), host.Quote(path.Join(legacyDir(s, o.Address), fileManifest)),
+		host.Quote(path.Join(legacyDir(s, o.Address), fileLog)), tail), nil
 }

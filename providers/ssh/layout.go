@@ -13,13 +13,15 @@ import (
 	"github.com/hactl/hactl/schema"
 )
 
-// Files of a component directory <deploy_dir>/<address>/ that hactl owns.
+// Files of a component directory <deploy_dir>/<cluster>/<address>/ that
+// hactl owns.
 const (
 	fileManifest   = "manifest.json"
-	fileEnv        = "env"        // non-secret environment, sourced by start.sh
-	fileSecretEnv  = "secret.env" // secret environment, mode 0600
-	fileStart      = "start.sh"   // cd, source env files, exec dbgpt
-	fileRun        = "run.sh"     // supervisor loop
+	fileOwner      = ".hactl-owner" // the cluster's name, written before anything else
+	fileEnv        = "env"          // non-secret environment, sourced by start.sh
+	fileSecretEnv  = "secret.env"   // secret environment, mode 0600
+	fileStart      = "start.sh"     // cd, source env files, exec dbgpt
+	fileRun        = "run.sh"       // supervisor loop
 	fileLog        = "log"
 	fileRestarts   = "restarts"
 	fileSupervisor = "supervisor.pid"
@@ -30,7 +32,7 @@ const (
 
 var reserved = map[string]bool{
 	fileManifest: true, fileEnv: true, fileSecretEnv: true, fileStart: true, fileRun: true,
-	fileLog: true, fileRestarts: true, fileSupervisor: true, fileChild: true, fileStartedAt: true, fileUnit: true,
+	fileLog: true, fileOwner: true, fileRestarts: true, fileSupervisor: true, fileChild: true, fileStartedAt: true, fileUnit: true,
 }
 
 // Supervisor kinds recorded in the manifest.
@@ -58,15 +60,50 @@ type Manifest struct {
 
 var addressRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-// componentDir is <deploy_dir>/<address>; the address must be a plain name.
-func componentDir(s *schema.Server, address string) (string, error) {
-	if !addressRe.MatchString(address) || strings.Contains(address, "..") || len(address) > 200 {
-		return "", fmt.Errorf("component address %q cannot name a directory (letters, digits, '.', '_', '-' only)", address)
+// componentDir is <deploy_dir>/<cluster>/<address>: unique per cluster,
+// so clusters sharing a deploy directory never share a component
+// directory. Cluster and address must be plain names.
+func componentDir(s *schema.Server, cluster, address string) (string, error) {
+	for _, n := range []string{cluster, address} {
+		if !addressRe.MatchString(n) || strings.Contains(n, "..") || len(n) > 200 {
+			return "", fmt.Errorf("%q cannot name a directory (letters, digits, '.', '_', '-' only)", n)
+		}
 	}
 	if !strings.HasPrefix(s.DeployDir, "/") {
 		return "", fmt.Errorf("server %s: deploy_dir %q is not absolute", s.Name, s.DeployDir)
 	}
-	return path.Join(s.DeployDir, address), nil
+	return path.Join(s.DeployDir, cluster, address), nil
+}
+
+// legacyDir is where hactl before per-cluster directories kept a
+// component: <deploy_dir>/<address>. Observe still reads it (when its
+// manifest is this cluster's), plan shows such a component as an update
+// and the next Deploy moves it (its process stopped, its log kept, the old
+// directory removed); Remove removes it.
+func legacyDir(s *schema.Server, address string) string {
+	return path.Join(s.DeployDir, address)
+}
+
+// manifestOf is the shell test that the manifest in directory $1 is
+// cluster's (json.Marshal writes `"cluster":"NAME"` with no space; names
+// are plain).
+func manifestOf(cluster string) string {
+	return `grep -qF ` + host.Quote(`"cluster":"`+cluster+`"`) + ` "$1/` + fileManifest + `" 2>/dev/null`
+}
+
+// shOwned defines owned DIR: DIR is absent, empty, or holds this cluster's
+// manifest or owner mark: hactl may clear it.
+func shOwned(cluster string) string {
+	return `owned() {
+	[ -d "$1" ] || return 0
+	[ -z "$(ls -A "$1" 2>/dev/null)" ] && return 0
+	` + manifestOf(cluster) + ` && return 0
+	[ "$(cat "$1/` + fileOwner + `" 2>/dev/null)" = ` + host.Quote(cluster) + ` ]
+}
+ours_manifest() {
+	` + manifestOf(cluster) + `
+}
+`
 }
 
 // settingsFileName checks a Launch.Files name: relative, inside the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,56 +20,25 @@ import (
 // Observe reads every component manifest under each server's deploy
 // directory (one command per server, servers in parallel) with the liveness
 // of its processes. Manifests of other clusters sharing a deploy directory
-// are ignored. When servers cannot be reached it returns what it could read
-// and an error naming each unreachable server.
+// are ignored. The cluster records found there (see inventory.go) name the
+// servers deployed to before: those no longer in the file are observed too,
+// so their components are planned for removal. When servers cannot be
+// reached it returns what it could read and an error naming each
+// unreachable server.
 func (p *Provider) Observe(ctx context.Context, c *schema.Cluster) ([]providers.Observed, error) {
 	if c == nil {
 		c = p.cluster
 	}
-	// Servers that share a machine and a deploy directory (several "local"
-	// servers) are read once.
-	type target struct {
-		server *schema.Server
-		names  map[string]bool
+	all, records, errs, read := p.observeServers(ctx, c, c.Servers, nil)
+	extra, recordedOn := p.recordedServers(c, records)
+	if len(extra) > 0 {
+		more, _, moreErrs, _ := p.observeServers(ctx, c, extra, read)
+		all = append(all, more...)
+		for name, err := range moreErrs {
+			errs[name] = fmt.Errorf("%w (server %s is not in the cluster file, but the cluster record on server %s says hactl deployed to it: its components are not forgotten; bring it back, or remove them by hand and then %s/%s/%s on every server)",
+				err, name, recordedOn[name], "<deploy_dir>", c.Name, fileRecord)
+		}
 	}
-	byKey := map[string]*target{}
-	var order []*schema.Server
-	for _, s := range c.Servers {
-		key := hostKey(s) + "\x00" + s.DeployDir
-		if t, ok := byKey[key]; ok {
-			t.names[s.Name] = true
-			continue
-		}
-		byKey[key] = &target{server: s, names: map[string]bool{s.Name: true}}
-		order = append(order, s)
-	}
-	var mu sync.Mutex
-	var all []providers.Observed
-	errs := p.eachServer(ctx, order, func(ctx context.Context, s *schema.Server) error {
-		out, err := p.host(s).Run(ctx, observeScript(s.DeployDir), nil)
-		if err != nil {
-			return fmt.Errorf("observing server %s: %w", s.Name, err)
-		}
-		found, err := parseObserve(out)
-		if err != nil {
-			return fmt.Errorf("observing server %s: %w", s.Name, err)
-		}
-		t := byKey[hostKey(s)+"\x00"+s.DeployDir]
-		mu.Lock()
-		defer mu.Unlock()
-		for _, f := range found {
-			if f.manifest.Cluster != c.Name {
-				continue
-			}
-			o := f.observed()
-			o.Server = s.Name
-			if t.names[f.manifest.Server] {
-				o.Server = f.manifest.Server
-			}
-			all = append(all, o)
-		}
-		return nil
-	})
 	sort.Slice(all, func(i, j int) bool {
 		if all[i].Server != all[j].Server {
 			return all[i].Server < all[j].Server
@@ -86,6 +56,91 @@ func (p *Provider) Observe(ctx context.Context, c *schema.Cluster) ([]providers.
 	return all, nil
 }
 
+// observeServers observes servers, skipping machines and deploy
+// directories in skip, and returns what it found, the cluster records read,
+// the errors by server name and the keys it read.
+func (p *Provider) observeServers(ctx context.Context, c *schema.Cluster, servers []*schema.Server, skip map[string]bool) ([]providers.Observed, []clusterRecord, map[string]error, map[string]bool) {
+	// Servers that share a machine and a deploy directory (several "local"
+	// servers) are read once.
+	type target struct {
+		server *schema.Server
+		names  map[string]bool
+	}
+	byKey := map[string]*target{}
+	read := map[string]bool{}
+	var order []*schema.Server
+	for _, s := range servers {
+		key := hostKey(s) + "\x00" + s.DeployDir
+		if skip[key] {
+			continue
+		}
+		read[key] = true
+		if t, ok := byKey[key]; ok {
+			t.names[s.Name] = true
+			continue
+		}
+		byKey[key] = &target{server: s, names: map[string]bool{s.Name: true}}
+		order = append(order, s)
+	}
+	var mu sync.Mutex
+	var all []providers.Observed
+	var records []clusterRecord
+	errs := p.eachServer(ctx, order, func(ctx context.Context, s *schema.Server) error {
+		out, err := p.host(s).Run(ctx, observeScript(s.DeployDir, c.Name), nil)
+		if err != nil {
+			return fmt.Errorf("observing server %s: %w", s.Name, err)
+		}
+		found, err := parseObserve(out)
+		if err != nil {
+			return fmt.Errorf("observing server %s: %w", s.Name, err)
+		}
+		rec, recErr := parseRecord(out, s.Name)
+		t := byKey[hostKey(s)+"\x00"+s.DeployDir]
+		mu.Lock()
+		defer mu.Unlock()
+		if rec != nil {
+			records = append(records, *rec)
+		}
+		current, legacy := map[string]bool{}, map[string]bool{}
+		for _, f := range found {
+			if f.manifest.Cluster == c.Name && f.dir == c.Name+"/"+f.manifest.Address {
+				current[f.manifest.Address] = true
+			}
+			if f.manifest.Cluster == c.Name && f.dir == f.manifest.Address {
+				legacy[f.manifest.Address] = true
+			}
+		}
+		for _, f := range found {
+			// This cluster's manifests only, where hactl puts them: a
+			// manifest elsewhere (another cluster's directory) is not ours.
+			if f.manifest.Cluster != c.Name {
+				continue
+			}
+			o := f.observed()
+			switch f.dir {
+			case c.Name + "/" + f.manifest.Address:
+				if legacy[o.Address] { // a move cut short: the next Deploy finishes it
+					o.Relocate = "a copy is left in the old directory layout " + legacyDir(s, o.Address) + ": it goes"
+				}
+			case f.manifest.Address: // the old layout
+				if current[f.manifest.Address] {
+					continue
+				}
+				o.Relocate = "in the old directory layout " + legacyDir(s, o.Address) + ": moves to " + path.Join(s.DeployDir, c.Name, o.Address)
+			default:
+				continue
+			}
+			o.Server = s.Name
+			if t.names[f.manifest.Server] {
+				o.Server = f.manifest.Server
+			}
+			all = append(all, o)
+		}
+		return recErr
+	})
+	return all, records, errs, read
+}
+
 // hostKey identifies the machine behind a server.
 func hostKey(s *schema.Server) string {
 	if s.Transport == schema.TransportLocal {
@@ -94,13 +149,15 @@ func hostKey(s *schema.Server) string {
 	return s.Address + ":" + strconv.Itoa(s.SSH.Port)
 }
 
-func observeScript(deployDir string) string {
+func observeScript(deployDir, cluster string) string {
 	return shAlive + fmt.Sprintf(`d=%s
 [ -d "$d" ] || exit 0
-for m in "$d"/*/manifest.json; do
+r="$d"/%s/%s
+if [ -f "$r" ]; then printf '@@record '; tr -d '\n' < "$r"; echo; fi
+for m in "$d"/*/*/manifest.json "$d"/*/manifest.json; do
 	[ -f "$m" ] || continue
 	c=${m%%/manifest.json}
-	echo "@@component ${c##*/}"
+	echo "@@component ${c#"$d"/}"
 	printf '@@manifest '
 	tr -d '\n' < "$m"
 	echo
@@ -117,7 +174,7 @@ for m in "$d"/*/manifest.json; do
 		echo "@@unit $(systemctl is-active "$u" 2>/dev/null) $(systemctl show -p MainPID --value "$u" 2>/dev/null) $(systemctl show -p NRestarts --value "$u" 2>/dev/null)"
 	fi
 done
-`, host.Quote(deployDir))
+`, host.Quote(deployDir), host.Quote(cluster), fileRecord)
 }
 
 // found is one component as the observe script printed it.

@@ -97,11 +97,14 @@ func TestDetectGeneration(t *testing.T) {
 func TestLayoutValidation(t *testing.T) {
 	s := &schema.Server{Name: "s", DeployDir: "/opt/hactl/c"}
 	for _, bad := range []string{"", "../x", "a/b", "..", ".hidden", "a b", "x;rm -rf /", "$(id)"} {
-		if _, err := componentDir(s, bad); err == nil {
+		if _, err := componentDir(s, "c", bad); err == nil {
 			t.Errorf("address %q accepted", bad)
 		}
+		if _, err := componentDir(s, bad, "worker.llm"); err == nil {
+			t.Errorf("cluster name %q accepted", bad)
+		}
 	}
-	if d, err := componentDir(s, "worker.glm-4_9b"); err != nil || d != "/opt/hactl/c/worker.glm-4_9b" {
+	if d, err := componentDir(s, "c", "worker.glm-4_9b"); err != nil || d != "/opt/hactl/c/c/worker.glm-4_9b" {
 		t.Errorf("%q %v", d, err)
 	}
 	for _, bad := range []string{"", "/etc/passwd", "../x", "a/../../x", "manifest.json", "secret.env", "log", "./x"} {

@@ -3,6 +3,7 @@ package ssh
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"path"
 	"regexp"
@@ -125,15 +126,32 @@ fi
 	b.WriteString(`cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | sed 's/^/@@tcp /'
 `)
 	// Socket inodes of every process hactl supervises here: those in the
-	// session of a component's supervisor (or of its process, for systemd).
+	// session of a component's supervisor (or of its process, for systemd),
+	// the processes its pid files name, and every process started for its
+	// directory (envMarker): a process whose supervisor was killed is
+	// still the component's.
+	// Every component directory is reported with its manifest (of this or
+	// another cluster, in either layout), so that a port held by another
+	// cluster's component is named as such.
+	b.WriteString(shStrays)
 	fmt.Fprintf(&b, `d=%s
 sids=
-for c in "$d"/*/manifest.json; do
+for c in "$d"/*/*/manifest.json "$d"/*/manifest.json; do
 	[ -f "$c" ] || continue
 	c=${c%%/manifest.json}
+	rel=${c#"$d"/}
+	case $rel in *[!A-Za-z0-9._/-]*) continue;; esac
+	printf '@@pm %%s ' "$rel"
+	tr -d '
+' < "$c/manifest.json"
+	echo
 	for f in supervisor.pid child.pid; do
 		x=$(cat "$c/$f" 2>/dev/null)
-		alive "$x" && sids="$sids $x:${c##*/}"
+		alive "$x" && sids="$sids $x:$rel"
+	done
+	r=$(cd "$c" 2>/dev/null && pwd -P) || continue
+	for x in $(strays "$c" "$r"); do
+		ls -l "/proc/$x/fd" 2>/dev/null | grep 'socket:' | sed "s|^|@@sock $rel |"
 	done
 done
 if [ -n "$sids" ]; then
@@ -143,13 +161,21 @@ if [ -n "$sids" ]; then
 		set -- $l
 		sid=$4
 		for e in $sids; do
-			if [ "${e%%%%:*}" = "$sid" ]; then
+			if [ "${e%%%%:*}" = "$sid" ] || [ "${e%%%%:*}" = "${p#/proc/}" ]; then
 				ls -l "$p/fd" 2>/dev/null | grep 'socket:' | sed "s|^|@@sock ${e#*:} |"
 			fi
 		done
 	done
 fi
 `, host.Quote(s.DeployDir))
+	// A wanted component's directory must be absent, empty or this
+	// cluster's: hactl never clears files it did not write.
+	b.WriteString(shOwned(c.Name))
+	for _, comp := range comps {
+		if dir, err := componentDir(s, c.Name, comp.Address); err == nil {
+			fmt.Fprintf(&b, "if owned %s; then echo '@@dir %s ok'; else echo '@@dir %s foreign'; fi\n", host.Quote(dir), comp.Address, comp.Address)
+		}
+	}
 	return b.String()
 }
 
@@ -164,11 +190,35 @@ type preflightFacts struct {
 	sqliteDir   string
 	sqliteFile  string
 	listeners   []listener
-	socketOwner map[string]string // inode → component address
+	socketDir   map[string]string   // inode → component directory, relative to deploy_dir
+	manifests   map[string]Manifest // component directory (relative) → its manifest
+	foreignDirs map[string]bool     // wanted address → its directory holds files not of this cluster
+	// Filled by owners: inode → this cluster's component address, or a
+	// description of another cluster's component.
+	socketOwner   map[string]string
+	foreignSocket map[string]string
+}
+
+// owners resolves which component each socket belongs to: this cluster's
+// (its manifest is the cluster's, in the directory hactl puts it: either
+// layout), or another cluster's.
+func (f *preflightFacts) owners(cluster, deployDir string) {
+	f.socketOwner, f.foreignSocket = map[string]string{}, map[string]string{}
+	for inode, rel := range f.socketDir {
+		m, ok := f.manifests[rel]
+		switch {
+		case ok && m.Cluster == cluster && (rel == cluster+"/"+m.Address || rel == m.Address):
+			f.socketOwner[inode] = m.Address
+		case ok:
+			f.foreignSocket[inode] = fmt.Sprintf("hactl's %s of cluster %q (in %s)", m.Address, m.Cluster, path.Join(deployDir, rel))
+		default:
+			f.foreignSocket[inode] = "a process of " + path.Join(deployDir, rel)
+		}
+	}
 }
 
 func parsePreflight(out []byte) preflightFacts {
-	f := preflightFacts{models: map[int]bool{}, socketOwner: map[string]string{}}
+	f := preflightFacts{models: map[int]bool{}, socketDir: map[string]string{}, manifests: map[string]Manifest{}, foreignDirs: map[string]bool{}}
 	var tcp strings.Builder
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
@@ -198,9 +248,19 @@ func parsePreflight(out []byte) preflightFacts {
 		case "@@tcp":
 			tcp.WriteString(rest + "\n")
 		case "@@sock":
-			addr, line, _ := strings.Cut(rest, " ")
+			rel, line, _ := strings.Cut(rest, " ")
 			if inode, ok := parseSocketInodes(line); ok {
-				f.socketOwner[inode] = addr
+				f.socketDir[inode] = rel
+			}
+		case "@@pm":
+			rel, js, _ := strings.Cut(rest, " ")
+			var m Manifest
+			if json.Unmarshal([]byte(js), &m) == nil {
+				f.manifests[rel] = m
+			}
+		case "@@dir":
+			if addr, state, ok := strings.Cut(rest, " "); ok && state == "foreign" {
+				f.foreignDirs[addr] = true
 			}
 		}
 	}
@@ -261,6 +321,7 @@ func (p *Provider) preflightServer(ctx context.Context, c *schema.Cluster, s *sc
 		return []providers.Problem{{Server: s.Name, What: "pre-flight checks failed to run: " + err.Error(), Fix: "check that the ssh user can run sh (and sudo -n when sudo is set)"}}
 	}
 	f := parsePreflight(out)
+	f.owners(c.Name, s.DeployDir)
 	var ps []providers.Problem
 	cmd := s.DBGPTCommand
 	if cmd == "" {
@@ -299,6 +360,14 @@ func (p *Provider) preflightServer(ctx context.Context, c *schema.Cluster, s *sc
 				Fix: "make it writable for the user the controllers run as"})
 		}
 	}
+	for _, comp := range comps {
+		if f.foreignDirs[comp.Address] {
+			dir, _ := componentDir(s, c.Name, comp.Address)
+			ps = append(ps, providers.Problem{Server: s.Name, Component: comp.Address,
+				What: fmt.Sprintf("directory %s holds files hactl did not write for cluster %q (no manifest of this cluster): hactl will not delete them", dir, c.Name),
+				Fix:  "move them away, or choose another deploy_dir"})
+		}
+	}
 	ps = append(ps, portProblems(s, comps, want, f)...)
 	return ps
 }
@@ -325,6 +394,9 @@ func portProblems(s *schema.Server, comps, want []*plan.Component, f preflightFa
 			}
 			owner := f.socketOwner[l.Inode]
 			switch {
+			case f.foreignSocket[l.Inode] != "":
+				blocked = true
+				holders = append(holders, f.foreignSocket[l.Inode])
 			case owner == comp.Address:
 			case owner != "":
 				if wp, ok := wantPort[owner]; ok && wp == comp.Port {

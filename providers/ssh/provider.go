@@ -46,12 +46,14 @@ type Provider struct {
 	pool    *host.Pool
 
 	mu      sync.Mutex
-	systemd map[string]bool // server name → host runs systemd (probed once)
+	systemd map[string]bool           // server name → host runs systemd (probed once)
+	extra   map[string]*schema.Server // servers of the cluster record the file no longer names
 }
 
 var (
 	_ providers.Provider    = (*Provider)(nil)
 	_ providers.LogFollower = (*Provider)(nil)
+	_ providers.Locker      = (*Provider)(nil)
 )
 
 // New returns a Provider for the cluster's servers. It connects lazily: the
@@ -85,6 +87,7 @@ func New(c *schema.Cluster, opts Options) (*Provider, error) {
 		opts:    opts,
 		pool:    host.NewPool(host.Options{Log: opts.Out}),
 		systemd: map[string]bool{},
+		extra:   map[string]*schema.Server{},
 	}, nil
 }
 
@@ -105,6 +108,12 @@ func (p *Provider) host(s *schema.Server) host.Host { return p.pool.Host(s) }
 // server finds a server of the provider's cluster by name.
 func (p *Provider) server(name string) (*schema.Server, error) {
 	if s := p.cluster.ServerByName(name); s != nil {
+		return s, nil
+	}
+	p.mu.Lock()
+	s := p.extra[name]
+	p.mu.Unlock()
+	if s != nil {
 		return s, nil
 	}
 	return nil, fmt.Errorf("server %q is not in the cluster file any more: hactl cannot reach it to act on its components", name)

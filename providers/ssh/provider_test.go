@@ -141,7 +141,7 @@ func TestDeployObserveRemove(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("deploy took %s", time.Since(start))
-			dir := filepath.Join(s.DeployDir, "controller.ctrl1")
+			dir := filepath.Join(s.DeployDir, c.Name, "controller.ctrl1")
 			for name, mode := range map[string]os.FileMode{"secret.env": 0o600, "dbgpt.toml": 0o600, "env": 0o644, "conf/public.t": 0o644, "manifest.json": 0o644, "run.sh": 0o755} {
 				fi, err := os.Stat(filepath.Join(dir, name))
 				if err != nil {
@@ -209,7 +209,7 @@ func TestDeployObserveRemove(t *testing.T) {
 			}
 
 			// A component of another cluster in the same directory is not ours.
-			other := filepath.Join(s.DeployDir, "controller.other")
+			other := filepath.Join(s.DeployDir, "else", "controller.other")
 			os.MkdirAll(other, 0o755)
 			os.WriteFile(filepath.Join(other, "manifest.json"), []byte(`{"cluster":"else","address":"controller.other"}`), 0o644)
 
@@ -235,7 +235,7 @@ func TestDeployObserveRemove(t *testing.T) {
 			if _, err := os.Stat(s.DeployDir); err != nil {
 				t.Errorf("deploy dir of a shared directory removed: %v", err)
 			}
-			os.RemoveAll(other)
+			os.RemoveAll(filepath.Dir(other))
 			parent := filepath.Join(filepath.Dir(s.DeployDir), "hactl")
 			s.DeployDir = filepath.Join(parent, "c")
 			comp.Server = s
@@ -340,7 +340,7 @@ func TestRestartOnExit(t *testing.T) {
 			if obs[0].Restarts < 1 {
 				t.Errorf("restarts %d", obs[0].Restarts)
 			}
-			dir := filepath.Join(s.DeployDir, "controller.ctrl1")
+			dir := filepath.Join(s.DeployDir, c.Name, "controller.ctrl1")
 			spid, _ := os.ReadFile(filepath.Join(dir, "supervisor.pid"))
 			if err := p.Remove(ctx, obs[0]); err != nil {
 				t.Fatal(err)

@@ -20,13 +20,39 @@ const shAlive = `alive() {
 }
 `
 
+// envMarker names the variable every process hactl starts for a component
+// carries in its environment (set by startAndWatch and start.sh): its value
+// is the component directory. With the working directory it tells hactl's
+// processes of a component apart from anything else, also when no pid file
+// names them any more (a supervisor killed with kill -9 leaves its dbgpt
+// process behind; a second supervisor of two runs at once rewrote the pid
+// files).
+const envMarker = "HACTL_DIR"
+
+// shStrays defines strays DIR REAL: the pids (one a line) of processes
+// working in REAL (DIR's physical path) whose environment says they were
+// started by hactl for DIR. One ls of every cwd link, then builtins; only
+// candidates have their environment read.
+const shStrays = `strays() {
+	ls -l /proc/[0-9]*/cwd 2>/dev/null | while IFS= read -r _line; do
+		case $_line in *" -> $2") ;; *) continue;; esac
+		_p=${_line%%/cwd -> *}
+		_p=${_p##*/proc/}
+		case $_p in ''|*[!0-9]*) continue;; esac
+		[ "$_p" = "$$" ] && continue
+		tr '\0' '\n' < "/proc/$_p/environ" 2>/dev/null | grep -qxF "` + envMarker + `=$1" && echo "$_p"
+	done
+}
+`
+
 // shStop defines stop_component DIR: stop the supervisor (which forwards
 // SIGTERM to the process), then anything left in its process group, then an
-// orphaned process; or stop the systemd unit. A pid is acted on only when
-// that process's working directory is DIR, so a recycled pid is left alone.
+// orphaned process, then every other process hactl started for DIR (see
+// envMarker); or stop the systemd unit. A pid is acted on only when that
+// process's working directory is DIR, so a recycled pid is left alone.
 func shStop(stopTimeout time.Duration) string {
 	ticks := int(stopTimeout/(100*time.Millisecond)) + 30
-	return shAlive + fmt.Sprintf(`ours() {
+	return shAlive + shStrays + fmt.Sprintf(`ours() {
 	case $1 in ''|*[!0-9]*) return 1;; esac
 	[ "$(readlink "/proc/$1/cwd" 2>/dev/null)" = "$2" ]
 }
@@ -53,9 +79,17 @@ stop_component() {
 		while ours "$_c" "$_real" && [ $_i -lt %d ]; do sleep 0.1; _i=$((_i+1)); done
 		kill -s KILL "$_c" 2>/dev/null
 	fi
+	_k=$(strays "$1" "$_real")
+	if [ -n "$_k" ]; then
+		kill -TERM $_k 2>/dev/null
+		_i=0
+		while [ -n "$(strays "$1" "$_real")" ] && [ $_i -lt %d ]; do sleep 0.1; _i=$((_i+1)); done
+		_k=$(strays "$1" "$_real")
+		[ -n "$_k" ] && kill -s KILL $_k 2>/dev/null
+	fi
 	rm -f "$1/supervisor.pid" "$1/child.pid"
 }
-`, ticks, ticks)
+`, ticks, ticks, ticks)
 }
 
 // startScript is start.sh: it becomes the DB-GPT process (exec), with the
@@ -64,6 +98,7 @@ func startScript(address, dir, command string, args []string) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#!/bin/sh\n# hactl: starts %s; overwritten on every deploy\n", address)
 	fmt.Fprintf(&b, "cd %s || exit 1\n", host.Quote(dir))
+	fmt.Fprintf(&b, "%s=%s\nexport %s\n", envMarker, host.Quote(dir), envMarker)
 	b.WriteString("echo $$ > child.pid\ndate +%s > started_at\n")
 	b.WriteString("set -a\n. ./env\n. ./secret.env\nset +a\n")
 	b.WriteString("exec " + host.Join(append([]string{command}, args...)...) + "\n")

@@ -239,7 +239,7 @@ func sshScenario(t *testing.T, bin, version string) {
 		if out, err := tc.Exec("server3", "kill -0 "+strconv.Itoa(glm.PID)); err == nil {
 			t.Errorf("worker pid %d still alive on server3: %s", glm.PID, out)
 		}
-		if out, _ := tc.Exec("server3", "ls "+deployDir); strings.Contains(out, "worker.glm-4-9b-chat") {
+		if out, _ := tc.Exec("server3", "ls -R "+deployDir); strings.Contains(out, "worker.glm-4-9b-chat") {
 			t.Errorf("worker directory left on server3: %s", out)
 		}
 		rep := h.status()
