@@ -317,3 +317,23 @@ func TestNestingScannerPositions(t *testing.T) {
 		})
 	}
 }
+
+// A diagnostic in a file too large for a snippet still names the file,
+// line and column (HCL's writer would scan the whole file for the snippet,
+// seconds for a few MiB).
+func TestDiagnosticOfALargeFileHasNoSnippet(t *testing.T) {
+	line := "# " + strings.Repeat("x", 1021) + "\n" // 1 KiB
+	n := maxSnippetSource/len(line) + 1
+	src := []byte(strings.Repeat(line, n) + "oops {\n")
+	_, diags, files := Decode("big.hcl", src, LoadOptions{})
+	if !diags.HasErrors() {
+		t.Fatal("no error")
+	}
+	var out bytes.Buffer
+	if err := WriteDiagnostics(&out, files, diags, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("on big.hcl line %d", n+1); !strings.Contains(out.String(), want) || strings.Contains(out.String(), "oops {") {
+		t.Errorf("want %q and no snippet:\n%s", want, out.String())
+	}
+}

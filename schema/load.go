@@ -46,10 +46,22 @@ func (e *DiagnosticsError) Error() string {
 
 // WriteDiagnostics renders diags as HCL's diagnostic writer does: severity,
 // summary, file:line:column, a snippet of the source and the detail. width 0
-// means no wrapping.
+// means no wrapping. A file larger than maxSnippetSource gets no snippet:
+// HCL's writer finds the snippet's lines by scanning the file in a way that
+// takes seconds for a few MiB (a refused hostile file would take 20 s to
+// report).
 func WriteDiagnostics(w interface{ Write([]byte) (int, error) }, files map[string]*hcl.File, diags hcl.Diagnostics, width uint, color bool) error {
-	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
+	small := make(map[string]*hcl.File, len(files))
+	for name, f := range files {
+		if f != nil && len(f.Bytes) <= maxSnippetSource {
+			small[name] = f
+		}
+	}
+	return hcl.NewDiagnosticTextWriter(w, small, width, color).WriteDiagnostics(diags)
 }
+
+// maxSnippetSource is the largest file whose diagnostics show a snippet.
+const maxSnippetSource = 256 << 10
 
 // Load reads, decodes and validates the cluster file at path. When the file
 // is invalid the error is a *DiagnosticsError; warnings alone do not fail.
