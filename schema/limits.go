@@ -505,7 +505,10 @@ func limitForExprs(body *hclsyntax.Body, b *forBudget) {
 }
 
 // valueSize returns a measure of v's size: one per element, one per 256
-// bytes of string; it stops counting past MaxElements.
+// bytes of string; it stops counting past MaxElements. A number whose
+// magnitude needs more than maxNumberBits binary digits counts as too large:
+// written as text (a template, a string setting) it would take minutes and
+// gigabytes (1e100000000 has a hundred million digits).
 func valueSize(v cty.Value) int {
 	v, _ = v.UnmarkDeep()
 	n := 0
@@ -515,12 +518,27 @@ func valueSize(v cty.Value) int {
 		if e.IsKnown() && !e.IsNull() && e.Type() == cty.String {
 			n += len(e.AsString()) / 256
 		}
+		if e.IsKnown() && !e.IsNull() && e.Type() == cty.Number && numberTooLarge(e.AsBigFloat()) {
+			n = MaxElements + 1
+		}
 		if n > MaxElements {
 			return false, errTooLarge
 		}
 		return true, nil
 	})
 	return n
+}
+
+// maxNumberBits bounds the magnitude of a number (2^4096, about 1e1233,
+// and its reciprocal): far beyond any setting, small enough to print.
+const maxNumberBits = 4096
+
+func numberTooLarge(f *big.Float) bool {
+	if f.IsInf() || f.Sign() == 0 {
+		return false
+	}
+	exp := f.MantExp(nil)
+	return exp > maxNumberBits || exp < -maxNumberBits
 }
 
 var formatWidthRe = regexp.MustCompile(`%[-+ #0]*(?:\[\d+\])?(\d*)(?:\.(\d*))?`)

@@ -141,6 +141,12 @@ func TestEvaluationSizeLimited(t *testing.T) {
 		"formatlist":      `formatlist("%099999999d", [1])`,
 		"indent":          `indent(999999999, "a\nb")`,
 		"doubling locals": `join("", [for i in range(1000) : join("", [for j in range(1000) : "abcdefghijklmnopq"])])`,
+		// A number with a hundred million digits, written out.
+		"huge number in a template": `"x${1e100000000}"`,
+		"huge number":               `1e100000000`,
+		"huge product":              `"${1e300 * 1e300 * 1e300 * 1e300 * 1e300}"`,
+		"huge number to a function": `tostring(1e100000000)`,
+		"tiny number":               `"${1e-100000000}"`,
 	}
 	for name, expr := range exprs {
 		t.Run(name, func(t *testing.T) {
