@@ -49,6 +49,7 @@ tail -f and docker logs -f.`,
 		if err != nil {
 			return err
 		}
+		pf.ctrlCEnds = follow
 		ctx, sess, done, err := pf.connect(c)
 		if err != nil {
 			return err

@@ -20,6 +20,9 @@ import (
 type providerFlags struct {
 	kind        string
 	concurrency int
+	// ctrlCEnds: Ctrl-C is how the command normally ends (logs -f), so it
+	// says nothing about stopping.
+	ctrlCEnds bool
 }
 
 func addProviderFlags(cmd *cobra.Command) *providerFlags {
@@ -52,7 +55,11 @@ func (f *providerFlags) connect(c *schema.Cluster) (ctx context.Context, s *engi
 		return nil, nil, nil, err
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
-	stop := onSignals(os.Stderr, cancel, func() { os.Exit(130) })
+	var say io.Writer = os.Stderr
+	if f.ctrlCEnds {
+		say = io.Discard
+	}
+	stop := onSignals(say, cancel, func() { os.Exit(130) })
 	return ctx, s, func() { stop(); _ = s.Close(); cancel(nil) }, nil
 }
 
