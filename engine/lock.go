@@ -8,15 +8,17 @@ import (
 )
 
 // Lock takes the cluster's operation lock for op (apply, destroy, drill),
-// or returns a *lock.HeldError naming the run that holds it. release gives
-// it back (also after ctx was cancelled); call it once the operation is
-// over. A provider that keeps no lock (a test's fake) locks nothing.
-func (s *Session) Lock(ctx context.Context, op string) (release func() error, err error) {
+// or returns a *lock.HeldError naming the run that holds it. A lock left by
+// a run that is certainly gone (lock.Info.Dead) is broken and returned as
+// broken, for a notice. release gives the lock back (also after ctx was
+// cancelled); call it once the operation is over. A provider that keeps no
+// lock (a test's fake) locks nothing.
+func (s *Session) Lock(ctx context.Context, op string) (release func() error, broken *lock.Info, err error) {
 	l, ok := s.Provider.(providers.Locker)
 	if !ok {
-		return func() error { return nil }, nil
+		return func() error { return nil }, nil, nil
 	}
-	return lock.Acquire(ctx, l.LockStore(), lock.NewInfo(s.Cluster.Name, op))
+	return lock.Take(ctx, l.LockStore(), lock.NewInfo(s.Cluster.Name, op))
 }
 
 // LockHolder returns the run holding the cluster's lock, nil when none

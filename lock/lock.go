@@ -21,6 +21,11 @@ type Info struct {
 	Operation string    `json:"operation"` // apply, destroy, drill
 	User      string    `json:"user"`      // who ran hactl, on Host
 	Host      string    `json:"host"`      // the machine hactl ran on
+	// Machine and Boot identify that machine (/etc/machine-id) and its boot
+	// (the kernel's boot_id) beyond its host name, which two machines may
+	// share; empty where unknown.
+	Machine string `json:"machine,omitempty"`
+	Boot    string `json:"boot,omitempty"`
 	PID       int       `json:"pid"`
 	Command   string    `json:"command"` // hactl's command line
 	Started   time.Time `json:"started"`
@@ -37,7 +42,7 @@ func NewInfo(cluster, operation string) Info {
 	hostname, _ := os.Hostname()
 	return Info{
 		ID: hex.EncodeToString(b[:]), Cluster: cluster, Operation: operation,
-		User: who, Host: hostname, PID: os.Getpid(),
+		User: who, Host: hostname, Machine: machineID(), Boot: bootID(), PID: os.Getpid(),
 		Command: strings.Join(os.Args, " "), Started: time.Now().UTC().Truncate(time.Second),
 	}
 }
@@ -54,15 +59,30 @@ func (i Info) String() string {
 }
 
 // Dead reports whether the holder is known to be gone: it ran on this
-// machine and its process no longer exists. A holder on another machine is
-// never known dead.
+// machine (same host name and machine id) and the machine has rebooted
+// since, or its process no longer exists. A holder on another machine, or
+// on one whose machine id is unknown, is never known dead.
 func (i Info) Dead() bool {
 	hostname, err := os.Hostname()
-	if err != nil || hostname != i.Host || i.PID <= 0 {
+	if err != nil || hostname != i.Host || i.PID <= 0 || i.Machine == "" || i.Machine != machineID() {
 		return false
+	}
+	if b := bootID(); i.Boot != "" && b != "" && b != i.Boot {
+		return true
 	}
 	err = syscall.Kill(i.PID, 0)
 	return errors.Is(err, syscall.ESRCH)
+}
+
+func machineID() string { return readID("/etc/machine-id") }
+func bootID() string    { return readID("/proc/sys/kernel/random/boot_id") }
+
+func readID(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) > 128 {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // Encode is the lock's stored form.
@@ -135,6 +155,27 @@ func Acquire(ctx context.Context, st Store, info Info) (release func() error, er
 		}
 		return nil
 	}, nil
+}
+
+// Take is Acquire, except that a lock whose holder is certainly gone (see
+// Dead: a run on this machine that was killed, or whose link to the lock's
+// server was cut so it could not release) is broken first. broken is that
+// holder, for a notice; a live holder, or one on another machine, is a
+// *HeldError as with Acquire.
+func Take(ctx context.Context, st Store, info Info) (release func() error, broken *Info, err error) {
+	release, err = Acquire(ctx, st, info)
+	var he *HeldError
+	if !errors.As(err, &he) || !he.Holder.Dead() {
+		return release, nil, err
+	}
+	if err := st.Delete(ctx, he.Holder.ID); err != nil {
+		return nil, nil, fmt.Errorf("breaking the lock of a run that is gone (%s) at %s: %w", he.Holder, st.Where(), err)
+	}
+	release, err = Acquire(ctx, st, info)
+	if err != nil {
+		return nil, nil, err
+	}
+	return release, &he.Holder, nil
 }
 
 // ErrNotLocked is returned by ForceUnlock when there is no lock.

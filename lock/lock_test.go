@@ -116,3 +116,55 @@ func TestStaleForceUnlockAndCancelledRelease(t *testing.T) {
 		t.Fatalf("a late release removed another run's lock: %+v", h)
 	}
 }
+
+// Take breaks the lock of a run that is certainly gone (this machine, its
+// process gone; or this machine rebooted since) and says whose it was; a
+// run on another machine, or one whose machine is unknown, is never broken.
+func TestTakeBreaksOnlyADeadRunsLock(t *testing.T) {
+	if machineID() == "" {
+		t.Skip("no /etc/machine-id: no run is ever judged gone here")
+	}
+	ctx := context.Background()
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		holder func(*Info)
+		broken bool
+	}{
+		{"process gone", func(i *Info) { i.PID = gone.Process.Pid }, true},
+		{"rebooted since", func(i *Info) { i.Boot = "an-earlier-boot" }, true},
+		{"alive", func(*Info) {}, false},
+		{"another machine, same name", func(i *Info) { i.PID, i.Machine = gone.Process.Pid, "another-machine" }, false},
+		{"machine unknown", func(i *Info) { i.PID, i.Machine = gone.Process.Pid, "" }, false},
+		{"another host", func(i *Info) { i.PID, i.Host = gone.Process.Pid, "elsewhere" }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := FileStore{Path: filepath.Join(t.TempDir(), "lock.json")}
+			old := NewInfo("c1", "destroy")
+			tc.holder(&old)
+			if _, err := Acquire(ctx, st, old); err != nil {
+				t.Fatal(err)
+			}
+			rel, broken, err := Take(ctx, st, NewInfo("c1", "apply"))
+			if !tc.broken {
+				var he *HeldError
+				if !errors.As(err, &he) || he.Holder.ID != old.ID || broken != nil {
+					t.Fatalf("Take over a live or unknown holder: broken %v, err %v", broken, err)
+				}
+				return
+			}
+			if err != nil || broken == nil || broken.ID != old.ID {
+				t.Fatalf("Take over a dead holder: broken %v, err %v", broken, err)
+			}
+			if h, _ := st.Read(ctx); h == nil || h.ID == old.ID || h.Operation != "apply" {
+				t.Fatalf("after Take the lock is %+v", h)
+			}
+			if err := rel(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

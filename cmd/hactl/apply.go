@@ -105,10 +105,11 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 			return failed(view, asJSON, err)
 		}
 		defer done()
-		release, err := sess.Lock(ctx, "apply")
+		release, broken, err := sess.Lock(ctx, "apply")
 		if err != nil {
 			return failed(view, asJSON, err)
 		}
+		noteBrokenLock(cmd, broken)
 		defer releaseLock(cmd, release)
 
 		p, err := planAgainst(ctx, sess, saved, planPath, cf.file, c)

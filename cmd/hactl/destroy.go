@@ -59,10 +59,11 @@ Exit status: 0 destroyed (or nothing deployed), 1 error.`,
 			return failed(view, asJSON, err)
 		}
 		defer done()
-		release, err := sess.Lock(ctx, "destroy")
+		release, broken, err := sess.Lock(ctx, "destroy")
 		if err != nil {
 			return failed(view, asJSON, err)
 		}
+		noteBrokenLock(cmd, broken)
 		defer releaseLock(cmd, release)
 		start := time.Now()
 		p, err := sess.DestroyPlan(ctx)

@@ -16,7 +16,15 @@ import (
 // with the way out, not turned into the command's error.
 func releaseLock(cmd *cobra.Command, release func() error) {
 	if err := release(); err != nil {
-		fmt.Fprintf(cmd.ErrOrStderr(), "Warning: %v\n  The next apply or destroy will find the lock: remove it with 'hactl force-unlock ID' once this run is over.\n", err)
+		fmt.Fprintf(cmd.ErrOrStderr(), "Warning: %v\n  The next apply or destroy from this machine breaks it (this run is over); from another machine, remove it with 'hactl force-unlock ID'.\n", err)
+	}
+}
+
+// noteBrokenLock says, on stderr, that the lock of a run that is gone was
+// broken to take it.
+func noteBrokenLock(cmd *cobra.Command, broken *lock.Info) {
+	if broken != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "Note: broke the cluster lock of a run that is gone: %s.\n", broken)
 	}
 }
 
@@ -30,7 +38,7 @@ func noteChangeInProgress(ctx context.Context, cmd *cobra.Command, sess *engine.
 	}
 	gone := ""
 	if holder.Dead() {
-		gone = fmt.Sprintf(" (that run is gone: 'hactl force-unlock %s' removes its lock)", holder.ID)
+		gone = " (that run is gone: the next apply or destroy breaks its lock)"
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "Note: a change is in progress: %s%s. What is shown may change when it ends.\n", holder, gone)
 }
@@ -46,8 +54,11 @@ by name; for compose a file beside the project's work directory), so that
 one operator changes the cluster at a time: a second apply or destroy exits
 1 at once, naming the run that holds the lock (user, machine, pid, command,
 start time) and its lock ID. The lock is released when the run ends, also on
-Ctrl-C. A run killed outright (kill -9, a lost laptop) leaves it behind:
-when the holder ran on this machine and its process is gone, hactl says so.
+Ctrl-C. A run killed outright (kill -9, a lost laptop) or cut off from the
+lock's server when it ended leaves it behind. When that run was on this
+machine (same host name and /etc/machine-id) and its process is gone, the
+next apply or destroy breaks the lock itself and says so; a lock of another
+machine's run is only removed by force-unlock.
 
 force-unlock removes the lock when its ID is LOCK_ID, after asking on a
 terminal (type "yes") unless --force. Do this only when the holder is

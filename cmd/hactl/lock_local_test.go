@@ -81,8 +81,8 @@ func supervisors(root string) map[string]int {
 // Two applies started together: one runs, the other exits 1 at once naming
 // the holder (user@host, its pid); afterwards one supervisor per component
 // and a plan without changes. Then: Ctrl-C releases the lock, plan notes a
-// change in progress, a dead run's lock is said to be stale and
-// force-unlock removes it.
+// change in progress, a dead run's lock on this machine is broken by the
+// next run, another machine's is refused until force-unlock removes it.
 func TestOneOperatorAtATime(t *testing.T) {
 	hactl, sim := buildBins(t)
 	root := t.TempDir()
@@ -166,8 +166,9 @@ func TestOneOperatorAtATime(t *testing.T) {
 		t.Fatalf("lock left after Ctrl-C (exit %d): %v\n%s", c.code, err, c.out.String())
 	}
 
-	// A run that died without releasing: said to be gone, force-unlock
-	// with its ID (and only its ID) removes the lock.
+	// A run on this machine that died without releasing (killed, or cut
+	// off from the lock's server when it ended): the next run breaks its
+	// lock, says so, and goes on.
 	gone := exec.Command("true")
 	if err := gone.Run(); err != nil {
 		t.Fatal(err)
@@ -177,10 +178,25 @@ func TestOneOperatorAtATime(t *testing.T) {
 	if err := os.WriteFile(lockFile, info.Encode(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := h.run(1, "destroy", "-auto-approve")
-	if !strings.Contains(out, "destroy by ") || !strings.Contains(out, "that run is gone (no process "+strconv.Itoa(info.PID)) ||
+	out := h.run(0, "apply", "-auto-approve")
+	if !strings.Contains(out, "Note: broke the cluster lock of a run that is gone: destroy by ") || !strings.Contains(out, "pid "+strconv.Itoa(info.PID)) {
+		t.Errorf("apply against a dead run's lock:\n%s", out)
+	}
+	if _, err := os.Stat(lockFile); !os.IsNotExist(err) {
+		t.Fatalf("lock left after the apply that broke a dead one: %v", err)
+	}
+
+	// A run on another machine is never judged gone: refused, and
+	// force-unlock with its ID (and only its ID) removes the lock.
+	info = lock.NewInfo("local-e2e", "destroy")
+	info.Host, info.Machine, info.PID = "elsewhere", "0123456789abcdef", 1
+	if err := os.WriteFile(lockFile, info.Encode(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = h.run(1, "destroy", "-auto-approve")
+	if !strings.Contains(out, "destroy by ") || !strings.Contains(out, "@elsewhere") || !strings.Contains(out, "wait for it to finish") ||
 		!strings.Contains(out, "hactl force-unlock "+info.ID) {
-		t.Errorf("destroy against a dead run's lock:\n%s", out)
+		t.Errorf("destroy against another machine's lock:\n%s", out)
 	}
 	if sup := supervisors(filepath.Join(root, "deploy")); len(sup) != 5 {
 		t.Errorf("a refused destroy changed the cluster: %v", sup)
