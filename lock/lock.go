@@ -16,19 +16,19 @@ import (
 
 // Info is what a lock says about the run holding it.
 type Info struct {
-	ID        string    `json:"id"`
-	Cluster   string    `json:"cluster"`
-	Operation string    `json:"operation"` // apply, destroy, drill
-	User      string    `json:"user"`      // who ran hactl, on Host
-	Host      string    `json:"host"`      // the machine hactl ran on
+	ID        string `json:"id"`
+	Cluster   string `json:"cluster"`
+	Operation string `json:"operation"` // apply, destroy, drill
+	User      string `json:"user"`      // who ran hactl, on Host
+	Host      string `json:"host"`      // the machine hactl ran on
 	// Machine and Boot identify that machine (/etc/machine-id) and its boot
 	// (the kernel's boot_id) beyond its host name, which two machines may
 	// share; empty where unknown.
-	Machine string `json:"machine,omitempty"`
-	Boot    string `json:"boot,omitempty"`
-	PID       int       `json:"pid"`
-	Command   string    `json:"command"` // hactl's command line
-	Started   time.Time `json:"started"`
+	Machine string    `json:"machine,omitempty"`
+	Boot    string    `json:"boot,omitempty"`
+	PID     int       `json:"pid"`
+	Command string    `json:"command"` // hactl's command line
+	Started time.Time `json:"started"`
 }
 
 // NewInfo describes this process taking the lock of cluster for operation.
