@@ -3,6 +3,7 @@ package schema
 import (
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -126,9 +127,16 @@ type Server struct {
 	// DeployDir is the absolute directory under which hactl keeps every
 	// component's files on this server (default /opt/hactl/<cluster name>).
 	DeployDir string
-	// DBGPTCommand is the path or name of the dbgpt command on the server.
+	// DBGPTCommand is the dbgpt command as the file writes it: a path or
+	// name, possibly with arguments (a venv's python -m ...).
 	DBGPTCommand string
-	DeclRange    hcl.Range
+	// DBGPTArgv is DBGPTCommand split into words (shell-style quoting), the
+	// program first. Never empty after decoding.
+	DBGPTArgv []string
+	// Env is the environment every component on this server gets (defaults'
+	// env merged under the server's own); a component's env wins.
+	Env       map[string]string
+	DeclRange hcl.Range
 }
 
 // SSHSettings says how to reach a server over SSH.
@@ -177,13 +185,40 @@ type Registry struct {
 type Model struct {
 	Name       string // as registered: "<Name>@<WorkerType>"
 	WorkerType string // WorkerTypeLLM, WorkerTypeText2Vec or WorkerTypeReranker
-	Path       string // model path on the worker's server
-	Provider   string // e.g. "hf" (TOML generation); empty = DB-GPT default
+	// Path is the model's weights on the worker's server; empty for a proxy.
+	Path string
+	// Provider is what backs the model, in DB-GPT 0.7's words, in both
+	// generations: "hf" (the default for a model with a path), "vllm",
+	// "llama.cpp", or a proxy "proxy/openai", "proxy/zhipu", ...
+	Provider string
+	// APIBase is a proxy's server URL (api_base); empty = the provider's default.
+	APIBase string
+	// APIKey is a proxy's API key.
+	APIKey Secret
+	// Backend is the model's name at the proxy (e.g. "gpt-4o-mini"); empty =
+	// the provider's default.
+	Backend string
+	// StartTimeout is how long a worker of this model may take to load and
+	// register; 0 means defaults.GateTimeoutWorkers.
+	StartTimeout time.Duration
 	// Params are extra model parameters, passed as --key value (flags
 	// generation) or as keys of the model's TOML table. Sorted by key when rendered.
-	Params    map[string]string
-	DeclRange hcl.Range
+	Params map[string]string
+	// ParamRanges are where each params key is written, for errors found
+	// after decoding (a key the installed DB-GPT does not accept).
+	ParamRanges map[string]hcl.Range
+	DeclRange   hcl.Range
 }
+
+// IsProxy reports whether the model is served by a remote API (no weights).
+func (m *Model) IsProxy() bool { return strings.HasPrefix(m.Provider, ProviderProxyPrefix) }
+
+// Model providers.
+const (
+	ProviderHF          = "hf"
+	ProviderProxyPrefix = "proxy/"
+	ProviderOpenAI      = "proxy/openai"
+)
 
 // Controller is one model controller process.
 type Controller struct {
@@ -215,6 +250,21 @@ type Worker struct {
 	DeclRange             hcl.Range
 }
 
+// MergedEnv returns the server's environment with the component's own
+// (which wins) on top: the environment a component's process gets.
+func MergedEnv(s *Server, own map[string]string) map[string]string {
+	out := map[string]string{}
+	if s != nil {
+		for k, v := range s.Env {
+			out[k] = v
+		}
+	}
+	for k, v := range own {
+		out[k] = v
+	}
+	return out
+}
+
 // Webserver is the DB-GPT webserver.
 type Webserver struct {
 	Name             string // always "webserver"
@@ -227,6 +277,7 @@ type Webserver struct {
 	DefaultLLM       *Model // may be nil
 	DefaultEmbedding *Model // may be nil
 	LogLevel         string
+	ExtraArgs        []string // flags generation only
 	Env              map[string]string
 	DeclRange        hcl.Range
 }
@@ -239,6 +290,7 @@ type APIServer struct {
 	Port      int    // default 8100
 	APIKeys   []Secret
 	LogLevel  string
+	ExtraArgs []string // flags generation only
 	Env       map[string]string
 	DeclRange hcl.Range
 }
@@ -314,6 +366,9 @@ func (c *Cluster) Secrets() []string {
 	}
 	if c.Compose != nil {
 		add(c.Compose.RootPassword)
+	}
+	for _, m := range c.Models {
+		add(m.APIKey)
 	}
 	out = append(out, c.sensitiveValues...)
 	return out
