@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"time"
+
 	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/schema"
 )
@@ -25,4 +27,9 @@ type Component struct {
 	Attributes map[string]string
 	// Level is the dependency level: 1 controllers, 2 workers, 3 webserver and apiserver.
 	Level int
+	// StartTimeout is how long the process may take from its start until it
+	// serves: its gate's timeout, and the window in which a running process
+	// that does not serve yet is "starting", not unhealthy. 0 means its
+	// level's default (apply.Timeouts).
+	StartTimeout time.Duration
 }
