@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"time"
 
 	"github.com/hactl/hactl/lock"
 	"github.com/hactl/hactl/plan"
@@ -107,4 +108,36 @@ type Locker interface {
 // it succeeded (keep nil).
 type Inventory interface {
 	RecordInventory(ctx context.Context, c *schema.Cluster, keep []Observed) error
+}
+
+// StartWatcher is implemented by providers whose supervisor records each
+// start and exit of a component's process (ssh: run.sh or systemd; compose:
+// the container's restarts). apply's health gates read it while they wait,
+// so a process that keeps exiting fails the gate at once with its error,
+// and a long start shows what the process is doing.
+type StartWatcher interface {
+	Starts(ctx context.Context, comp *plan.Component) (Starts, error)
+}
+
+// Starts is what the supervisor knows about a component's process since it
+// was last deployed.
+type Starts struct {
+	Running   bool
+	PID       int
+	StartedAt time.Time // the current (or last) attempt's start; zero when unknown
+	Restarts  int       // restarts since the last deploy
+	// Exits are the most recent exits, oldest first (at most 10).
+	Exits []Exit
+	// ErrorLines are the error lines (a traceback, "Error: ...") of the most
+	// recent attempt that exited, or its last lines when none look like one.
+	ErrorLines []string
+	// LastLine is the last line the process logged (what it is doing).
+	LastLine string
+}
+
+// Exit is one exit of a component's process.
+type Exit struct {
+	At     time.Time
+	Status int           // exit status; 128+N for a signal N
+	Uptime time.Duration // how long that attempt ran
 }
