@@ -392,6 +392,8 @@ func ReservedParams(g Generation) map[string]string {
 			"name": "the model block's name", "provider": "the model's provider", "path": "the model's path",
 			"device": "the worker's device", "concurrency": "the worker's limit_model_concurrency",
 			"prompt_template": "the worker's prompt_template",
+			"api_base":        "the model's api_base", "api_url": "the model's api_base", "api_key": "the model's api_key",
+			"backend": "the model's backend",
 		}
 	}
 	return map[string]string{
@@ -400,5 +402,7 @@ func ReservedParams(g Generation) map[string]string {
 		"worker_register_host": "the server's address", "heartbeat_interval": "the worker's heartbeat_interval",
 		"device": "the worker's device", "limit_model_concurrency": "the worker's limit_model_concurrency",
 		"prompt_template": "the worker's prompt_template", "log_level": "the worker's log_level",
+		"proxy_server_url": "the model's api_base", "proxy_api_base": "the model's api_base",
+		"proxy_api_key": "the model's api_key", "proxyllm_backend": "the model's backend", "proxy_backend": "the model's backend",
 	}
 }

@@ -3,6 +3,7 @@ package schema
 import (
 	"maps"
 	"net"
+	"net/url"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -306,9 +307,17 @@ func (d *decoder) decodeServer(sd *serverDecl, shared *hcl.BodyContent) {
 	a.boolean("sudo", &s.SSH.Sudo)
 	a.duration("connect_timeout", &s.SSH.ConnectTimeout)
 	a.duration("command_timeout", &s.SSH.CommandTimeout)
-	if a.str("dbgpt_command", &s.DBGPTCommand) && strings.TrimSpace(s.DBGPTCommand) == "" {
-		d.add(errorf(d.rangeOf(s, "dbgpt_command", b.DefRange), "Invalid dbgpt_command", "dbgpt_command is empty."))
+	if a.str("dbgpt_command", &s.DBGPTCommand) {
+		argv, err := splitCommand(s.DBGPTCommand)
+		if err != nil {
+			d.add(errorf(d.rangeOf(s, "dbgpt_command", b.DefRange), "Invalid dbgpt_command", "dbgpt_command %q: %s.", s.DBGPTCommand, err))
+		}
+		s.DBGPTArgv = argv
 	}
+	if len(s.DBGPTArgv) == 0 {
+		s.DBGPTArgv = []string{defaults.DBGPTCommand}
+	}
+	d.decodeServerEnv(sd, shared, s)
 	d.decodeDeployDir(a, s, b.DefRange)
 
 	jumps := sd.content.Blocks.OfType("jump")
@@ -441,11 +450,41 @@ func (d *decoder) decodeModel(b *hcl.Block) {
 		} else {
 			m.Path = path.Clean(m.Path)
 		}
-	} else if a.get("path") == nil && !strings.HasPrefix(m.Provider, "proxy/") {
+	}
+	if m.Provider == "" && (m.Path != "" || a.get("path") != nil) {
+		m.Provider = ProviderHF
+	}
+	switch {
+	case m.IsProxy() && a.get("path") != nil:
+		d.add(errorf(d.rangeOf(m, "path", b.DefRange), "Path for a proxy model",
+			"Model %q is served by %s, a remote API: it has no weights, so it takes no path. Remove path.", name, m.Provider))
+	case !m.IsProxy() && a.get("path") == nil:
 		rng := b.DefRange
 		d.add(errorf(&rng, "Missing model path", "Model %q needs a path (only proxy/... providers work without one).", name))
 	}
-	if a.strMap("params", &m.Params, false) {
+	if a.str("api_base", &m.APIBase) {
+		if u, err := url.Parse(m.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			d.add(errorf(d.rangeOf(m, "api_base", b.DefRange), "Invalid api_base", "api_base %q is not an http:// or https:// URL.", m.APIBase))
+		}
+	}
+	if a.secret("api_key", &m.APIKey) {
+		if at := a.get("api_key"); at != nil && len(at.Expr.Variables()) == 0 && m.APIKey.IsSet() {
+			rng := at.Expr.Range()
+			d.add(warnf(&rng, "API key written in the cluster file", "The API key of model %q is written literally in the file. Use a sensitive variable and pass the value with -var-file, -var or %sNAME.", name, EnvVarPrefix))
+		}
+		if strings.ContainsAny(m.APIKey.Reveal(), "\n\r") {
+			d.add(errorf(d.rangeOf(m, "api_key", b.DefRange), "Invalid API key", "The API key of model %q holds a line break.", name))
+		}
+	}
+	a.str("backend", &m.Backend)
+	a.duration("start_timeout", &m.StartTimeout) // refuses a duration that is not positive
+	for _, attr := range []string{"api_base", "api_key", "backend"} {
+		if a.get(attr) != nil && !m.IsProxy() && m.Provider != "" {
+			d.add(errorf(d.rangeOf(m, attr, b.DefRange), "Setting only for proxy models",
+				"%s is a setting of proxy models; model %q is served by %s. Set provider = \"proxy/...\" or remove %s.", attr, name, m.Provider, attr))
+		}
+	}
+	if a.strMap("params", &m.Params, true) {
 		reserved := ReservedParams(d.cluster.Generation)
 		for _, k := range slices.Sorted(maps.Keys(m.Params)) {
 			if !identRe.MatchString(k) {
@@ -454,7 +493,14 @@ func (d *decoder) decodeModel(b *hcl.Block) {
 			} else if from, ok := reserved[k]; ok {
 				d.add(errorf(paramKeyRange(a.get("params"), k, d.rangeOf(m, "params", b.DefRange)), "Reserved parameter name",
 					"hactl sets %q itself for DB-GPT %s, from %s; a param of that name would silently override it. Set it there instead.", k, d.cluster.Generation, from))
+			} else if ref := tomlEnvRef(d.cluster, cty.StringVal(m.Params[k])); ref != "" {
+				d.add(errorf(paramKeyRange(a.get("params"), k, d.rangeOf(m, "params", b.DefRange)), "Environment reference in value",
+					"The value of %q holds %q. DB-GPT %s expands ${env:NAME} anywhere in its configuration file and has no way to escape it. Remove it; a secret belongs in a sensitive variable, which hactl passes through the environment itself.", k, ref, d.cluster.Generation))
 			}
+		}
+		m.ParamRanges = map[string]hcl.Range{}
+		for k := range m.Params {
+			m.ParamRanges[k] = *paramKeyRange(a.get("params"), k, d.rangeOf(m, "params", b.DefRange))
 		}
 	}
 	d.models[name] = m
@@ -565,6 +611,40 @@ func (d *decoder) bindHost(a *attrs, obj any, dst *string, def hcl.Range) {
 	}
 }
 
+// extraArgs decodes a component's extra_args (a sensitive value is refused
+// where the list is evaluated: it would be on a command line).
+func (d *decoder) extraArgs(a *attrs, obj any, dst *[]string, def hcl.Range) {
+	if a.strList("extra_args", dst) {
+		for _, arg := range *dst {
+			if arg == "" {
+				d.add(errorf(d.rangeOf(obj, "extra_args", def), "Empty argument", "extra_args contains an empty string."))
+				return
+			}
+		}
+	}
+}
+
+// decodeServerEnv decodes the env of the defaults block and of server s;
+// the server's entries win.
+func (d *decoder) decodeServerEnv(sd *serverDecl, shared *hcl.BodyContent, s *Server) {
+	s.Env = map[string]string{}
+	if shared != nil && shared.Attributes["env"] != nil {
+		if d.defaultsEnv == nil {
+			env := map[string]string{}
+			da := &attrs{d: d, own: shared.Attributes, where: "the defaults block", allowed: []string{rootVar, rootLocal}, obj: s}
+			d.decodeEnv(da, s, &env, shared.Attributes["env"].Range)
+			d.defaultsEnv = &env
+		}
+		maps.Copy(s.Env, *d.defaultsEnv)
+	}
+	if sd.content.Attributes["env"] != nil {
+		var env map[string]string
+		sa := &attrs{d: d, own: sd.content.Attributes, where: "a server block", allowed: []string{rootVar, rootLocal}, obj: s}
+		d.decodeEnv(sa, s, &env, sd.block.DefRange)
+		maps.Copy(s.Env, env)
+	}
+}
+
 func componentAllowed() []string { return []string{rootVar, rootLocal, rootServer, rootModel} }
 
 func (d *decoder) decodeController(b *hcl.Block) {
@@ -599,13 +679,7 @@ func (d *decoder) decodeWorker(b *hcl.Block) {
 	a.positive("limit_model_concurrency", &w.LimitConcurrency)
 	a.str("prompt_template", &w.PromptTemplate)
 	d.logLevel(a, w, &w.LogLevel, b.DefRange)
-	if a.strList("extra_args", &w.ExtraArgs) {
-		for _, arg := range w.ExtraArgs {
-			if arg == "" {
-				d.add(errorf(d.rangeOf(w, "extra_args", b.DefRange), "Empty argument", "extra_args contains an empty string."))
-			}
-		}
-	}
+	d.extraArgs(a, w, &w.ExtraArgs, b.DefRange)
 	d.decodeEnv(a, w, &w.Env, b.DefRange)
 	d.cluster.Workers = append(d.cluster.Workers, w)
 }
@@ -624,6 +698,7 @@ func (d *decoder) decodeWebserver(b *hcl.Block) {
 	ws.DefaultLLM = a.modelRef("default_llm")
 	ws.DefaultEmbedding = a.modelRef("default_embedding")
 	d.logLevel(a, ws, &ws.LogLevel, b.DefRange)
+	d.extraArgs(a, ws, &ws.ExtraArgs, b.DefRange)
 	d.decodeEnv(a, ws, &ws.Env, b.DefRange)
 	d.cluster.Webserver = ws
 }
@@ -645,6 +720,7 @@ func (d *decoder) decodeAPIServer(b *hcl.Block) {
 		}
 	}
 	d.logLevel(a, as, &as.LogLevel, b.DefRange)
+	d.extraArgs(a, as, &as.ExtraArgs, b.DefRange)
 	d.decodeEnv(a, as, &as.Env, b.DefRange)
 	d.cluster.APIServer = as
 }

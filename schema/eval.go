@@ -74,6 +74,9 @@ type decoder struct {
 
 	// budget limits what one evalExpr may evaluate (limits.go).
 	budget forBudget
+
+	// defaultsEnv is the defaults block's env, decoded once for all servers.
+	defaultsEnv *map[string]string
 }
 
 type unknownKey struct {
@@ -508,7 +511,7 @@ func (a *attrs) value(name string, ty cty.Type, secretOK bool) (cty.Value, *hcl.
 	if len(marks) > 0 && !secretOK {
 		rng := at.Expr.Range()
 		a.d.add(errorf(&rng, "Sensitive value not allowed here",
-			"%q would show a sensitive value in plans, logs or on a command line. Sensitive variables may only be used in password, api_keys, root_password and env values.", name))
+			"%q would show a sensitive value in plans, logs or on a command line. Sensitive variables may only be used in password, api_keys, api_key, root_password, env and params values.", name))
 		return cty.NilVal, at, false
 	}
 	if ty != cty.DynamicPseudoType {

@@ -77,9 +77,10 @@ var connectionAttrs = []attrSpec{
 	{Name: "known_hosts_file", Type: "string", Default: quoted(defaults.KnownHostsFile), Doc: "known_hosts file on the operator's machine."},
 	{Name: "sudo", Type: "bool", Default: "false", Doc: "Run commands through `sudo -n` (for a non-root user)."},
 	{Name: "deploy_dir", Type: "string", Default: quoted(defaults.DeployRoot + "/<cluster name>"), Doc: "Absolute directory on the server under which hactl keeps every component's files, used exactly as written. With `transport = \"local\"` a relative path is relative to the cluster file."},
-	{Name: "dbgpt_command", Type: "string", Default: quoted(defaults.DBGPTCommand), Doc: "Path or name of the `dbgpt` command on the server."},
+	{Name: "dbgpt_command", Type: "string", Default: quoted(defaults.DBGPTCommand), Doc: "The `dbgpt` command on the server: a path or name, possibly with arguments (e.g. `\"/opt/venv/bin/python -m dbgpt.cli.cli_scripts\"`). Split into words as a shell would (single and double quotes, backslashes), but never run through a shell: `$`, `` ` ``, `|`, `;`, `&`, `<`, `>` are refused."},
 	{Name: "connect_timeout", Type: "duration", Default: seconds(defaults.ConnectTimeout), Doc: "Timeout of one SSH connection attempt (Go duration: `10s`, `1m30s`)."},
 	{Name: "command_timeout", Type: "duration", Default: seconds(defaults.CommandTimeout), Doc: "Timeout of one remote command."},
+	{Name: "env", Type: "map(string)", Default: "{}", Doc: "Environment variables of every component on the server (`PYTHONPATH`, `CUDA_VISIBLE_DEVICES`, a venv's `PATH`). A server's `env` is merged over the `defaults` block's; a component's own `env` wins over both. Sensitive values are allowed."},
 }
 
 var jumpSpec = &blockSpec{
@@ -93,7 +94,7 @@ var jumpSpec = &blockSpec{
 	},
 }
 
-var envAttr = attrSpec{Name: "env", Type: "map(string)", Default: "{}", Doc: "Extra environment variables of the process. The only place besides secrets where a sensitive value may go."}
+var envAttr = attrSpec{Name: "env", Type: "map(string)", Default: "{}", Doc: "Extra environment variables of the process, over its server's `env` (the component's value wins). Sensitive values are allowed."}
 
 var (
 	clusterSpec = &blockSpec{
@@ -111,7 +112,7 @@ var (
 			{Name: "type", Type: "type", Default: "string", Doc: "`string`, `number`, `bool`, `list(T)`, `map(T)`, `any`, ... (bare `list` and `map` mean lists and maps of strings). Values from the environment and `-var` are taken as-is for primitive types and parsed as HCL for the others."},
 			{Name: "default", Type: "any", Doc: "Value used when none is given. A constant: it cannot refer to anything."},
 			{Name: "description", Type: "string", Doc: "What the value is for."},
-			{Name: "sensitive", Type: "bool", Default: "false", Doc: "The value is a secret: it never appears in plans, logs or output, and may only be used in `password`, `api_keys`, `root_password` and `env` values."},
+			{Name: "sensitive", Type: "bool", Default: "false", Doc: "The value is a secret: it never appears in plans, logs or output, and may only be used in `password`, `api_keys`, `api_key`, `root_password`, `env` and `params` values."},
 		},
 	}
 	localsSpec = &blockSpec{
@@ -151,9 +152,13 @@ var (
 		Doc: "A model a worker serves, referenced as `model.NAME` (or `model[\"NAME\"]` when the name has a dot). The label is the name the worker registers: `<name>@<type>`.",
 		Attrs: []attrSpec{
 			{Name: "type", Type: "string", Required: true, Doc: "`llm`, `text2vec` (embedding) or `reranker`."},
-			{Name: "path", Type: "string", Doc: "Absolute path of the model on the worker's server. Required unless `provider` is a `proxy/...` provider."},
-			{Name: "provider", Type: "string", Only: GenerationTOML, Doc: "Model provider, e.g. `hf`, `vllm`, `proxy/openai` (TOML generation only)."},
-			{Name: "params", Type: "map(string)", Default: "{}", Doc: "Extra model parameters: `--key value` flags (0.6) or keys of the model's TOML table (0.7). Keys are identifiers."},
+			{Name: "path", Type: "string", Doc: "Absolute path of the model's weights on the worker's server. Required unless `provider` is a `proxy/...` provider; a proxy takes none."},
+			{Name: "provider", Type: "string", Default: "`\"hf\"` when `path` is set", Doc: "What serves the model, in DB-GPT 0.7's words: `hf` (weights at `path`), `vllm`, `llama.cpp`, or a proxy `proxy/NAME` (e.g. `proxy/openai`). For DB-GPT 0.6 hactl maps it to 0.6's flags; 0.6 takes `hf` and the proxies it has an adapter for (validate lists them)."},
+			{Name: "api_base", Type: "string", Default: "the provider's", Doc: "A proxy's server URL, e.g. `https://api.openai.com/v1`."},
+			{Name: "api_key", Type: "string (secret)", Doc: "A proxy's API key; use a sensitive variable. hactl passes it through the environment, never on a command line (0.6: DB-GPT's `<MODEL_NAME>_PROXY_API_KEY`; 0.7: `${env:...}` in the TOML file). A `proxy/openai` LLM needs it unless `OPENAI_API_KEY` is in its workers' `env`."},
+			{Name: "backend", Type: "string", Default: "the provider's", Doc: "The model's name at the proxy, e.g. `gpt-4o-mini`."},
+			{Name: "start_timeout", Type: "duration", Default: seconds(defaults.GateTimeoutWorkers), Doc: "How long a worker of this model may take from its start until it serves (loading weights can take minutes): apply waits that long, and until then a running worker that does not serve yet is `starting`, not unhealthy. Changing it restarts nothing."},
+			{Name: "params", Type: "map(string)", Default: "{}", Doc: "Extra model parameters: `--key value` flags (0.6) or keys of the model's TOML table (0.7). Keys are identifiers. Sensitive values are allowed: hactl passes them through the environment. With 0.7 a key the provider's parameter class lacks is dropped by DB-GPT: validate warns."},
 		},
 	}
 	controllerSpec = &blockSpec{
@@ -182,7 +187,7 @@ var (
 			{Name: "limit_model_concurrency", Type: "number", Default: "DB-GPT's", Doc: "Maximum concurrent requests."},
 			{Name: "prompt_template", Type: "string", Doc: "Prompt template name."},
 			{Name: "log_level", Type: "string", Default: quoted(defaults.LogLevel), Doc: logLevelDoc + "."},
-			{Name: "extra_args", Type: "list(string)", Default: "[]", Only: GenerationFlags, Doc: "Extra command-line arguments (flags generation only: the TOML generation refuses unknown flags)."},
+			{Name: "extra_args", Type: "list(string)", Default: "[]", Only: GenerationFlags, Doc: "Extra command-line arguments (flags generation only: the TOML generation refuses unknown flags). No sensitive values."},
 			envAttr,
 		},
 	}
@@ -197,8 +202,9 @@ var (
 			{Name: "remote_embedding", Type: "bool", Default: "false", Doc: "Use the embedding model through the controllers."},
 			{Name: "remote_rerank", Type: "bool", Default: "false", Doc: "Use the reranker through the controllers."},
 			{Name: "default_llm", Type: "model reference", Doc: "Default LLM; a worker must serve it and it must be an `llm` model."},
-			{Name: "default_embedding", Type: "model reference", Doc: "Default embedding model; a worker must serve it and it must be a `text2vec` model."},
+			{Name: "default_embedding", Type: "model reference", Doc: "Default embedding model; a worker must serve it and it must be a `text2vec` model. With DB-GPT 0.6 its name must be one the webserver knows (`text2vec`, `bge-large-zh`, `proxy_openai`, ...: validate lists them)."},
 			{Name: "log_level", Type: "string", Default: quoted(defaults.LogLevel), Doc: logLevelDoc + "."},
+			{Name: "extra_args", Type: "list(string)", Default: "[]", Only: GenerationFlags, Doc: "Extra command-line arguments (flags generation only), e.g. `[\"--disable_alembic_upgrade\"]`. No sensitive values."},
 			envAttr,
 		},
 	}
@@ -211,6 +217,7 @@ var (
 			{Name: "port", Type: "number", Default: number(defaults.APIServerPort), Doc: "HTTP port."},
 			{Name: "api_keys", Type: "list(string) (secret)", Default: "[]", Doc: "Accepted API keys (no commas); use sensitive variables. Empty = no authentication."},
 			{Name: "log_level", Type: "string", Default: quoted(defaults.LogLevel), Doc: logLevelDoc + "."},
+			{Name: "extra_args", Type: "list(string)", Default: "[]", Only: GenerationFlags, Doc: "Extra command-line arguments (flags generation only), e.g. `[\"--disable_alembic_upgrade\"]`. No sensitive values."},
 			envAttr,
 		},
 	}

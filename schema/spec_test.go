@@ -100,6 +100,20 @@ func TestFullValues(t *testing.T) {
 		s2.SSH.KnownHostsFile != "/keys/known_hosts" || s2.SSH.Jump == nil || s2.SSH.Jump.Port != 2200 || s2.SSH.Jump.User != "jumper" {
 		t.Errorf("s2 %+v jump %+v", s2, s2.SSH.Jump)
 	}
+	if !slices.Equal(s1.DBGPTArgv, []string{"/opt/venv/bin/python", "-m", "dbgpt.cli.cli_scripts"}) || !slices.Equal(s2.DBGPTArgv, []string{"/usr/local/bin/dbgpt"}) {
+		t.Errorf("argv s1 %q s2 %q", s1.DBGPTArgv, s2.DBGPTArgv)
+	}
+	if s1.Env["SHARED"] != "s1" || s1.Env["PYTHONPATH"] != "/opt/lib" || s1.Env["KEY"] != "secret" || s2.Env["SHARED"] != "defaults" || len(s2.Env) != 2 {
+		t.Errorf("env s1 %v s2 %v", s1.Env, s2.Env)
+	}
+	gpt := c.ModelByName("gpt-4o")
+	if gpt.Provider != "proxy/openai" || gpt.APIBase != "https://api.example.com/v1" || gpt.APIKey.Reveal() != "secret" || gpt.Backend != "gpt-4o-mini" ||
+		gpt.StartTimeout != 90*time.Second || gpt.Path != "" || c.ModelByName("llm").Provider != ProviderHF {
+		t.Errorf("models %+v %+v", gpt, c.ModelByName("llm"))
+	}
+	if !slices.Equal(c.Webserver.ExtraArgs, []string{"--disable_alembic_upgrade"}) || !slices.Equal(c.APIServer.ExtraArgs, []string{"--x", "y"}) {
+		t.Errorf("extra_args webserver %q apiserver %q", c.Webserver.ExtraArgs, c.APIServer.ExtraArgs)
+	}
 	r := c.Registry
 	if r.Port != 3307 || r.Database != "reg" || r.User != "reg_user" || r.Password.Reveal() != "secret" || r.PoolSize != 5 || r.MaxOverflow != 10 {
 		t.Errorf("registry %+v", r)

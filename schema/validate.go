@@ -2,9 +2,14 @@ package schema
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/hactl/hactl/internal/dbgpt/catalog"
 )
 
 // This file holds the rules that look at more than one block, run by validate
@@ -94,7 +99,12 @@ var usageRules = []rule{
 	ruleWebserverLightWithSeveralControllers,
 	ruleAPIServerHasLLM,
 	ruleReachableAcrossMachines,
-	ruleProviderNeedsTOMLGeneration,
+	ruleProviderKnown,
+	ruleProxyEmbeddingName06,
+	ruleProxyAPIBase06,
+	ruleProxyHasKey,
+	ruleDefaultEmbeddingKnown06,
+	ruleParamsKnown07,
 	ruleExtraArgsNeedsFlagsGeneration,
 	ruleManagedDatabaseNeedsMySQL,
 	ruleServersUsed,
@@ -401,14 +411,165 @@ func ruleReachableAcrossMachines(v *validation) {
 	}
 }
 
-func ruleProviderNeedsTOMLGeneration(v *validation) {
+// providerRange is where a model's provider is written, or the model's
+// block when it is the default.
+func (v *validation) providerRange(m *Model) *hcl.Range {
+	return v.rangeOf(m, "provider", m.DeclRange)
+}
+
+func quotedList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+// ruleProviderKnown: DB-GPT 0.6 serves only hf and the proxies it has an
+// adapter for (hactl maps those); 0.7 knows its local providers and any
+// proxy/NAME.
+func ruleProviderKnown(v *validation) {
+	for _, m := range v.c.Models {
+		if m.Provider == "" || v.unknown[unknownKey{m, "provider"}] {
+			continue
+		}
+		if v.c.Generation == GenerationFlags {
+			allowed := catalog.Providers06(m.WorkerType)
+			if !slices.Contains(allowed, m.Provider) {
+				v.add(errorf(v.providerRange(m), "Provider not available in DB-GPT "+v.c.Version,
+					"Model %q: DB-GPT %s cannot serve a %s model with provider %q (hactl knows no 0.6 adapter for it). Providers for %s models with DB-GPT 0.6: %s.%s",
+					m.Name, v.c.Version, m.WorkerType, m.Provider, m.WorkerType, quotedList(allowed), didYouMeanVar(m.Provider, allowed)))
+			}
+			continue
+		}
+		if !catalog.KnownProvider07(m.Provider) {
+			v.add(errorf(v.providerRange(m), "Unknown provider",
+				"Model %q: DB-GPT %s has no provider %q. Providers: %s, or a proxy \"proxy/NAME\" (e.g. \"proxy/openai\").%s",
+				m.Name, v.c.Version, m.Provider, quotedList(catalog.Providers07), didYouMeanVar(m.Provider, append(slices.Clone(catalog.Providers07), catalog.OpenAI))))
+		}
+	}
+}
+
+// ruleProxyEmbeddingName06: a DB-GPT 0.6 text2vec worker chooses its
+// parameters and loader by the model name alone, so a proxy embedding
+// model must be named after its 0.6 adapter.
+func ruleProxyEmbeddingName06(v *validation) {
 	if v.c.Generation != GenerationFlags {
 		return
 	}
 	for _, m := range v.c.Models {
-		if m.Provider != "" {
-			v.add(errorf(v.rangeOf(m, "provider", m.DeclRange), "Setting not available in DB-GPT "+v.c.Version,
-				"provider is a setting of the TOML generation (DB-GPT 0.7.0 and later); DB-GPT %s chooses the provider from the model path and params.", v.c.Version))
+		if !m.IsProxy() || m.WorkerType != WorkerTypeText2Vec {
+			continue
+		}
+		if adapter, ok := catalog.Adapter06(m.Provider, m.WorkerType); ok && m.Name != adapter {
+			rng := m.DeclRange
+			v.add(errorf(&rng, "Proxy embedding name in DB-GPT "+v.c.Version,
+				"DB-GPT %s picks an embedding worker's settings by the model name alone: a %s embedding model must be named %q (model %q would be loaded as local weights named %q). Rename the block to model %q.",
+				v.c.Version, m.Provider, adapter, m.Name, m.Name, adapter))
+		}
+	}
+}
+
+// ruleProxyAPIBase06: DB-GPT 0.6 requires a proxy's server URL; hactl
+// knows proxy/openai's default only.
+func ruleProxyAPIBase06(v *validation) {
+	if v.c.Generation != GenerationFlags {
+		return
+	}
+	for _, m := range v.c.Models {
+		if m.IsProxy() && m.Provider != ProviderOpenAI && m.APIBase == "" && !v.unknown[unknownKey{m, "api_base"}] {
+			if _, ok := catalog.Adapter06(m.Provider, m.WorkerType); !ok {
+				continue
+			}
+			rng := m.DeclRange
+			v.add(errorf(&rng, "Missing api_base",
+				"Model %q: DB-GPT %s requires a proxy's server URL (--proxy_server_url) and hactl knows no default for %s. Set api_base.", m.Name, v.c.Version, m.Provider))
+		}
+	}
+}
+
+// ruleProxyHasKey: a proxy worker without an API key exits at start.
+// DB-GPT 0.7's proxy/openai LLM falls back to OPENAI_API_KEY (its
+// embedding class has no key requirement); DB-GPT 0.6's proxy classes
+// require proxy_api_key, which they read from <MODEL>_PROXY_API_KEY or
+// PROXY_API_KEY.
+func ruleProxyHasKey(v *validation) {
+	for _, m := range v.c.Models {
+		if !m.IsProxy() || m.APIKey.IsSet() || v.unknown[unknownKey{m, "api_key"}] {
+			continue
+		}
+		var names []string
+		switch {
+		case v.c.Generation == GenerationTOML && m.Provider == ProviderOpenAI && m.WorkerType == WorkerTypeLLM:
+			names = []string{"OPENAI_API_KEY"}
+		case v.c.Generation == GenerationFlags:
+			if _, ok := catalog.Adapter06(m.Provider, m.WorkerType); !ok {
+				continue
+			}
+			names = []string{catalog.EnvKey06(m.Name, catalog.Flag06APIKey), "PROXY_API_KEY"}
+		default:
+			continue
+		}
+		for _, w := range v.c.Workers {
+			if w.Model != m {
+				continue
+			}
+			env := MergedEnv(w.Server, w.Env)
+			found := false
+			for _, n := range names {
+				found = found || env[n] != ""
+			}
+			if !found {
+				rng := m.DeclRange
+				v.add(errorf(&rng, "Proxy model without an API key",
+					"Model %q (%s) has no api_key, and worker.%s's environment has no %s: DB-GPT %s exits at start without a key. Set api_key = var.NAME (a sensitive variable).",
+					m.Name, m.Provider, w.Name, strings.Join(names, " or "), v.c.Version))
+				break
+			}
+		}
+	}
+}
+
+// ruleDefaultEmbeddingKnown06: the DB-GPT 0.6 webserver looks
+// EMBEDDING_MODEL up in its own table at start, remote embedding or not,
+// and dies with a KeyError on a name it does not know.
+func ruleDefaultEmbeddingKnown06(v *validation) {
+	ws := v.c.Webserver
+	if v.c.Generation != GenerationFlags || ws == nil || ws.DefaultEmbedding == nil || ws.DefaultEmbedding.WorkerType != WorkerTypeText2Vec {
+		return
+	}
+	name := ws.DefaultEmbedding.Name
+	if catalog.IsEmbeddingModel06(name) {
+		return
+	}
+	known := catalog.EmbeddingModels06()
+	v.add(errorf(v.rangeOf(ws, "default_embedding", ws.DeclRange), "Embedding model unknown to DB-GPT "+v.c.Version,
+		"default_embedding is model %q, but the DB-GPT %s webserver knows only these embedding model names and exits with a KeyError at start on any other: %s.%s Name the model block after one of them (a proxy/openai embedding model: \"proxy_openai\").",
+		name, v.c.Version, strings.Join(known, ", "), didYouMeanVar(name, known)))
+}
+
+// ruleParamsKnown07 warns of a model param that DB-GPT 0.7's parameter
+// class for the model's provider lacks: DB-GPT drops it without a word.
+func ruleParamsKnown07(v *validation) {
+	if v.c.Generation != GenerationTOML {
+		return
+	}
+	for _, m := range v.c.Models {
+		fields, ok := catalog.Fields07(m.Provider, m.WorkerType)
+		if !ok {
+			continue
+		}
+		for _, k := range slices.Sorted(maps.Keys(m.Params)) {
+			if slices.Contains(fields, k) {
+				continue
+			}
+			rng, ok := m.ParamRanges[k]
+			if !ok {
+				rng = m.DeclRange
+			}
+			v.add(warnf(&rng, "Parameter unknown to the provider",
+				"DB-GPT %s's %s %s model takes no %q: it would drop it without a word.%s It takes: %s.",
+				v.c.Version, m.Provider, m.WorkerType, k, didYouMeanVar(k, fields), strings.Join(fields, ", ")))
 		}
 	}
 }
@@ -417,10 +578,25 @@ func ruleExtraArgsNeedsFlagsGeneration(v *validation) {
 	if v.c.Generation != GenerationTOML {
 		return
 	}
+	type holder struct {
+		obj  any
+		addr string
+		decl hcl.Range
+	}
+	var hs []holder
 	for _, w := range v.c.Workers {
-		if v.has(w, "extra_args") {
-			v.add(errorf(v.rangeOf(w, "extra_args", w.DeclRange), "Setting not available in DB-GPT "+v.c.Version,
-				"extra_args exists only in the flags generation (DB-GPT 0.5.9 – 0.6.x): DB-GPT %s takes every setting from its TOML file and refuses unknown flags. Use the model's params instead.", v.c.Version))
+		hs = append(hs, holder{w, "worker." + w.Name, w.DeclRange})
+	}
+	if ws := v.c.Webserver; ws != nil {
+		hs = append(hs, holder{ws, "webserver", ws.DeclRange})
+	}
+	if as := v.c.APIServer; as != nil {
+		hs = append(hs, holder{as, "apiserver", as.DeclRange})
+	}
+	for _, h := range hs {
+		if v.has(h.obj, "extra_args") {
+			v.add(errorf(v.rangeOf(h.obj, "extra_args", h.decl), "Setting not available in DB-GPT "+v.c.Version,
+				"%s: extra_args exists only in the flags generation (DB-GPT 0.5.9 – 0.6.x): DB-GPT %s takes every setting from its TOML file and refuses unknown flags. Use the model's params instead.", h.addr, v.c.Version))
 		}
 	}
 }

@@ -363,14 +363,105 @@ const cluster07 = `cluster {
   dbgpt_version = "0.7.0"
 }`
 
-func TestRuleProviderNeedsTOMLGeneration(t *testing.T) {
-	m := `model "m" {
-  type     = "llm"
-  provider = "proxy/openai"
-}`
-	testRule(t, ruleProviderNeedsTOMLGeneration, []ruleCase{
-		{name: "0.6", lines: []string{m}, want: []string{"error 4:14 Setting not available in DB-GPT 0.6.3: provider is a setting of the TOML generation"}},
-		{name: "0.7", lines: []string{cluster07, m}},
+func TestRuleProviderKnown(t *testing.T) {
+	model := func(typ, provider string) string {
+		return "model \"m\" {\n  type     = \"" + typ + "\"\n  provider = \"" + provider + "\"\n  path     = \"/m\"\n}"
+	}
+	proxy := "model \"m\" {\n  type     = \"llm\"\n  provider = \"proxy/openai\"\n}"
+	testRule(t, ruleProviderKnown, []ruleCase{
+		{name: "0.6 proxy/openai", lines: []string{proxy}},
+		{name: "0.6 hf", lines: []string{model("llm", "hf")}},
+		{name: "0.6 default hf", lines: []string{llm}},
+		{name: "0.6 vllm", lines: []string{model("llm", "vllm")},
+			want: []string{`error 4:14 Provider not available in DB-GPT 0.6.3: Model "m": DB-GPT 0.6.3 cannot serve a llm model with provider "vllm" (hactl knows no 0.6 adapter for it). Providers for llm models with DB-GPT 0.6: "hf", "proxy/baichuan"`}},
+		{name: "0.6 typo", lines: []string{"model \"m\" {\n  type     = \"llm\"\n  provider = \"proxy/opnai\"\n}"},
+			want: []string{`error 4:14 Provider not available in DB-GPT 0.6.3: Did you mean "proxy/openai"?`}},
+		{name: "0.6 no embedding adapter", lines: []string{"model \"proxy_zhipu\" {\n  type     = \"text2vec\"\n  provider = \"proxy/zhipu\"\n}"},
+			want: []string{`error 4:14 Provider not available in DB-GPT 0.6.3: Providers for text2vec models with DB-GPT 0.6: "hf", "proxy/ollama", "proxy/openai", "proxy/tongyi".`}},
+		{name: "0.7 vllm", lines: []string{cluster07, model("llm", "vllm")}},
+		{name: "0.7 any proxy", lines: []string{cluster07, "model \"m\" {\n  type     = \"llm\"\n  provider = \"proxy/siliconflow\"\n}"}},
+		{name: "0.7 unknown", lines: []string{cluster07, model("llm", "huggingface")},
+			want: []string{`error 7:14 Unknown provider: DB-GPT 0.7.0 has no provider "huggingface". Providers: "hf", "llama.cpp", "llama_cpp_server", "vllm", or a proxy`}},
+	})
+}
+
+func TestRuleProxyEmbeddingName06(t *testing.T) {
+	emb := func(name string) string {
+		return "model \"" + name + "\" {\n  type     = \"text2vec\"\n  provider = \"proxy/openai\"\n}"
+	}
+	testRule(t, ruleProxyEmbeddingName06, []ruleCase{
+		{name: "adapter name", lines: []string{emb("proxy_openai")}},
+		{name: "own name", lines: []string{emb("embedding")},
+			want: []string{`error 2:1 Proxy embedding name in DB-GPT 0.6.3: a proxy/openai embedding model must be named "proxy_openai"`}},
+		{name: "0.7 own name", lines: []string{cluster07, emb("embedding")}},
+	})
+}
+
+func TestRuleProxyAPIBase06(t *testing.T) {
+	zhipu := "model \"glm\" {\n  type     = \"llm\"\n  provider = \"proxy/zhipu\"\n}"
+	testRule(t, ruleProxyAPIBase06, []ruleCase{
+		{name: "zhipu without", lines: []string{zhipu}, want: []string{`error 2:1 Missing api_base: hactl knows no default for proxy/zhipu`}},
+		{name: "zhipu with", lines: []string{strings.Replace(zhipu, "}", "  api_base = \"https://open.bigmodel.cn/api/paas/v4\"\n}", 1)}},
+		{name: "openai has a default", lines: []string{"model \"m\" {\n  type     = \"llm\"\n  provider = \"proxy/openai\"\n}"}},
+		{name: "0.7", lines: []string{cluster07, zhipu}},
+	})
+}
+
+func TestRuleProxyHasKey(t *testing.T) {
+	gpt := "model \"gpt-4o\" {\n  type     = \"llm\"\n  provider = \"proxy/openai\"\n}"
+	withKey := "model \"gpt-4o\" {\n  type     = \"llm\"\n  provider = \"proxy/openai\"\n  api_key  = var.key\n}"
+	keyVar := "variable \"key\" {\n  sensitive = true\n  default   = \"sk-123\"\n}"
+	worker := func(env string) string {
+		return "worker \"w\" {\n  server = server.s1\n  model  = model.gpt-4o\n  env    = {" + env + "}\n}"
+	}
+	testRule(t, ruleProxyHasKey, []ruleCase{
+		{name: "0.7 no key", lines: []string{cluster07, s1, gpt, worker("")},
+			want: []string{`error 6:1 Proxy model without an API key: Model "gpt-4o" (proxy/openai) has no api_key, and worker.w's environment has no OPENAI_API_KEY`}},
+		{name: "0.7 key", lines: []string{cluster07, s1, keyVar, withKey, worker("")}},
+		{name: "0.7 OPENAI_API_KEY in the worker's env", lines: []string{cluster07, s1, gpt, worker(`OPENAI_API_KEY = "sk-1"`)}},
+		{name: "0.7 OPENAI_API_KEY in the server's env", lines: []string{cluster07, "server \"s1\" {\n  address = \"10.0.0.1\"\n  env     = { OPENAI_API_KEY = \"sk-1\" }\n}", gpt, worker("")}},
+		{name: "0.7 key from an unset variable", lines: []string{cluster07, s1, "variable \"key\" { sensitive = true }", withKey, worker("")}},
+		{name: "0.6 no key", lines: []string{s1, gpt, worker("")},
+			want: []string{`error 3:1 Proxy model without an API key: worker.w's environment has no GPT_4O_PROXY_API_KEY or PROXY_API_KEY: DB-GPT 0.6.3 exits`}},
+		{name: "0.6 key in env", lines: []string{s1, gpt, worker(`GPT_4O_PROXY_API_KEY = "sk-1"`)}},
+		{name: "0.7 embedding needs none", lines: []string{cluster07, s1, "model \"gpt-4o\" {\n  type     = \"text2vec\"\n  provider = \"proxy/openai\"\n}", worker("")}},
+	})
+}
+
+func TestRuleDefaultEmbeddingKnown06(t *testing.T) {
+	ws := func(model string) string {
+		return "webserver {\n  server            = server.s1\n  default_embedding = model." + model + "\n}"
+	}
+	emb := func(name string) string {
+		return "model \"" + name + "\" {\n  type = \"text2vec\"\n  path = \"/m\"\n}"
+	}
+	testRule(t, ruleDefaultEmbeddingKnown06, []ruleCase{
+		{name: "known", lines: []string{s1, emb("text2vec"), ws("text2vec")}},
+		{name: "unknown", lines: []string{s1, emb("text2vec-large"), ws("text2vec-large")},
+			want: []string{`error 9:23 Embedding model unknown to DB-GPT 0.6.3: default_embedding is model "text2vec-large", but the DB-GPT 0.6.3 webserver knows only these embedding model names and exits with a KeyError at start on any other: bge-base-en,`}},
+		{name: "typo", lines: []string{s1, emb("bge-large-zhh"), ws("bge-large-zhh")},
+			want: []string{`error 9:23 Embedding model unknown to DB-GPT 0.6.3: Did you mean "bge-large-zh"?`}},
+		{name: "0.7", lines: []string{cluster07, s1, emb("text2vec-large"), ws("text2vec-large")}},
+	})
+}
+
+func TestRuleParamsKnown07(t *testing.T) {
+	m := func(provider, params string) string {
+		path := "  path     = \"/m\"\n"
+		if strings.HasPrefix(provider, "proxy/") {
+			path = ""
+		}
+		return "model \"m\" {\n  type     = \"llm\"\n  provider = \"" + provider + "\"\n" + path + "  params   = { " + params + " }\n}"
+	}
+	testRule(t, ruleParamsKnown07, []ruleCase{
+		{name: "hf known", lines: []string{cluster07, m("hf", `torch_dtype = "float16"`)}},
+		{name: "hf typo", lines: []string{cluster07, m("hf", `torch_dtyp = "float16"`)},
+			want: []string{`warning 9:16 Parameter unknown to the provider: DB-GPT 0.7.0's hf llm model takes no "torch_dtyp": it would drop it without a word. Did you mean "torch_dtype"? It takes: attn_implementation,`}},
+		{name: "openai known", lines: []string{cluster07, m("proxy/openai", `api_type = "azure"`)}},
+		{name: "openai unknown", lines: []string{cluster07, m("proxy/openai", `trust_remote_code = "true"`)},
+			want: []string{`warning 8:16 Parameter unknown to the provider: DB-GPT 0.7.0's proxy/openai llm model takes no "trust_remote_code"`}},
+		{name: "unknown provider says nothing", lines: []string{cluster07, m("proxy/zhipu", `anything = "x"`)}},
+		{name: "0.6 says nothing", lines: []string{m("hf", `torch_dtyp = "float16"`)}},
 	})
 }
 
@@ -380,9 +471,14 @@ func TestRuleExtraArgsNeedsFlagsGeneration(t *testing.T) {
   model      = model.m
   extra_args = []
 }`
+	ws := `webserver {
+  server     = server.s1
+  extra_args = ["--disable_alembic_upgrade"]
+}`
 	testRule(t, ruleExtraArgsNeedsFlagsGeneration, []ruleCase{
-		{name: "0.6", lines: []string{s1, llm, w}},
-		{name: "0.7", lines: []string{cluster07, s1, llm, w}, want: []string{"error 13:16 Setting not available in DB-GPT 0.7.0: extra_args exists only in the flags generation"}},
+		{name: "0.6", lines: []string{s1, llm, w, ws}},
+		{name: "0.7", lines: []string{cluster07, s1, llm, w}, want: []string{"error 13:16 Setting not available in DB-GPT 0.7.0: worker.w: extra_args exists only in the flags generation"}},
+		{name: "0.7 webserver", lines: []string{cluster07, s1, ws}, want: []string{"error 8:16 Setting not available in DB-GPT 0.7.0: webserver: extra_args exists only"}},
 		{name: "0.7 without", lines: []string{cluster07, s1, llm, `worker "w" {
   server = server.s1
   model  = model.m

@@ -29,6 +29,7 @@ defaults {
   dbgpt_command    = "/usr/local/bin/dbgpt"
   connect_timeout  = "5s"
   command_timeout  = "2m"
+  env              = { PYTHONPATH = "/opt/lib", SHARED = "defaults" }
 
   jump {
     address  = "10.0.0.254"
@@ -49,9 +50,10 @@ server "s1" {
   known_hosts_file = "/keys/kh"
   sudo             = false
   deploy_dir       = "/opt/s1"
-  dbgpt_command    = "dbgpt"
+  dbgpt_command    = "/opt/venv/bin/python -m 'dbgpt.cli.cli_scripts'"
   connect_timeout  = "3s"
   command_timeout  = "30s"
+  env              = { SHARED = "s1", KEY = var.pw }
 
   jump {
     address = "10.0.0.253"
@@ -79,9 +81,18 @@ model "llm" {
   params = { max_length = 4096 }
 }
 
-model "emb" {
+model "text2vec" {
   type = "text2vec"
   path = "/models/emb"
+}
+
+model "gpt-4o" {
+  type          = "llm"
+  provider      = "proxy/openai"
+  api_base      = "https://api.example.com/v1"
+  api_key       = var.pw
+  backend       = "gpt-4o-mini"
+  start_timeout = "90s"
 }
 
 controller "c1" {
@@ -112,9 +123,15 @@ worker "w1" {
   env                     = { CUDA_VISIBLE_DEVICES = "0" }
 }
 
+worker "w3" {
+  server = server.s1
+  model  = model.gpt-4o
+  port   = 8003
+}
+
 worker "w2" {
   server = server.s2
-  model  = model.emb
+  model  = model.text2vec
   port   = 8002
 }
 
@@ -126,8 +143,9 @@ webserver {
   remote_embedding  = true
   remote_rerank     = false
   default_llm       = model.llm
-  default_embedding = model.emb
+  default_embedding = model.text2vec
   log_level         = "INFO"
+  extra_args        = ["--disable_alembic_upgrade"]
   env               = { B = "2" }
 }
 
@@ -136,8 +154,9 @@ apiserver {
   host      = "0.0.0.0"
   port      = 8100
   api_keys  = [var.pw]
-  log_level = "ERROR"
-  env       = { TOKEN = var.pw }
+  log_level  = "ERROR"
+  extra_args = ["--x", "y"]
+  env        = { TOKEN = var.pw }
 }
 
 compose {

@@ -4,6 +4,11 @@ cluster {
   dbgpt_version = "0.7.0"
 }
 
+variable "key" {
+  default   = "sk-test"
+  sensitive = true
+}
+
 server "s1" {
   transport = "local"
 }
@@ -15,6 +20,8 @@ registry "sqlite" {
 model "proxy" {
   type     = "llm"
   provider = "proxy/openai"
+  api_key  = var.key
+  params   = { api_type = "azure" }
 }
 
 controller "c1" {

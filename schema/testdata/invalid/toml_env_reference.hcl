@@ -10,7 +10,7 @@ server "s1" {
 model "m" {
   type   = "llm"
   path   = "/models/m"
-  params = { backend = "x$${env:HOME}y" }
+  params = { quantization = "x$${env:HOME}y" }
 }
 
 controller "c1" {
@@ -23,5 +23,5 @@ worker "w" {
   prompt_template = "$${env:AWS_SECRET_ACCESS_KEY}"
 }
 
-# want: 13:12 Environment reference in value: The value holds "${env:HOME}"
+# want: 13:14 Environment reference in value: The value of "quantization" holds "${env:HOME}"
 # want: 23:21 Environment reference in value: The value holds "${env:AWS_SECRET_ACCESS_KEY}"

@@ -13,7 +13,7 @@ controller "c1" {
 model "m" {
   type     = "llm"
   path     = "/m"
-  provider = "hf"
+  provider = "vllm"
 }
 
 worker "w" {
@@ -21,4 +21,4 @@ worker "w" {
   model  = model.m
 }
 
-# want: 16:14 Setting not available in DB-GPT 0.6.3: provider is a setting of the TOML generation
+# want: 16:14 Provider not available in DB-GPT 0.6.3: DB-GPT 0.6.3 cannot serve a llm model with provider "vllm"
