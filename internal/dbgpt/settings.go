@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hactl/hactl/internal/dbgpt/catalog"
 	"github.com/hactl/hactl/schema"
 )
 
@@ -20,10 +21,31 @@ import (
 //     lookup order finds it; a sensitive model parameter: <MODEL_NAME>_<KEY>,
 //     the worker's <model_name>_ prefix upper-cased with '-' as '_');
 //   - TOML generation: the file holds "${env:NAME}" and SecretEnv holds NAME.
+//
+// A proxy model's API key is a secret too: 0.6 reads a worker's
+// proxy_api_key from <MODEL_NAME>_PROXY_API_KEY (catalog.EnvKey06); 0.7's
+// model table holds api_key = "${env:HACTL_MODEL_API_KEY}".
 
 // TOMLFile is the settings file name of the TOML generation, relative to the
-// component directory (the process's working directory).
+// component directory (the process's working directory). DB-GPT is given its
+// absolute path: the 0.7 webserver resolves a relative one against its
+// install root.
 const TOMLFile = "dbgpt.toml"
+
+// Paths under the component directory.
+const (
+	// LogDir is where DB-GPT writes its log files (DBGPT_LOG_DIR), so two
+	// components on one host do not share them.
+	LogDir = "logs"
+	// DataDir keeps what a component stores across deploys: the 0.7
+	// webserver's meta database.
+	DataDir = "data"
+	// WebMetaDB is the 0.7 webserver's SQLite meta database, under DataDir.
+	WebMetaDB = "dbgpt-meta.db"
+)
+
+// EnvLogDir is DB-GPT's log directory variable.
+const EnvLogDir = "DBGPT_LOG_DIR"
 
 // Environment variable names that carry secrets.
 const (
@@ -32,6 +54,7 @@ const (
 	EnvAPIKeys                    = "API_KEYS"                        // flags generation, bare lookup
 	EnvTOMLRegistryPassword       = "HACTL_REGISTRY_PASSWORD"         // TOML generation
 	EnvTOMLAPIKeys                = "HACTL_API_KEYS"                  // TOML generation
+	EnvTOMLModelAPIKey            = "HACTL_MODEL_API_KEY"             // TOML generation
 )
 
 // Render renders the component of the given role and name ("webserver" and
@@ -67,7 +90,7 @@ func Render(c *schema.Cluster, role, name string) (Launch, error) {
 // RenderController renders one model controller.
 func RenderController(c *schema.Cluster, ctl *schema.Controller) (Launch, error) {
 	l := newLaunch()
-	if err := l.addEnv(c, ctl.Env, "controller "+ctl.Name); err != nil {
+	if err := l.addEnv(c, ctl.Server, ctl.Env, "controller "+ctl.Name); err != nil {
 		return Launch{}, err
 	}
 	reg := c.Registry
@@ -89,9 +112,13 @@ func RenderController(c *schema.Cluster, ctl *schema.Controller) (Launch, error)
 			d.int("port", reg.Port)
 			d.str("database", reg.Database)
 			d.str("user", reg.User)
+			// Always written: without the key DB-GPT 0.7 falls back to
+			// ${env:DBGPT_DB_PASSWORD} and exits when that is not set.
 			if reg.Password.IsSet() {
 				d.str("password", envRef(EnvTOMLRegistryPassword))
 				l.SecretEnv[EnvTOMLRegistryPassword] = reg.Password.Reveal()
+			} else {
+				d.str("password", "")
 			}
 			if reg.PoolSize > 0 {
 				d.int("pool_size", reg.PoolSize)
@@ -104,6 +131,7 @@ func RenderController(c *schema.Cluster, ctl *schema.Controller) (Launch, error)
 			d.str("type", "sqlite")
 			d.str("path", reg.Path)
 		}
+		logLevel(t, "service.model.controller.log", ctl.LogLevel)
 		if err := l.tomlArgs(schema.RoleController, t); err != nil {
 			return Launch{}, err
 		}
@@ -148,7 +176,7 @@ func RenderController(c *schema.Cluster, ctl *schema.Controller) (Launch, error)
 func RenderWorker(c *schema.Cluster, w *schema.Worker) (Launch, error) {
 	l := newLaunch()
 	where := "worker " + w.Name
-	if err := l.addEnv(c, w.Env, where); err != nil {
+	if err := l.addEnv(c, w.Server, w.Env, where); err != nil {
 		return Launch{}, err
 	}
 	m := w.Model
@@ -167,12 +195,33 @@ func RenderWorker(c *schema.Cluster, w *schema.Worker) (Launch, error) {
 		s.str("controller_addr", ctlAddr)
 		s.str("worker_register_host", w.Server.Address)
 		s.int("heartbeat_interval", w.HeartbeatIntervalSecs)
+		logLevel(t, "service.model.worker.log", w.LogLevel)
 		mt := t.arrayTable(modelTable(m.WorkerType))
 		mt.str("name", m.Name)
-		if m.Provider != "" {
-			mt.str("provider", m.Provider)
+		provider := m.Provider
+		if provider == "" {
+			provider = schema.ProviderHF
 		}
-		mt.str("path", m.Path)
+		mt.str("provider", provider)
+		if !m.IsProxy() {
+			mt.str("path", m.Path)
+		}
+		if m.IsProxy() {
+			switch {
+			case m.Provider == schema.ProviderOpenAI && m.WorkerType == schema.WorkerTypeText2Vec:
+				// Its class takes the full embeddings URL (api_url), not a base.
+				mt.str("api_url", catalog.OpenAIEmbeddingURL(m.APIBase))
+			case m.APIBase != "":
+				mt.str("api_base", m.APIBase)
+			}
+			if m.APIKey.IsSet() {
+				mt.str("api_key", envRef(EnvTOMLModelAPIKey))
+				l.SecretEnv[EnvTOMLModelAPIKey] = m.APIKey.Reveal()
+			}
+			if m.Backend != "" {
+				mt.str("backend", m.Backend)
+			}
+		}
 		if w.Device != "" {
 			mt.str("device", w.Device)
 		}
@@ -198,15 +247,29 @@ func RenderWorker(c *schema.Cluster, w *schema.Worker) (Launch, error) {
 		return l.Launch, nil
 	}
 
+	modelPath := m.Path
+	if m.IsProxy() {
+		adapter, ok := catalog.Adapter06(m.Provider, m.WorkerType)
+		if !ok {
+			return Launch{}, fmt.Errorf("%s: DB-GPT %s has no adapter for a %s model of provider %s", where, c.Version, m.WorkerType, m.Provider)
+		}
+		modelPath = adapter
+	}
 	a := []string{"start", "worker",
 		"--model_name", m.Name,
-		"--model_path", m.Path,
+		"--model_path", modelPath,
 		"--worker_type", m.WorkerType,
 		"--host", w.Host,
 		"--port", itoa(w.Port),
 		"--controller_addr", ctlAddr,
 		"--worker_register_host", w.Server.Address,
 		"--heartbeat_interval", itoa(w.HeartbeatIntervalSecs),
+	}
+	if m.IsProxy() {
+		a = append(a, proxyFlags06(m)...)
+		if m.APIKey.IsSet() {
+			l.SecretEnv[catalog.EnvKey06(m.Name, catalog.Flag06APIKey)] = m.APIKey.Reveal()
+		}
 	}
 	if w.Device != "" {
 		a = append(a, "--device", w.Device)
@@ -224,15 +287,13 @@ func RenderWorker(c *schema.Cluster, w *schema.Worker) (Launch, error) {
 		v := m.Params[k]
 		if isSensitive(c, v) {
 			// DB-GPT reads a worker's settings from <model_name>_<KEY> too.
-			l.SecretEnv[envName(m.Name+"_"+k)] = v
+			l.SecretEnv[catalog.EnvKey06(m.Name, k)] = v
 			continue
 		}
 		a = append(a, "--"+k, v)
 	}
-	for _, x := range w.ExtraArgs {
-		if isSensitive(c, x) {
-			return Launch{}, fmt.Errorf("%s: extra_args holds a sensitive value, which would be visible on the command line; pass it as a model param instead", where)
-		}
+	if err := checkExtraArgs(c, w.ExtraArgs, where, "pass it as a model param instead"); err != nil {
+		return Launch{}, err
 	}
 	a = append(a, w.ExtraArgs...)
 	l.Args = a
@@ -243,7 +304,7 @@ func RenderWorker(c *schema.Cluster, w *schema.Worker) (Launch, error) {
 func RenderWebserver(c *schema.Cluster) (Launch, error) {
 	ws := c.Webserver
 	l := newLaunch()
-	if err := l.addEnv(c, ws.Env, "webserver"); err != nil {
+	if err := l.addEnv(c, ws.Server, ws.Env, "webserver"); err != nil {
 		return Launch{}, err
 	}
 	ctlAddr := strings.Join(c.ControllerURLs(), ",")
@@ -260,7 +321,9 @@ func RenderWebserver(c *schema.Cluster) (Launch, error) {
 		}
 		d := t.table("service.web.database")
 		d.str("type", "sqlite")
-		d.str("path", "dbgpt-meta.db")
+		// Absolute: 0.7 resolves a relative path against its install root.
+		d.str("path", ComponentDir+"/"+DataDir+"/"+WebMetaDB)
+		logLevel(t, "service.web.log", ws.LogLevel)
 		if ws.DefaultLLM != nil || ws.DefaultEmbedding != nil {
 			m := t.table("models")
 			if ws.DefaultLLM != nil {
@@ -295,7 +358,10 @@ func RenderWebserver(c *schema.Cluster) (Launch, error) {
 	if ws.DefaultEmbedding != nil {
 		l.Env["EMBEDDING_MODEL"] = ws.DefaultEmbedding.Name
 	}
-	l.Args = a
+	if err := checkExtraArgs(c, ws.ExtraArgs, "webserver", "pass it through env instead"); err != nil {
+		return Launch{}, err
+	}
+	l.Args = append(a, ws.ExtraArgs...)
 	return l.Launch, nil
 }
 
@@ -303,7 +369,7 @@ func RenderWebserver(c *schema.Cluster) (Launch, error) {
 func RenderAPIServer(c *schema.Cluster) (Launch, error) {
 	as := c.APIServer
 	l := newLaunch()
-	if err := l.addEnv(c, as.Env, "apiserver"); err != nil {
+	if err := l.addEnv(c, as.Server, as.Env, "apiserver"); err != nil {
 		return Launch{}, err
 	}
 	ctlAddr := strings.Join(c.ControllerURLs(), ",")
@@ -323,6 +389,7 @@ func RenderAPIServer(c *schema.Cluster) (Launch, error) {
 			s.str("api_keys", envRef(EnvTOMLAPIKeys))
 			l.SecretEnv[EnvTOMLAPIKeys] = strings.Join(keys, ",")
 		}
+		logLevel(t, "service.model.api.log", as.LogLevel)
 		if err := l.tomlArgs(schema.RoleAPIServer, t); err != nil {
 			return Launch{}, err
 		}
@@ -336,8 +403,60 @@ func RenderAPIServer(c *schema.Cluster) (Launch, error) {
 		l.SecretEnv[EnvAPIServerAPIKeys] = strings.Join(keys, ",")
 		l.SecretEnv[EnvAPIKeys] = strings.Join(keys, ",")
 	}
-	l.Args = a
+	if err := checkExtraArgs(c, as.ExtraArgs, "apiserver", "pass it through env instead"); err != nil {
+		return Launch{}, err
+	}
+	l.Args = append(a, as.ExtraArgs...)
 	return l.Launch, nil
+}
+
+// proxyFlags06 are a 0.6 proxy worker's flags: the server URL and backend
+// under the names of its parameter class (ProxyModelParameters for an LLM,
+// ProxyEmbeddingParameters for an embedding model). The key goes by
+// environment.
+func proxyFlags06(m *schema.Model) []string {
+	var a []string
+	base := m.APIBase
+	if base == "" && m.Provider == schema.ProviderOpenAI {
+		base = catalog.OpenAIAPIBase
+	}
+	if m.WorkerType == schema.WorkerTypeText2Vec {
+		if base != "" {
+			a = append(a, "--"+catalog.Flag06ServerURL, base)
+		}
+		if m.Backend != "" {
+			a = append(a, "--"+catalog.Flag06EmbBackend, m.Backend)
+		}
+		return a
+	}
+	switch {
+	case m.Provider == schema.ProviderOpenAI:
+		a = append(a, "--"+catalog.Flag06ServerURL, catalog.OpenAIChatURL(base), "--"+catalog.Flag06APIBase, base)
+	case base != "":
+		a = append(a, "--"+catalog.Flag06ServerURL, base)
+	}
+	if m.Backend != "" {
+		a = append(a, "--"+catalog.Flag06LLMBackend, m.Backend)
+	}
+	return a
+}
+
+// checkExtraArgs refuses a sensitive value in extra_args (validate refuses
+// it first): it would be on the command line.
+func checkExtraArgs(c *schema.Cluster, args []string, where, instead string) error {
+	for _, x := range args {
+		if isSensitive(c, x) {
+			return fmt.Errorf("%s: extra_args holds a sensitive value, which would be visible on the command line; %s", where, instead)
+		}
+	}
+	return nil
+}
+
+// logLevel writes a role's log table (0.7).
+func logLevel(t *tomlDoc, header, level string) {
+	if level != "" {
+		t.table(header).str("level", level)
+	}
 }
 
 type launchBuilder struct{ Launch }
@@ -350,14 +469,17 @@ func newLaunch() *launchBuilder {
 	}}
 }
 
-// addEnv adds the file's env block; values holding a secret go to SecretEnv.
-func (l *launchBuilder) addEnv(c *schema.Cluster, env map[string]string, where string) error {
-	for k, v := range env {
+// addEnv sets DB-GPT's log directory and adds the component's environment
+// (its server's env under its own); values holding a secret go to SecretEnv.
+func (l *launchBuilder) addEnv(c *schema.Cluster, srv *schema.Server, own map[string]string, where string) error {
+	l.Env[EnvLogDir] = ComponentDir + "/" + LogDir
+	for k, v := range schema.MergedEnv(srv, own) {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
 			return fmt.Errorf("%s: invalid environment variable name %q", where, k)
 		}
 		if isSensitive(c, v) {
 			l.SecretEnv[k] = v
+			delete(l.Env, k)
 		} else {
 			l.Env[k] = v
 		}
@@ -371,7 +493,7 @@ func (l *launchBuilder) tomlArgs(role string, t *tomlDoc) error {
 		// past it.
 		return fmt.Errorf("%s: a setting holds %q, which DB-GPT would replace by its own environment variable (its configuration loader has no escape for ${env:...})", role, ref)
 	}
-	l.Args = []string{"start", role, "-c", TOMLFile}
+	l.Args = []string{"start", role, "-c", ComponentDir + "/" + TOMLFile}
 	// The file holds only ${env:...} references to secrets, but it is still
 	// the component's settings: owner-only like every settings file.
 	l.Files[TOMLFile] = File{Content: []byte(t.String()), Secret: true}

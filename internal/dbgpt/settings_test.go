@@ -95,6 +95,96 @@ func dump(l Launch) string {
 	return b.String()
 }
 
+// proxyCluster is the guide's compose variant: a proxy LLM and a proxy
+// embedding model, the key from a sensitive variable, server env.
+func proxyCluster(gen schema.Generation) *schema.Cluster {
+	c := testCluster(gen, schema.RegistryMySQL)
+	s3 := c.Servers[2]
+	s3.Env = map[string]string{"PYTHONPATH": "/opt/lib", "TZ": "Europe/Paris"}
+	s3.DBGPTArgv = []string{"/opt/venv/bin/python", "-m", "dbgpt.cli.cli_scripts"}
+	llm := &schema.Model{Name: "gpt-4o", WorkerType: schema.WorkerTypeLLM, Provider: schema.ProviderOpenAI,
+		APIBase: "https://llm.example.com/v1", APIKey: schema.NewSecret(testProxyKey), Backend: "gpt-4o-mini",
+		Params: map[string]string{"context_length": "8192"}}
+	if gen == schema.GenerationFlags {
+		llm.Params = map[string]string{"max_context_size": "8192"}
+	}
+	embName := "text-embedding-3-small"
+	if gen == schema.GenerationFlags {
+		embName = "proxy_openai"
+	}
+	emb := &schema.Model{Name: embName, WorkerType: schema.WorkerTypeText2Vec, Provider: schema.ProviderOpenAI,
+		APIKey: schema.NewSecret(testProxyKey), Backend: "text-embedding-3-small"}
+	c.Models = []*schema.Model{llm, emb}
+	c.Workers[0].Model, c.Workers[0].Device, c.Workers[0].PromptTemplate, c.Workers[0].LimitConcurrency = llm, "", "", 0
+	c.Workers[0].Env = map[string]string{"TZ": "UTC"}
+	c.Workers[0].LogLevel, c.Workers[1].LogLevel, c.Webserver.LogLevel = "DEBUG", "INFO", "WARNING"
+	c.Workers[1].Model, c.Workers[1].ExtraArgs = emb, nil
+	c.Webserver.DefaultLLM, c.Webserver.DefaultEmbedding = llm, emb
+	if gen == schema.GenerationFlags {
+		c.Webserver.ExtraArgs = []string{"--disable_alembic_upgrade"}
+	}
+	return c
+}
+
+const testProxyKey = "sk-proxy-key"
+
+func TestRenderProxyGolden(t *testing.T) {
+	for _, gen := range []schema.Generation{schema.GenerationFlags, schema.GenerationTOML} {
+		c := proxyCluster(gen)
+		for _, cp := range []struct{ role, name string }{
+			{schema.RoleWorker, "llm"}, {schema.RoleWorker, "embedding"}, {schema.RoleWebserver, "webserver"},
+		} {
+			name := fmt.Sprintf("proxy-%s-%s-%s.golden", gen, cp.role, cp.name)
+			t.Run(name, func(t *testing.T) {
+				l, err := Render(c, cp.role, cp.name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkGolden(t, name, dump(l))
+				if cp.role == schema.RoleWorker {
+					found := false
+					for _, v := range l.SecretEnv {
+						found = found || v == testProxyKey
+					}
+					if !found {
+						t.Errorf("the API key is not in SecretEnv %v", slices.Sorted(maps.Keys(l.SecretEnv)))
+					}
+				}
+				for _, a := range l.Args {
+					if strings.Contains(a, testProxyKey) {
+						t.Errorf("the API key is on the command line: %q", l.Args)
+					}
+				}
+				for n, f := range l.Files {
+					if strings.Contains(string(f.Content), testProxyKey) {
+						t.Errorf("the API key is in %s", n)
+					}
+				}
+			})
+		}
+	}
+}
+
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "settings", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/dbgpt -run TestRender -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
 func TestRenderGolden(t *testing.T) {
 	for _, gen := range []schema.Generation{schema.GenerationFlags, schema.GenerationTOML} {
 		for _, reg := range []string{schema.RegistryMySQL, schema.RegistrySQLite, schema.RegistryEmbedded} {
@@ -261,7 +351,7 @@ func TestTOMLParses(t *testing.T) {
 		if _, err := toml.Decode(string(l.Files[TOMLFile].Content), &doc); err != nil {
 			t.Errorf("%s TOML does not parse: %v", role, err)
 		}
-		if strings.Join(l.Args, " ") != "start "+role+" -c dbgpt.toml" {
+		if strings.Join(l.Args, " ") != "start "+role+" -c "+ComponentDir+"/dbgpt.toml" {
 			t.Errorf("%s args = %q", role, l.Args)
 		}
 	}
@@ -290,5 +380,82 @@ func TestExtraArgsRejected(t *testing.T) {
 	c.Workers[0].ExtraArgs = []string{"--api_key", testPassword}
 	if _, err := RenderWorker(c, c.Workers[0]); err == nil || !strings.Contains(err.Error(), "sensitive") {
 		t.Errorf("secret in extra_args: err = %v", err)
+	}
+}
+
+// DB-GPT 0.7 falls back to ${env:DBGPT_DB_PASSWORD} when the key is missing:
+// a registry without a password still gets the key, empty.
+func TestTOMLRegistryPasswordAlwaysWritten(t *testing.T) {
+	c := testCluster(schema.GenerationTOML, schema.RegistryMySQL)
+	c.Registry.Password = schema.Secret{}
+	l, err := RenderController(c, c.Controllers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Service struct {
+			Model struct {
+				Controller struct {
+					Registry struct{ Database map[string]any }
+				}
+			}
+		}
+	}
+	if _, err := toml.Decode(string(l.Files[TOMLFile].Content), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if pw, ok := doc.Service.Model.Controller.Registry.Database["password"]; !ok || pw != "" {
+		t.Errorf("password = %#v (present %v), want the empty string", pw, ok)
+	}
+}
+
+// A component's environment is its server's env under its own; a
+// sensitive value of either goes to SecretEnv only.
+func TestServerEnvMerged(t *testing.T) {
+	for _, gen := range []schema.Generation{schema.GenerationFlags, schema.GenerationTOML} {
+		c := testCluster(gen, schema.RegistryMySQL)
+		s1 := c.Servers[0]
+		s1.Env = map[string]string{"PYTHONPATH": "/srv", "TZ": "Asia/Tokyo", "DB": "pw:" + testPassword}
+		c.Webserver.Env = map[string]string{"TZ": "UTC"}
+		l, err := RenderWebserver(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Env["PYTHONPATH"] != "/srv" || l.Env["TZ"] != "UTC" || l.Env[EnvLogDir] != ComponentDir+"/logs" {
+			t.Errorf("%s: env %v", gen, l.Env)
+		}
+		if _, leaked := l.Env["DB"]; leaked || l.SecretEnv["DB"] != "pw:"+testPassword {
+			t.Errorf("%s: the sensitive server env value is not only in SecretEnv: env %v", gen, l.Env)
+		}
+	}
+}
+
+func TestFrontendExtraArgs(t *testing.T) {
+	c := testCluster(schema.GenerationFlags, schema.RegistryMySQL)
+	c.APIServer.ExtraArgs = []string{"--x", "y"}
+	l, err := RenderAPIServer(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(l.Args[len(l.Args)-2:], " "); got != "--x y" {
+		t.Errorf("args end %q", got)
+	}
+	c.APIServer.ExtraArgs = []string{"--api_keys", testAPIKey1}
+	if _, err := RenderAPIServer(c); err == nil || !strings.Contains(err.Error(), "sensitive") {
+		t.Errorf("secret in extra_args: err = %v", err)
+	}
+}
+
+// Launch.In makes every ComponentDir path absolute where the component lives.
+func TestComponentDirResolved(t *testing.T) {
+	c := testCluster(schema.GenerationTOML, schema.RegistryMySQL)
+	l, err := RenderWebserver(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := l.In("/opt/hactl/ha/webserver")
+	if in.Args[len(in.Args)-1] != "/opt/hactl/ha/webserver/dbgpt.toml" || in.Env[EnvLogDir] != "/opt/hactl/ha/webserver/logs" ||
+		!strings.Contains(string(in.Files[TOMLFile].Content), `path = "/opt/hactl/ha/webserver/data/dbgpt-meta.db"`) {
+		t.Errorf("In: args %q env %v file:\n%s", in.Args, in.Env, in.Files[TOMLFile].Content)
 	}
 }
