@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/schema"
@@ -30,7 +31,7 @@ const (
 // order: controllers, workers, webserver, apiserver (file order within each).
 func Desired(c *schema.Cluster) ([]*Component, error) {
 	var out []*Component
-	add := func(role, name string, srv *schema.Server, port, level int, attrs map[string]string) error {
+	add := func(role, name string, srv *schema.Server, port, level int, attrs map[string]string, startTimeout time.Duration) error {
 		l, err := dbgpt.Render(c, role, name)
 		if err != nil {
 			return err
@@ -46,7 +47,7 @@ func Desired(c *schema.Cluster) ([]*Component, error) {
 		attrs["dbgpt_command"] = srv.DBGPTCommand
 		comp := &Component{
 			Address: addr, Role: role, Name: name, Server: srv, Port: port,
-			Launch: l, Level: level, Attributes: attrs,
+			Launch: l, Level: level, Attributes: attrs, StartTimeout: startTimeout,
 		}
 		comp.Hash = hashComponent(comp)
 		out = append(out, comp)
@@ -61,8 +62,8 @@ func Desired(c *schema.Cluster) ([]*Component, error) {
 		}
 		setIf(a, "log_level", ctl.LogLevel)
 		registryAttrs(c, a)
-		envAttrs(c, a, ctl.Env)
-		if err := add(schema.RoleController, ctl.Name, ctl.Server, ctl.Port, LevelController, a); err != nil {
+		envAttrs(c, a, schema.MergedEnv(ctl.Server, ctl.Env))
+		if err := add(schema.RoleController, ctl.Name, ctl.Server, ctl.Port, LevelController, a, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -71,26 +72,31 @@ func Desired(c *schema.Cluster) ([]*Component, error) {
 		a := map[string]string{
 			"host":                 w.Host,
 			"model":                w.RegistryModelName(),
-			"model.path":           m.Path,
 			"controller_addr":      ctlAddr,
 			"worker_register_host": w.Server.Address,
 			"heartbeat_interval":   strconv.Itoa(w.HeartbeatIntervalSecs),
 		}
+		setIf(a, "model.path", m.Path)
 		setIf(a, "model.provider", m.Provider)
+		setIf(a, "model.api_base", m.APIBase)
+		if m.APIKey.IsSet() {
+			a["model.api_key"] = Sensitive
+		}
+		setIf(a, "model.backend", m.Backend)
 		setIf(a, "device", w.Device)
 		setIf(a, "prompt_template", w.PromptTemplate)
 		setIf(a, "log_level", w.LogLevel)
 		if w.LimitConcurrency > 0 {
 			a["limit_model_concurrency"] = strconv.Itoa(w.LimitConcurrency)
 		}
-		if len(w.ExtraArgs) > 0 {
-			a["extra_args"] = strings.Join(w.ExtraArgs, " ")
-		}
+		extraArgsAttr(a, w.ExtraArgs)
 		for k, v := range m.Params {
 			a["model.params."+k] = redact(c, v)
 		}
-		envAttrs(c, a, w.Env)
-		if err := add(schema.RoleWorker, w.Name, w.Server, w.Port, LevelWorker, a); err != nil {
+		envAttrs(c, a, schema.MergedEnv(w.Server, w.Env))
+		// The start timeout is how long to wait, not how the process runs:
+		// it is neither hashed nor shown, so changing it restarts nothing.
+		if err := add(schema.RoleWorker, w.Name, w.Server, w.Port, LevelWorker, a, m.StartTimeout); err != nil {
 			return nil, err
 		}
 	}
@@ -109,8 +115,9 @@ func Desired(c *schema.Cluster) ([]*Component, error) {
 			a["default_embedding"] = ws.DefaultEmbedding.Name
 		}
 		setIf(a, "log_level", ws.LogLevel)
-		envAttrs(c, a, ws.Env)
-		if err := add(schema.RoleWebserver, schema.RoleWebserver, ws.Server, ws.Port, LevelFrontend, a); err != nil {
+		extraArgsAttr(a, ws.ExtraArgs)
+		envAttrs(c, a, schema.MergedEnv(ws.Server, ws.Env))
+		if err := add(schema.RoleWebserver, schema.RoleWebserver, ws.Server, ws.Port, LevelFrontend, a, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -123,8 +130,9 @@ func Desired(c *schema.Cluster) ([]*Component, error) {
 			a["api_keys"] = Sensitive
 		}
 		setIf(a, "log_level", as.LogLevel)
-		envAttrs(c, a, as.Env)
-		if err := add(schema.RoleAPIServer, schema.RoleAPIServer, as.Server, as.Port, LevelFrontend, a); err != nil {
+		extraArgsAttr(a, as.ExtraArgs)
+		envAttrs(c, a, schema.MergedEnv(as.Server, as.Env))
+		if err := add(schema.RoleAPIServer, schema.RoleAPIServer, as.Server, as.Port, LevelFrontend, a, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -256,6 +264,12 @@ func currentNames(m map[string]string) map[string]string {
 func envAttrs(c *schema.Cluster, a map[string]string, env map[string]string) {
 	for k, v := range env {
 		a["env."+k] = redact(c, v)
+	}
+}
+
+func extraArgsAttr(a map[string]string, args []string) {
+	if len(args) > 0 {
+		a["extra_args"] = strings.Join(args, " ")
 	}
 }
 

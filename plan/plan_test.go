@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hactl/hactl/schema"
 )
@@ -463,11 +464,11 @@ func TestRenderJSON(t *testing.T) {
 // internal/dbgpt renders changes these for real, and then they are updated.)
 func TestHashUnchangedByDisplayNames(t *testing.T) {
 	want := map[string]string{
-		"controller.ctrl1": "sha256:60c5e973d6a9a0c26621f38bb6324ba41c27a1cb2a48393a2286cdfe5b7f822b",
-		"controller.ctrl2": "sha256:2f1c801787bb5d5cee4a3a2ef11ebe6ae7a2ffb378241ed1b8b3f2845540d04c",
-		"worker.llm":       "sha256:d3546b5b8594a4fbbe4d5eff0a98246a7a02346f1a449789ee4018cfc84922d8",
-		"worker.embedding": "sha256:6a1f3b4eb9ac965e02017e403bc4082e2da3d8392f7fdc4338227bdcc3ffa464",
-		"webserver":        "sha256:b909c9c9dcaa4d78fbd75748eb42043952ceda05b217568bd43f0fd0be14f8fe",
+		"controller.ctrl1": "sha256:27747053be8b4b57a13c584ba29b5cbf09dacfb2caae95ce900bb673b44c2d7a",
+		"controller.ctrl2": "sha256:735e39612acd0a78168087cc9110d02761e5e22f0790aa5de091682bb8c6672a",
+		"worker.llm":       "sha256:fa92bc4719c01f1bba5add9ade1705cb367db7b968dfcb06176cf9033c2ea044",
+		"worker.embedding": "sha256:4604a1a8f70ca947d4179acc25d2fca7cb099c6355267e785ae4ec5697346164",
+		"webserver":        "sha256:4966fc9db4f63cff33a67fe463605db27890ec7b25bf69c843cc0797768c61b6",
 	}
 	d := desired(t, testCluster(t))
 	if len(d) != len(want) {
@@ -726,5 +727,76 @@ func TestNoSecretInPlanOutput(t *testing.T) {
 	}
 	if !strings.Contains(text.String(), "api_keys") || !strings.Contains(text.String(), "(sensitive)") {
 		t.Errorf("sensitive attributes not shown as (sensitive):\n%s", text.String())
+	}
+}
+
+// A proxy model's settings are shown as the file names them (the key only
+// as sensitive), the server's env merged under the component's, and the
+// frontends' extra_args.
+func TestDesiredProxyAttributes(t *testing.T) {
+	c := testCluster(t)
+	s3 := c.Servers[2]
+	s3.Env = map[string]string{"PYTHONPATH": "/opt/lib", "TZ": "Asia/Tokyo"}
+	gpt := &schema.Model{Name: "gpt-4o", WorkerType: schema.WorkerTypeLLM, Provider: schema.ProviderOpenAI,
+		APIBase: "https://llm.example.com/v1", APIKey: schema.NewSecret("sk-proxy-secret"), Backend: "gpt-4o-mini", StartTimeout: 2 * time.Minute}
+	c.Models[0] = gpt
+	c.Workers[0].Model = gpt
+	c.Workers[0].Env = map[string]string{"TZ": "UTC"}
+	c.Webserver.DefaultLLM = gpt
+	c.Webserver.ExtraArgs = []string{"--disable_alembic_upgrade"}
+	d := desired(t, c)
+	w, ws := d[2], d[4]
+	want := map[string]string{
+		"model.provider": "proxy/openai", "model.api_base": "https://llm.example.com/v1", "model.api_key": Sensitive,
+		"model.backend": "gpt-4o-mini", "env.PYTHONPATH": "/opt/lib", "env.TZ": "UTC",
+	}
+	for k, v := range want {
+		if w.Attributes[k] != v {
+			t.Errorf("worker.llm %s = %q, want %q", k, w.Attributes[k], v)
+		}
+	}
+	if _, ok := w.Attributes["model.path"]; ok {
+		t.Errorf("a proxy shows a path: %v", w.Attributes)
+	}
+	for k, v := range w.Attributes {
+		if strings.Contains(v, "sk-proxy-secret") {
+			t.Errorf("the key is shown in %s", k)
+		}
+	}
+	if ws.Attributes["extra_args"] != "--disable_alembic_upgrade" {
+		t.Errorf("webserver extra_args = %q", ws.Attributes["extra_args"])
+	}
+	if w.StartTimeout != 2*time.Minute || d[0].StartTimeout != 0 || ws.StartTimeout != 0 {
+		t.Errorf("start timeouts: worker %v controller %v webserver %v", w.StartTimeout, d[0].StartTimeout, ws.StartTimeout)
+	}
+	if d[3].Attributes["model.provider"] != "" || d[3].Attributes["model.path"] != "/models/text2vec" {
+		t.Errorf("worker.embedding %v", d[3].Attributes)
+	}
+}
+
+// Changing only a model's start_timeout restarts nothing: the plan has no
+// change.
+func TestStartTimeoutChangeRestartsNothing(t *testing.T) {
+	c := testCluster(t)
+	before := desired(t, c)
+	c.Models[0].StartTimeout = 30 * time.Minute
+	after := desired(t, c)
+	if after[2].StartTimeout != 30*time.Minute || after[2].Hash != before[2].Hash {
+		t.Fatalf("worker.llm: timeout %v, hash changed %v", after[2].StartTimeout, after[2].Hash != before[2].Hash)
+	}
+	p := Diff(c, after, deployed(before), regPresent())
+	if len(p.Changes) != 0 {
+		t.Errorf("changes %s", actions(p))
+	}
+}
+
+// A server env change reaches every component on the server as a change.
+func TestServerEnvChangeUpdates(t *testing.T) {
+	c := testCluster(t)
+	before := desired(t, c)
+	c.Servers[2].Env = map[string]string{"CUDA_VISIBLE_DEVICES": "1"}
+	p := Diff(c, desired(t, c), deployed(before), regPresent())
+	if got := actions(p); got != "update worker.llm, update worker.embedding" {
+		t.Errorf("changes %s", got)
 	}
 }
