@@ -40,7 +40,7 @@ func TestExamplesValidate(t *testing.T) {
 				t.Errorf("validate: %s", diags.Error())
 			}
 			// As plan/apply, with the password given.
-			c, err := Load(f, LoadOptions{Environ: []string{"HACTL_VAR_registry_password=s3cret"}})
+			c, err := Load(f, LoadOptions{Environ: []string{"HACTL_VAR_registry_password=s3cret", "HACTL_VAR_openai_api_key=sk-test"}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
-# The HA guide's cluster as a docker compose project: a managed MySQL
-# registry, two controllers, two workers and a light webserver, each in its
-# own container. Apply with `hactl apply --provider compose`.
+# The HA guide's compose variant: a managed MySQL registry, two controllers,
+# a proxy LLM and a proxy embedding worker (OpenAI's API: nothing to
+# download, no model directory) and a light webserver, each in its own
+# container. Apply with `hactl apply --provider compose`.
 
 cluster {
   name          = "dbgpt-ha"
@@ -25,6 +26,18 @@ variable "registry_password" {
   description = "Password of the registry database's root user."
 }
 
+variable "openai_api_key" {
+  type        = string
+  sensitive   = true
+  description = "API key of the OpenAI-compatible service the models use."
+}
+
+variable "openai_api_base" {
+  type        = string
+  default     = "https://api.openai.com/v1"
+  description = "URL of the OpenAI-compatible service."
+}
+
 # With compose, each server is a service; its address is the service name.
 server "server1" {
   address = "server1"
@@ -46,14 +59,23 @@ registry "mysql" {
   create_database = true
 }
 
-model "glm-4-9b-chat" {
-  type = "llm"
-  path = "/app/models/glm-4-9b-chat"
+model "gpt-4o" {
+  type          = "llm"
+  provider      = "proxy/openai"
+  api_base      = var.openai_api_base
+  api_key       = var.openai_api_key
+  backend       = "gpt-4o-mini"
+  start_timeout = "2m"
 }
 
-model "text2vec" {
-  type = "text2vec"
-  path = "/app/models/text2vec-large-chinese"
+# DB-GPT 0.6 knows a proxy embedding model only by its adapter's name.
+model "proxy_openai" {
+  type          = "text2vec"
+  provider      = "proxy/openai"
+  api_base      = var.openai_api_base
+  api_key       = var.openai_api_key
+  backend       = "text-embedding-3-small"
+  start_timeout = "2m"
 }
 
 controller "controller1" {
@@ -64,23 +86,23 @@ controller "controller2" {
   server = server.server2
 }
 
-worker "glm-4-9b-chat" {
+worker "llm" {
   server = server.server3
-  model  = model.glm-4-9b-chat
+  model  = model.gpt-4o
   port   = 8001
 }
 
-worker "text2vec" {
+worker "embedding" {
   server = server.server3
-  model  = model.text2vec
+  model  = model.proxy_openai
   port   = 8003
 }
 
 webserver {
   server            = server.server3
   remote_embedding  = true
-  default_llm       = model.glm-4-9b-chat
-  default_embedding = model.text2vec
+  default_llm       = model.gpt-4o
+  default_embedding = model.proxy_openai
 }
 
 compose {
