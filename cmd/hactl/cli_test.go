@@ -338,7 +338,7 @@ func TestCompletion(t *testing.T) {
 // drill targets are the controllers, workers and a registry of its own.
 func TestComponentAddressesAndDrillTargets(t *testing.T) {
 	for ex, vars := range map[string][]string{
-		"ha-three-servers": {"registry_password=x"}, "quickstart": {"dbgpt_command=/bin/dbgpt"}, "compose": {"registry_password=x"},
+		"ha-three-servers": {"registry_password=x"}, "quickstart": {"dbgpt_command=/bin/dbgpt"}, "compose": {"registry_password=x", "openai_api_key=sk-x"},
 	} {
 		c, err := schema.Load(filepath.Join(examplesDir(t), ex, "cluster.hcl"), schema.LoadOptions{Vars: vars})
 		if err != nil {

@@ -211,7 +211,7 @@ func TestRunExportCompose(t *testing.T) {
 	dir := t.TempDir()
 	ex := filepath.Join(examplesDir(t), "compose", "cluster.hcl")
 	out := filepath.Join(dir, "compose.yaml")
-	r := runIn(t, "export", "compose", "-f", ex, "-var", "registry_password=pw-secret", "-o", out)
+	r := runIn(t, "export", "compose", "-f", ex, "-var", "registry_password=pw-secret", "-var", "openai_api_key=sk-secret", "-o", out)
 	r.want(t, 0, "export compose -o")
 	if !strings.HasPrefix(r.stdout, "Wrote "+out+" (compose project ") || !strings.Contains(r.stdout, " services) and ") {
 		t.Errorf("export compose -o: %q", r.stdout)
@@ -220,13 +220,13 @@ func TestRunExportCompose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(y), "services:") || strings.Contains(string(y), "pw-secret") {
+	if !strings.Contains(string(y), "services:") || strings.Contains(string(y), "pw-secret") || strings.Contains(string(y), "sk-secret") {
 		t.Errorf("the YAML lacks services or holds the secret:\n%s", y)
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".env")); err != nil {
 		t.Error(err)
 	}
-	r = runIn(t, "export", "compose", "-f", ex, "-var", "registry_password=pw-secret")
+	r = runIn(t, "export", "compose", "-f", ex, "-var", "registry_password=pw-secret", "-var", "openai_api_key=sk-secret")
 	r.want(t, 0, "export compose to stdout")
 	if r.stdout != string(y) {
 		t.Errorf("the printed YAML differs from the written one")
@@ -240,7 +240,7 @@ func TestRunExportCompose(t *testing.T) {
 	}
 	r = runIn(t, "export", "compose", "-f", ha)
 	r.want(t, 1, "export compose without a required variable")
-	r = runIn(t, "export", "compose", "-f", ex, "-var", "registry_password=x", "-o", filepath.Join(out, "c.yaml"))
+	r = runIn(t, "export", "compose", "-f", ex, "-var", "registry_password=x", "-var", "openai_api_key=sk-x", "-o", filepath.Join(out, "c.yaml"))
 	r.want(t, 1, "export compose under a file")
 	if !strings.HasPrefix(r.stderr, "Error: ") {
 		t.Errorf("export compose under a file: %q", r.stderr)

@@ -146,7 +146,7 @@ func TestFmtTargets(t *testing.T) {
 }
 
 func TestNeedComposeBlock(t *testing.T) {
-	if err := needComposeBlock(loadExample(t, "compose", "registry_password=x")); err != nil {
+	if err := needComposeBlock(loadExample(t, "compose", "registry_password=x", "openai_api_key=sk-x")); err != nil {
 		t.Errorf("a file with a compose block: %v", err)
 	}
 	c := loadExample(t, "ha-three-servers", "registry_password=x")

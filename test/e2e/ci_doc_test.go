@@ -63,7 +63,7 @@ func TestCIDocJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim, err = composeImageWithModels(ctx, sim, composeExampleVersion, "/app/models/glm-4-9b-chat", "/app/models/text2vec-large-chinese")
+	sim, err = composeImageWithModels(ctx, sim, composeExampleVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +129,7 @@ echo integration tests passed
 				"HACTL_VAR_dbgpt_image="+sim,
 				"HACTL_VAR_database_image="+imgs.DB,
 				"HACTL_VAR_registry_password="+composeSecret,
+				"HACTL_VAR_openai_api_key="+composeAPIKey,
 			)
 			var out testio.LockedBuffer
 			cmd.Stdout, cmd.Stderr = &out, &out
@@ -158,7 +159,7 @@ echo integration tests passed
 
 			if tc.code != 0 {
 				// Each component's section of logs has lines of its own.
-				for _, comp := range []string{"controller.controller1", "controller.controller2", "worker.glm-4-9b-chat", "worker.text2vec", "webserver"} {
+				for _, comp := range []string{"controller.controller1", "controller.controller2", "worker.llm", "worker.embedding", "webserver"} {
 					head := "--- hactl logs " + comp + "\n"
 					_, rest, ok := strings.Cut(out.String(), head)
 					if first, _, _ := strings.Cut(rest, "\n"); !ok || first == "" || strings.HasPrefix(first, "--- hactl logs") {
@@ -328,7 +329,7 @@ func checkCalls(t *testing.T, calls []hactlCall, failed bool) string {
 				t.Errorf("hactl %s exited %d", want, c.code)
 			}
 		}
-		for _, comp := range []string{"controller.controller1", "controller.controller2", "worker.glm-4-9b-chat", "worker.text2vec", "webserver"} {
+		for _, comp := range []string{"controller.controller1", "controller.controller2", "worker.llm", "worker.embedding", "webserver"} {
 			if c, ok := next("logs " + comp + " --provider compose -n 200"); ok && c.code != 0 {
 				t.Errorf("logs of %s exited %d", comp, c.code)
 			}

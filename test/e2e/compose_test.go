@@ -24,6 +24,9 @@ const (
 	composeProject = "dbgpt-ha"
 	composeVolume  = "dbgpt-ha-registry"
 	composeSecret  = "e2e-Registry'pw$1"
+	// composeAPIKey is the openai_api_key the proxy models get (never used: the
+	// sim does not call the API); like any secret it must show nowhere.
+	composeAPIKey = "sk-e2e-Proxy\"key$2"
 )
 
 // composeExampleVersion is the DB-GPT version the example declares.
@@ -91,9 +94,9 @@ func newComposeEnv(t *testing.T, version string) *composeEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The example's model paths must exist where the workers run: in the
-	// image, as a real DB-GPT image would carry or mount them.
-	sim, err = composeImageWithModels(ctx, sim, version, "/app/models/glm-4-9b-chat", "/app/models/text2vec-large-chinese")
+	// The example's models are proxies: no model directories, only the
+	// version the image's sim claims.
+	sim, err = composeImageWithModels(ctx, sim, version)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +108,7 @@ func newComposeEnv(t *testing.T, version string) *composeEnv {
 		"HACTL_VAR_dbgpt_image="+sim,
 		"HACTL_VAR_database_image="+imgs.DB,
 		"HACTL_VAR_registry_password="+composeSecret,
+		"HACTL_VAR_openai_api_key="+composeAPIKey,
 	)
 	composeSweep(t, e.project, e.volume)
 	t.Cleanup(func() { composeSweep(t, e.project, e.volume) })
@@ -129,7 +133,11 @@ func composeImageWithModels(ctx context.Context, sim, version string, dirs ...st
 			_ = exec.CommandContext(ctx, "docker", "rmi", old).Run()
 		}
 	}
-	df := fmt.Sprintf("FROM %s\nENV DBGPT_SIM_VERSION=%s\nRUN mkdir -p %s\nLABEL %s=1\n", sim, version, strings.Join(dirs, " "), images.Label)
+	df := fmt.Sprintf("FROM %s\nENV DBGPT_SIM_VERSION=%s\n", sim, version)
+	if len(dirs) > 0 {
+		df += "RUN mkdir -p " + strings.Join(dirs, " ") + "\n"
+	}
+	df += "LABEL " + images.Label + "=1\n"
 	cmd := exec.CommandContext(ctx, "docker", "build", "-q", "-t", ref, "-")
 	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
 	cmd.Stdin = strings.NewReader(df)
@@ -226,8 +234,8 @@ func (e *composeEnv) modelsLiveVia(within time.Duration, controllers ...string) 
 		name, typ, host string
 		port            int
 	}{
-		{"glm-4-9b-chat", "llm", "worker-glm-4-9b-chat", 8001},
-		{"text2vec", "text2vec", "worker-text2vec", 8003},
+		{"gpt-4o", "llm", "worker-llm", 8001},
+		{"proxy_openai", "text2vec", "worker-embedding", 8003},
 	}
 	deadline := time.Now().Add(within)
 	for {
@@ -301,7 +309,7 @@ func dockerOK(args ...string) bool { return exec.Command("docker", args...).Run(
 // killed controller, destroy keeping then purging the registry volume.
 func TestComposeApplyStatusKillDestroy(t *testing.T) {
 	e := newComposeEnv(t, composeExampleVersion)
-	services := []string{"controller1", "controller2", "worker-glm-4-9b-chat", "worker-text2vec", "webserver"}
+	services := []string{"controller1", "controller2", "worker-llm", "worker-embedding", "webserver"}
 
 	// 0. plan from nothing: the registry (no database container, no volume
 	// yet: nothing is started to look) and five components.
@@ -422,7 +430,7 @@ func TestComposeExportHAExample(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "docker-compose.yml")
 	cmd := exec.Command(bin, "export", "compose", "-f", filepath.Join(root, "examples", "compose", "cluster.hcl"), "-o", file)
-	cmd.Env = append(os.Environ(), "HACTL_VAR_registry_password="+composeSecret)
+	cmd.Env = append(os.Environ(), "HACTL_VAR_registry_password="+composeSecret, "HACTL_VAR_openai_api_key="+composeAPIKey)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("hactl export compose: %v\n%s", err, out)
 	}
