@@ -121,6 +121,12 @@ func dbgptArgv(s *schema.Server) []string {
 	return []string{"dbgpt"}
 }
 
+// shRecordExit appends "<epoch> <status> <uptime s>" ($now, $rc, $began)
+// to the exits file and keeps its last 10 lines.
+const shRecordExit = `	echo "$now $rc $((now - began))" >> ` + fileExits + `
+	tail -n 10 ` + fileExits + ` > ` + fileExits + `.tmp && mv ` + fileExits + `.tmp ` + fileExits + `
+`
+
 // runScript is run.sh, the supervisor: it runs start.sh, restarts it when it
 // exits (backoff 1s doubling to 30s, reset after a minute of uptime), counts
 // restarts, records each exit ("<epoch> <status> <uptime seconds>", the
@@ -164,8 +170,7 @@ while :; do
 	wait "$child"
 	rc=$?
 	now=$(date +%%s)
-	echo "$now $rc $((now - began))" >> `+fileExits+`
-	tail -n 10 `+fileExits+` > `+fileExits+`.tmp && mv `+fileExits+`.tmp `+fileExits+`
+`+shRecordExit+`
 	[ $((now - began)) -ge 60 ] && backoff=1
 	n=$(cat restarts 2>/dev/null)
 	n=$(( ${n:-0} + 1 ))
