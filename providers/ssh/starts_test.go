@@ -3,6 +3,7 @@ package ssh
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/schema"
@@ -77,7 +79,7 @@ func TestParseStarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := providers.Starts{Running: true, PID: 11, StartedAt: time.Unix(1796120000, 0).UTC(), Restarts: 2,
-		Exits: []providers.Exit{{At: time.Unix(1796119990, 0).UTC(), Status: 2}, {At: time.Unix(1796119995, 0).UTC(), Status: 2, Uptime: time.Second}},
+		Exits:      []providers.Exit{{At: time.Unix(1796119990, 0).UTC(), Status: 2}, {At: time.Unix(1796119995, 0).UTC(), Status: 2, Uptime: time.Second}},
 		ErrorLines: []string{"Error: No such option: --x"}, LastLine: "loading 1/4"}
 	if !reflect.DeepEqual(st, want) {
 		t.Errorf("got  %+v\nwant %+v", st, want)
@@ -282,6 +284,8 @@ func TestDBGPTArgv(t *testing.T) {
 			p := newTestProvider(t, c)
 			port := freePort(t)
 			comp := controllerComp(s, port, "h")
+			comp.Launch.Env["WHERE"] = dbgpt.ComponentDir + "/data"
+			comp.Launch.Files["conf/public.t"] = dbgpt.File{Content: []byte("public " + dbgpt.ComponentDir + "\n")}
 			if probs := p.Preflight(ctx, c, []*plan.Component{comp}); len(probs) != 0 {
 				t.Fatalf("pre-flight: %v", probs)
 			}
@@ -290,6 +294,14 @@ func TestDBGPTArgv(t *testing.T) {
 			}
 			if got := get(t, p, s, port, "/env?name=PLAIN"); got != "x y'z" {
 				t.Errorf("env through the argv: %q", got)
+			}
+			// Paths under the component directory reach the process absolute.
+			dir := filepath.Join(s.DeployDir, c.Name, comp.Address)
+			if got := get(t, p, s, port, "/env?name=WHERE"); got != dir+"/data" {
+				t.Errorf("component directory in env: %q, want %q", got, dir+"/data")
+			}
+			if got := get(t, p, s, port, "/file?name="+url.QueryEscape(dir+"/conf/public.t")); got != "public "+dir+"\n" {
+				t.Errorf("component directory in a file: %q", got)
 			}
 			s.DBGPTArgv = []string{"/bin/sh", "-c", `exit 0`, "/nonexistent/dbgpt"}
 			s.DBGPTArgv[0] = "/nonexistent/python"
