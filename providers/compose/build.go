@@ -154,7 +154,8 @@ func baseLabels(c *schema.Cluster, project, svc string) types.Labels {
 }
 
 func (p *Project) componentService(c *schema.Cluster, comp *plan.Component, svc string) (types.ServiceConfig, error) {
-	l := comp.Launch
+	// The hash label stays the one of the launch as rendered (plan compares it).
+	l := comp.Launch.In(ContainerDir)
 	labels := baseLabels(c, p.Name, svc)
 	labels[LabelComponent] = esc(comp.Address)
 	labels[LabelRole] = comp.Role

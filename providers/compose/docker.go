@@ -74,6 +74,7 @@ type container struct {
 		Pid        int
 		ExitCode   int
 		StartedAt  string
+		FinishedAt string
 		Health     *struct{ Status string }
 	}
 	RestartCount    int

@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,8 +16,10 @@ import (
 // The HA example itself, exported: compose-go loads it back and the
 // docker-compose CLI accepts it (issue 5, must show 5).
 func TestExportHAExample(t *testing.T) {
+	// The example's proxy models take their key from this variable (by
+	// environment, so the test also loads an example that lacks it).
 	c, err := schema.Load(filepath.Join("..", "..", "examples", "compose", "cluster.hcl"),
-		schema.LoadOptions{Vars: []string{"registry_password=ex'ample$pw"}})
+		schema.LoadOptions{Vars: []string{"registry_password=ex'ample$pw"}, Environ: []string{"HACTL_VAR_openai_api_key=sk-example'key"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +52,9 @@ func TestExportHAExample(t *testing.T) {
 		if s.Labels[LabelRole] == "worker" && !strings.Contains(strings.Join(s.Command, " "), s.Name) {
 			t.Errorf("%s does not register with its service name: %v", s.Name, s.Command)
 		}
+	}
+	if y, err := os.ReadFile(file); err != nil || strings.Contains(string(y), "sk-example") {
+		t.Errorf("the API key in the project file (%v)", err)
 	}
 	if bin, err := exec.LookPath("docker-compose"); err == nil {
 		cmd := exec.Command(bin, "config", "-q")

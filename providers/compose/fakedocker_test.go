@@ -41,6 +41,8 @@ type fakeState struct {
 	Containers    []map[string]any // as `docker inspect` prints them
 	ComposeFiles  []string         // the --file of every compose call
 	NextContainer int
+	Logs          string // output of `docker logs` (default: a stdout and a stderr line)
+	LogsUntil     string // output of `docker logs --until …`
 }
 
 func labelsOf(c map[string]any) map[string]string {
@@ -167,8 +169,15 @@ func (st *fakeState) serve(args []string) int {
 			*list = slices.Delete(*list, i, i+1)
 		}
 	case "logs":
-		fmt.Println("stdout line")
-		fmt.Fprintln(os.Stderr, "stderr line")
+		switch {
+		case slices.Contains(args, "--until") && st.LogsUntil != "":
+			fmt.Print(st.LogsUntil)
+		case st.Logs != "":
+			fmt.Print(st.Logs)
+		default:
+			fmt.Println("stdout line")
+			fmt.Fprintln(os.Stderr, "stderr line")
+		}
 	default:
 		fmt.Fprintln(os.Stderr, "fake docker: unknown command "+args[0])
 		return 1

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers"
+	"github.com/hactl/hactl/providers/host"
 	"github.com/hactl/hactl/schema"
 )
 
@@ -33,6 +34,9 @@ type Options struct {
 	// HealthTimeout bounds the wait for the managed database to turn
 	// healthy (default 3 minutes).
 	HealthTimeout time.Duration
+	// Out receives progress lines (where a removed component's data is
+	// kept). nil = discard.
+	Out io.Writer
 }
 
 // Provider deploys a cluster as a docker compose project. Besides
@@ -76,6 +80,9 @@ func New(c *schema.Cluster, opts Options) (*Provider, error) {
 	}
 	if opts.HealthTimeout == 0 {
 		opts.HealthTimeout = 3 * time.Minute
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
 	}
 	p := &Provider{c: ac, project: project, dir: opts.WorkDir, opts: opts, compose: opts.Compose,
 		want: map[string]*plan.Component{}}
@@ -211,7 +218,7 @@ func (p *Provider) Preflight(ctx context.Context, c *schema.Cluster, want []*pla
 		}
 	}
 	if len(probs) == 0 && len(comps) > 0 {
-		probs = append(probs, p.checkImage(ctx)...)
+		probs = append(probs, p.checkImage(ctx, comps)...)
 	}
 	if d := p.c.Compose.ModelsDir; d != "" {
 		if st, err := os.Stat(d); err != nil || !st.IsDir() {
@@ -222,24 +229,53 @@ func (p *Provider) Preflight(ctx context.Context, c *schema.Cluster, want []*pla
 }
 
 // checkImage runs the DB-GPT image once, as the workers will (models
-// directory mounted), to read `dbgpt --version` and test every worker's model
-// path. Needs bash in the image, as the healthchecks do.
-func (p *Provider) checkImage(ctx context.Context) []providers.Problem {
-	args, paths := p.checkImageCommand()
+// directory mounted), to read `dbgpt --version`, test every worker's model
+// path and (flags generation) read the worker options of each model with
+// params. Needs bash in the image, as the healthchecks do.
+func (p *Provider) checkImage(ctx context.Context, comps []*plan.Component) []providers.Problem {
+	args, paths, helps := p.checkImageCommand(comps)
 	out, err := run(ctx, "", "docker", args...)
-	return p.imageProblems(out, err, paths)
+	return append(p.imageProblems(out, err, paths), p.helpProblems(out, err, helps)...)
 }
 
-// checkImageCommand is the docker command checkImage runs, and the workers
-// (as plan addresses) of each model path it tests.
-func (p *Provider) checkImageCommand() ([]string, map[string][]string) {
+// imageHelp is one worker whose model's params the image check tests.
+type imageHelp struct {
+	component string
+	model     *schema.Model
+}
+
+// checkImageCommand is the docker command checkImage runs, the workers (as
+// plan addresses) of each model path it tests, and the workers whose
+// params it checks (the i-th prints "hactl-whrc i STATUS" and its help
+// page as "hactl-wh i LINE" lines).
+func (p *Provider) checkImageCommand(comps []*plan.Component) ([]string, map[string][]string, []imageHelp) {
 	img := p.c.Compose.DBGPTImage
 	args := []string{"run", "--rm", "--network", "none", "--entrypoint", "bash"}
 	if d := p.c.Compose.ModelsDir; d != "" {
 		args = append(args, "-v", d+":"+d+":ro")
 	}
-	args = append(args, img, "-c",
-		`dbgpt --version; rc=$?; for p in "$@"; do [ -e "$p" ] || echo "hactl-missing-path: $p"; done; exit $rc`, "check")
+	var helps []imageHelp
+	script := `dbgpt --version; rc=$?; for p in "$@"; do [ -e "$p" ] || echo "hactl-missing-path: $p"; done; `
+	if p.c.Generation == schema.GenerationFlags {
+		for _, comp := range comps {
+			if comp.Role != schema.RoleWorker {
+				continue
+			}
+			for _, w := range p.c.Workers {
+				if w.Name != comp.Name || w.Model == nil || len(w.Model.Params) == 0 {
+					continue
+				}
+				words := providers.WorkerHelpArgs(comp.Launch.In(ContainerDir).Args)
+				if words == nil {
+					continue
+				}
+				i := len(helps)
+				helps = append(helps, imageHelp{comp.Address, w.Model})
+				script += fmt.Sprintf(`h=$(dbgpt %s 2>&1 </dev/null); echo "hactl-whrc %d $?"; printf '%%s\n' "$h" | sed 's/^/hactl-wh %d /'; `, host.Join(words...), i, i)
+			}
+		}
+	}
+	args = append(args, img, "-c", script+"exit $rc", "check")
 	paths := map[string][]string{}
 	for _, w := range p.c.Workers {
 		if w.Model.Path == "" {
@@ -250,14 +286,58 @@ func (p *Provider) checkImageCommand() ([]string, map[string][]string) {
 		}
 		paths[w.Model.Path] = append(paths[w.Model.Path], "worker."+w.Name)
 	}
-	return args, paths
+	return args, paths, helps
+}
+
+// helpProblems reads the worker help pages checkImage's command printed.
+func (p *Provider) helpProblems(out string, err error, helps []imageHelp) []providers.Problem {
+	if len(helps) == 0 || err != nil {
+		return nil
+	}
+	rc := make([]int, len(helps))
+	pages := make([][]string, len(helps))
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		tag, rest, _ := strings.Cut(l, " ")
+		idx, rest, _ := strings.Cut(rest, " ")
+		i, convErr := strconv.Atoi(idx)
+		switch {
+		case tag != "hactl-wh" && tag != "hactl-whrc":
+			lines = append(lines, l)
+		case convErr != nil || i < 0 || i >= len(helps):
+		case tag == "hactl-whrc":
+			rc[i], _ = strconv.Atoi(strings.TrimSpace(rest))
+		default:
+			pages[i] = append(pages[i], rest)
+		}
+	}
+	version := ""
+	if m := versionRe.FindStringSubmatch(strings.Join(lines, "\n")); m != nil {
+		version = m[1]
+	}
+	var probs []providers.Problem
+	for i, h := range helps {
+		if rc[i] != 0 {
+			probs = append(probs, providers.Problem{Component: h.component,
+				What: fmt.Sprintf("model %q: `dbgpt start worker … --help` failed in image %s (exit status %d): %s", h.model.Name, p.c.Compose.DBGPTImage, rc[i],
+					strings.Join(providers.ErrorLines(pages[i]), "\n")),
+				Fix: "check the model's name and path (DB-GPT chooses the worker's parameters from them)"})
+			continue
+		}
+		probs = append(probs, providers.ParamProblems("", h.component, h.model, version, providers.ClickOptions(pages[i]))...)
+	}
+	return probs
 }
 
 // imageProblems reads the output (and error) of checkImage's command.
 func (p *Provider) imageProblems(out string, err error, paths map[string][]string) []providers.Problem {
 	var probs []providers.Problem
 	img := p.c.Compose.DBGPTImage
+	var own []string
 	for _, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "hactl-wh") {
+			own = append(own, line)
+		}
 		if path, ok := strings.CutPrefix(line, "hactl-missing-path: "); ok {
 			for _, comp := range paths[path] {
 				probs = append(probs, providers.Problem{Component: comp,
@@ -266,7 +346,7 @@ func (p *Provider) imageProblems(out string, err error, paths map[string][]strin
 			}
 		}
 	}
-	switch m := versionRe.FindStringSubmatch(out); {
+	switch m := versionRe.FindStringSubmatch(strings.Join(own, "\n")); {
 	case err != nil:
 		probs = append(probs, providers.Problem{What: fmt.Sprintf("image %s: `dbgpt --version` failed: %v", img, err),
 			Fix: "the image must have bash and DB-GPT's dbgpt command on its PATH"})
@@ -363,7 +443,10 @@ func (p *Provider) Deploy(ctx context.Context, comp *plan.Component) error {
 }
 
 // Remove stops (SIGTERM, so a worker deregisters) and removes the
-// component's containers, and deletes its files from the work directory.
+// component's containers, and deletes its files from the work directory but
+// for its data directory (mounted at ContainerDir/data: the webserver's
+// meta database), which a later deploy reuses and Teardown with purge
+// deletes.
 func (p *Provider) Remove(ctx context.Context, o providers.Observed) error {
 	cs, err := containers(ctx, LabelProject+"="+p.project, LabelComponent+"="+o.Address)
 	if err != nil {
@@ -384,7 +467,9 @@ func (p *Provider) Remove(ctx context.Context, o providers.Observed) error {
 	p.mu.Lock()
 	delete(p.want, o.Address)
 	svc := ServiceForAddress(o.Address)
-	_ = os.RemoveAll(filepath.Join(p.dir, svc))
+	if kept, _ := clearKeepingData(filepath.Join(p.dir, svc)); kept != "" {
+		fmt.Fprintf(p.opts.Out, "kept the data of %s in %s (a later deploy reuses it; hactl destroy --purge-registry deletes it)\n", o.Address, kept)
+	}
 	_ = os.Remove(filepath.Join(p.dir, svc+".env"))
 	if _, statErr := os.Stat(p.file()); statErr == nil {
 		err = p.writeProject()
@@ -552,7 +637,8 @@ func containerLogs(ctx context.Context, id string, lines int) (string, error) {
 
 // Teardown removes what Remove leaves: the database service, the network,
 // leftover containers of the project, the work directory (it holds
-// secrets), and, with purgeRegistry, the database volume.
+// secrets) but for the components' data directories, and, with
+// purgeRegistry, the database volume and the data directories.
 func (p *Provider) Teardown(ctx context.Context, purgeRegistry bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -590,10 +676,91 @@ func (p *Provider) Teardown(ctx context.Context, purgeRegistry bool) error {
 			}
 		}
 	}
-	if err := os.RemoveAll(p.dir); err != nil {
+	if err := p.clearWorkDir(purgeRegistry); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// clearWorkDir deletes the work directory with purge, else everything in
+// it but the services' data directories. Call with p.mu held.
+func (p *Provider) clearWorkDir(purge bool) error {
+	if purge {
+		var kept []string
+		if es, err := os.ReadDir(p.dir); err == nil {
+			for _, e := range es {
+				if d := filepath.Join(p.dir, e.Name(), dataDir); isDir(d) {
+					kept = append(kept, d)
+				}
+			}
+		}
+		if err := os.RemoveAll(p.dir); err != nil {
+			return fmt.Errorf("compose: deleting the work directory (a container may have written files this user cannot delete): %w", err)
+		}
+		for _, d := range kept {
+			fmt.Fprintf(p.opts.Out, "deleted %s\n", d)
+		}
+		return nil
+	}
+	es, err := os.ReadDir(p.dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	left := false
+	for _, e := range es {
+		path := filepath.Join(p.dir, e.Name())
+		if e.IsDir() && isDir(filepath.Join(path, dataDir)) {
+			if _, err := clearKeepingData(path); err != nil {
+				errs = append(errs, err)
+			}
+			left = true
+			continue
+		}
+		if err := os.RemoveAll(path); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if !left {
+		if err := os.Remove(p.dir); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// dataDir is the directory of a component's files (mounted at
+// ContainerDir) that outlives the component: DB-GPT's own data.
+const dataDir = "data"
+
+// clearKeepingData deletes dir but for its data directory, and returns that
+// directory when there is one.
+func clearKeepingData(dir string) (kept string, err error) {
+	d := filepath.Join(dir, dataDir)
+	if !isDir(d) {
+		return "", os.RemoveAll(dir)
+	}
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		return d, err
+	}
+	var errs []error
+	for _, e := range es {
+		if e.Name() != dataDir {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return d, errors.Join(errs...)
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 // DatabaseVolume is the Docker name of the managed database's volume.

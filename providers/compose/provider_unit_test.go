@@ -250,7 +250,7 @@ func TestCheckImageCommand(t *testing.T) {
 		c.Workers = append(c.Workers, &schema.Worker{Name: "llm2", Server: c.Servers[2], Model: c.Models[0], Port: 8002},
 			&schema.Worker{Name: "proxy", Server: c.Servers[2], Model: &schema.Model{Name: "gpt", WorkerType: schema.WorkerTypeLLM}, Port: 8004})
 	})
-	args, paths := p.checkImageCommand()
+	args, paths, _ := p.checkImageCommand(nil)
 	got := strings.Join(args, " ")
 	if !strings.HasPrefix(got, "run --rm --network none --entrypoint bash -v /srv/models:/srv/models:ro example/dbgpt:0.6.3 -c ") ||
 		!strings.HasSuffix(got, " check /models/glm /models/t2v") {
@@ -260,7 +260,7 @@ func TestCheckImageCommand(t *testing.T) {
 		t.Errorf("paths = %v", paths)
 	}
 	p = newHA(t, func(c *schema.Cluster) { c.Compose.ModelsDir = "" })
-	if args, _ := p.checkImageCommand(); strings.Contains(strings.Join(args, " "), " -v ") {
+	if args, _, _ := p.checkImageCommand(nil); strings.Contains(strings.Join(args, " "), " -v ") {
 		t.Errorf("a models mount without models_dir: %v", args)
 	}
 }

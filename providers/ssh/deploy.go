@@ -21,7 +21,7 @@ import (
 // Deploy stops the component's old process (if any), writes its settings,
 // env files, scripts and manifest, starts it under supervision and returns
 // once the process has stayed up for Options.StartCheck. When it exits at
-// once the error carries the last lines of its log; the supervisor keeps
+// once the error carries the error lines of the attempt that failed; the supervisor keeps
 // retrying with backoff, so status shows the restarts.
 func (p *Provider) Deploy(ctx context.Context, comp *plan.Component) error {
 	if comp == nil || comp.Server == nil {
@@ -43,8 +43,9 @@ func (p *Provider) Deploy(ctx context.Context, comp *plan.Component) error {
 
 	// Everything is rendered before touching the host, so a bad value
 	// changes nothing there.
+	launch := comp.Launch.In(dir)
 	files := map[string]fileSpec{}
-	for name, f := range comp.Launch.Files {
+	for name, f := range launch.Files {
 		if err := settingsFileName(name); err != nil {
 			return fail("settings", err)
 		}
@@ -54,21 +55,17 @@ func (p *Provider) Deploy(ctx context.Context, comp *plan.Component) error {
 		}
 		files[name] = fileSpec{f.Content, mode}
 	}
-	env, err := envFile(comp.Launch.Env)
+	env, err := envFile(launch.Env)
 	if err != nil {
 		return fail("environment", err)
 	}
-	secretEnv, err := envFile(comp.Launch.SecretEnv)
+	secretEnv, err := envFile(launch.SecretEnv)
 	if err != nil {
 		return fail("secret environment", err)
 	}
-	command := s.DBGPTCommand
-	if command == "" {
-		command = "dbgpt"
-	}
 	files[fileEnv] = fileSpec{env, 0o644}
 	files[fileSecretEnv] = fileSpec{secretEnv, 0o600}
-	files[fileStart] = fileSpec{startScript(comp.Address, dir, command, comp.Launch.Args), 0o755}
+	files[fileStart] = fileSpec{startScript(comp.Address, dir, dbgptArgv(s), launch.Args), 0o755}
 	m := Manifest{
 		Format: 1, Cluster: p.cluster.Name, Address: comp.Address, Role: comp.Role, Name: comp.Name,
 		Server: s.Name, Port: comp.Port, Hash: comp.Hash, Attributes: comp.Attributes,
@@ -90,7 +87,8 @@ func (p *Provider) Deploy(ctx context.Context, comp *plan.Component) error {
 	// command line): refuse a directory holding files hactl did not write
 	// for this cluster, stop the old process (and the one of the old
 	// layout's directory, which goes, its log moved here), mark the
-	// directory as this cluster's, clear it but for the log, write every
+	// directory as this cluster's, clear it but for the log and the data
+	// directory, write every
 	// file (the manifest last), start and watch.
 	var b strings.Builder
 	b.WriteString(shStop(p.opts.StopTimeout))
@@ -106,7 +104,7 @@ moved=
 if ours_manifest "$o"; then stop_component "$o" || exit 1; moved=1; fi
 mkdir -p "$d" && chmod 0755 "$d" || exit 1
 printf '%%s\n' %s > "$d/%s" || exit 1
-find "$d" -mindepth 1 -maxdepth 1 ! -name log ! -name %s -exec rm -rf {} + || exit 1
+find "$d" -mindepth 1 -maxdepth 1 ! -name log ! -name `+dirData+` ! -name %s -exec rm -rf {} + || exit 1
 if [ -n "$moved" ]; then
 	[ -f "$o/log" ] && [ ! -f "$d/log" ] && mv "$o/log" "$d/log"
 	rm -rf "$o"
@@ -133,17 +131,30 @@ echo 0 > "$d/restarts"
 	if err != nil {
 		return fail("writing files and starting", err)
 	}
-	status, logTail, _ := strings.Cut(string(out), "\n")
+	status, rest, _ := strings.Cut(string(out), "\n")
 	if f := strings.Fields(status); len(f) == 2 && f[0] == "ok" {
 		fmt.Fprintf(p.opts.Out, "%s: started %s (pid %s)\n", s.Name, comp.Address, f[1])
 		return nil
 	}
-	logTail = strings.TrimRight(logTail, "\n")
-	if logTail == "" {
-		logTail = "(the log is empty)"
+	alive, logTail, _ := strings.Cut(rest, "\n")
+	return startFailure(comp.Address, s.Name, dir, strings.TrimSpace(status), alive == "alive 1", logTail)
+}
+
+// startFailure is Deploy's error when the process exited during the start
+// check: the exit status and the error lines of the attempt that failed
+// (see attemptErrors), from the log lines written since the deploy.
+func startFailure(address, server, dir, status string, running bool, logTail string) error {
+	lines, code, hasCode := attemptErrors(strings.Split(strings.TrimRight(logTail, "\n"), "\n"), running)
+	exit := ""
+	if hasCode {
+		exit = fmt.Sprintf(", exit status %d", code)
 	}
-	return fmt.Errorf("deploying %s on server %s: the process exited right after starting (%s); last lines of %s/log:\n%s",
-		comp.Address, s.Name, strings.TrimSpace(status), dir, logTail)
+	shown := strings.Join(lines, "\n")
+	if shown == "" {
+		shown = "(the log is empty)"
+	}
+	return fmt.Errorf("deploying %s on server %s: the process exited right after starting (%s%s); error lines of the failed attempt (from %s/log):\n%s",
+		address, server, status, exit, dir, shown)
 }
 
 type fileSpec struct {
@@ -153,7 +164,7 @@ type fileSpec struct {
 
 // startAndWatch starts the supervisor (or unit) and prints "ok <pid>" when
 // the process is still up after the check period and was not restarted,
-// else "failed <why>" and the new lines of the log.
+// else "failed <why>", "alive 0|1" and the new lines of the log.
 func startAndWatch(dir, unit string, useSystemd bool, check time.Duration) string {
 	ticks := int(check / (200 * time.Millisecond))
 	if ticks < 1 {
@@ -187,7 +198,8 @@ if [ "${r:-0}" = 0 ] && alive "$c"; then
 	exit 0
 fi
 echo "failed: restarted ${r:-0} times, pid ${c:-none}"
-tail -c +$((size + 1)) log | tail -n 20
+if alive "$c"; then echo "alive 1"; else echo "alive 0"; fi
+tail -c +$((size + 1)) log | tail -n `+strconv.Itoa(logTailLines)+`
 `, host.Quote(dir), host.Quote(dir), start, ticks, restarts)
 }
 
@@ -214,7 +226,9 @@ func (p *Provider) usesSystemd(ctx context.Context, s *schema.Server) (bool, err
 	return v, nil
 }
 
-// Remove stops the component's process and deletes its directory (and unit).
+// Remove stops the component's process and deletes its directory (and
+// unit), but for its data directory, which it keeps (and says so): a later
+// deploy reuses it, destroy --purge-registry deletes it (see Teardown).
 func (p *Provider) Remove(ctx context.Context, o providers.Observed) error {
 	s, err := p.server(o.Server)
 	if err != nil {
@@ -232,6 +246,13 @@ func (p *Provider) Remove(ctx context.Context, o providers.Observed) error {
 	_u=$(cat "$1/unit" 2>/dev/null)
 	stop_component "$1" || return 1
 	case $_u in hactl-*.service) rm -f "/etc/systemd/system/$_u"; systemctl daemon-reload 2>/dev/null;; esac
+	# The data directory stays (with the owner mark, so the next deploy may
+	# reuse it); destroy --purge-registry deletes it (Teardown).
+	if [ -d "$1/`+dirData+`" ]; then
+		find "$1" -mindepth 1 -maxdepth 1 ! -name `+dirData+` ! -name `+fileOwner+` -exec rm -rf {} + || return 1
+		echo "@@kept $1/`+dirData+`"
+		return 0
+	fi
 	rm -rf "$1"
 }
 remove %s || exit 1
@@ -247,10 +268,16 @@ if rmdir "$dd" 2>/dev/null; then
 fi
 exit 0
 `, host.Quote(p.cluster.Name), host.Quote(dir), host.Quote(legacyDir(s, o.Address)), host.Quote(path.Dir(dir)), host.Quote(s.DeployDir))
-	if _, err := p.host(s).Run(ctx, script, nil); err != nil {
+	out, err := p.host(s).Run(ctx, script, nil)
+	if err != nil {
 		return fmt.Errorf("removing %s from server %s: %w", o.Address, s.Name, err)
 	}
 	fmt.Fprintf(p.opts.Out, "%s: removed %s\n", s.Name, o.Address)
+	for _, l := range strings.Split(string(out), "\n") {
+		if kept, ok := strings.CutPrefix(l, "@@kept "); ok {
+			fmt.Fprintf(p.opts.Out, "%s: kept the data of %s in %s (a later deploy reuses it; hactl destroy --purge-registry deletes it)\n", s.Name, o.Address, kept)
+		}
+	}
 	return nil
 }
 

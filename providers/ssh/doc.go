@@ -10,7 +10,8 @@
 // shell is quoted with host.Quote; file contents and secrets travel only on
 // stdin (a script fed to `sh -s`), never on a command line.
 //
-// Remote layout, one directory per component, <deploy_dir>/<address>/:
+// Remote layout, one directory per component, <deploy_dir>/<cluster>/<address>/
+// (rendered paths under dbgpt.ComponentDir are made absolute to it):
 //
 //	manifest.json   what was deployed: cluster, address, role, server, port,
 //	                settings hash, attributes (secrets already redacted),
@@ -18,13 +19,18 @@
 //	env             non-secret environment (NAME='value' lines), 0644
 //	secret.env      secret environment, 0600
 //	<settings>      Launch.Files, e.g. dbgpt.toml (0600 when secret)
-//	start.sh        cd, write child.pid and started_at, source env files
-//	                with set -a, exec <dbgpt_command> <args>
+//	start.sh        cd, write child.pid and started_at, count the attempt
+//	                (attempts) and log "hactl: <time> attempt N starting",
+//	                source env files with set -a, exec <dbgpt argv> <args>
 //	run.sh          the supervisor (not with systemd)
 //	supervisor.pid  pid of run.sh (a session leader: started with setsid)
 //	child.pid       pid of the DB-GPT process
 //	started_at      epoch seconds when the current process started
 //	restarts        restarts since the last deploy
+//	exits           run.sh: "<epoch> <status> <uptime s>" of the last 10 exits
+//	data/           DB-GPT's own data (the webserver's meta database): kept
+//	                by deploys and by Remove (with the owner mark, so a later
+//	                deploy reuses it); Teardown with purge deletes it
 //	log             stdout and stderr of the process and the supervisor, 0600
 //	unit            name of the systemd unit, when systemd supervises
 //

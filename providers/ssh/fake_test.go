@@ -24,7 +24,8 @@ func TestMain(m *testing.M) {
 // fakeDBGPT: `--version` prints the version of $FAKE_VERSION (0.6.3);
 // `start controller --help` prints the flag shape of that generation;
 // `start ROLE ... --port N` serves HTTP on 127.0.0.1:N (GET /env?name=X
-// answers the process's variable X) until SIGTERM; FAKE_MODE=crash exits 3 at once.
+// answers the process's variable X) until SIGTERM; FAKE_MODE=crash exits 3 at once,
+// FAKE_MODE=traceback prints a Python traceback and exits 1.
 func fakeDBGPT(args []string) int {
 	version := os.Getenv("FAKE_VERSION")
 	if version == "" {
@@ -49,9 +50,16 @@ func fakeDBGPT(args []string) int {
 		return 0
 	}
 	fmt.Printf("fake started: %q\n", args)
-	if os.Getenv("FAKE_MODE") == "crash" {
+	switch os.Getenv("FAKE_MODE") {
+	case "crash":
 		fmt.Println("fake: crashing on purpose")
 		return 3
+	case "traceback":
+		fmt.Println("2026-12-01 10:00:00 INFO loading the model")
+		fmt.Println("Traceback (most recent call last):")
+		fmt.Println(`  File "dbgpt/model/cli.py", line 1, in <module>`)
+		fmt.Println("ModuleNotFoundError: No module named 'torch'")
+		return 1
 	}
 	port := ""
 	for i, a := range args {

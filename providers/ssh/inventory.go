@@ -8,6 +8,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hactl/hactl/plan"
@@ -175,15 +176,61 @@ func (p *Provider) RecordInventory(ctx context.Context, c *schema.Cluster, keep 
 
 // Teardown removes the cluster record (destroy calls it once every
 // component is gone) from every server of the file and every recorded
-// server, then the empty cluster and deploy directories.
-func (p *Provider) Teardown(ctx context.Context, _ bool) error {
+// server, then the empty cluster and deploy directories. With purge
+// (destroy --purge-registry) it first deletes the data directories Remove
+// kept.
+func (p *Provider) Teardown(ctx context.Context, purge bool) error {
 	servers := append([]*schema.Server(nil), p.cluster.Servers...)
 	p.mu.Lock()
 	for _, s := range p.extra {
 		servers = append(servers, s)
 	}
 	p.mu.Unlock()
+	if purge {
+		if err := p.purgeData(ctx, p.cluster.Name, servers); err != nil {
+			return err
+		}
+	}
 	return p.dropRecord(ctx, p.cluster.Name, servers)
+}
+
+// purgeData deletes, on servers, the component directories of cluster that
+// hold only what Remove kept (no manifest: no component is deployed there).
+func (p *Provider) purgeData(ctx context.Context, cluster string, servers []*schema.Server) error {
+	seen := map[string]bool{}
+	var unique []*schema.Server
+	for _, s := range servers {
+		if k := hostKey(s) + "\x00" + s.DeployDir; !seen[k] {
+			seen[k] = true
+			unique = append(unique, s)
+		}
+	}
+	var mu sync.Mutex
+	errs := p.eachServer(ctx, unique, func(ctx context.Context, s *schema.Server) error {
+		script := fmt.Sprintf(`for c in %s/*/; do
+	c=${c%%/}
+	[ -d "$c/`+dirData+`" ] && [ ! -e "$c/`+fileManifest+`" ] || continue
+	[ "$(cat "$c/`+fileOwner+`" 2>/dev/null)" = %s ] || continue
+	rm -rf "$c" || exit 1
+	echo "$c/`+dirData+`"
+done
+exit 0
+`, host.Quote(path.Join(s.DeployDir, cluster)), host.Quote(cluster))
+		out, err := p.host(s).Run(ctx, script, nil)
+		if err != nil {
+			return fmt.Errorf("deleting the kept data on server %s: %w", s.Name, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if l == "" {
+				continue
+			}
+			fmt.Fprintf(p.opts.Out, "%s: deleted %s\n", s.Name, l)
+		}
+		return nil
+	})
+	return joinServerErrors(errs)
 }
 
 // dropRecord removes the cluster record from servers, then their empty

@@ -28,11 +28,15 @@ const (
 	fileChild      = "child.pid"
 	fileStartedAt  = "started_at" // epoch seconds of the current process's start
 	fileUnit       = "unit"       // name of the systemd unit, when one is used
+	fileExits      = "exits"      // run.sh: "<epoch> <status> <uptime s>" of the last 10 exits
+	fileAttempts   = "attempts"   // how many times start.sh ran since the deploy
+	dirData        = "data"       // the component's data (the webserver's meta database): kept
 )
 
 var reserved = map[string]bool{
 	fileManifest: true, fileEnv: true, fileSecretEnv: true, fileStart: true, fileRun: true,
 	fileLog: true, fileOwner: true, fileRestarts: true, fileSupervisor: true, fileChild: true, fileStartedAt: true, fileUnit: true,
+	fileExits: true, fileExits + ".tmp": true, fileAttempts: true,
 }
 
 // Supervisor kinds recorded in the manifest.

@@ -92,15 +92,13 @@ func preflightScript(c *schema.Cluster, s *schema.Server, comps []*plan.Componen
 }
 `)
 	if len(comps) > 0 {
-		cmd := s.DBGPTCommand
-		if cmd == "" {
-			cmd = "dbgpt"
-		}
+		argv := dbgptArgv(s)
 		fmt.Fprintf(&b, `cmd=%s
+hactl_dbgpt() { %s "$@"; }
 if ! command -v "$cmd" >/dev/null 2>&1; then
 	echo "@@nocmd"
 else
-	v=$("$cmd" --version 2>&1 </dev/null)
+	v=$(hactl_dbgpt --version 2>&1 </dev/null)
 	echo "@@versionrc $?"
 	printf '%%s\n' "$v" | head -n 5 | sed 's/^/@@version /'
 	# Each dbgpt run costs seconds of Python imports: ask for the help text
@@ -108,12 +106,12 @@ else
 	case $v in
 	*"version "[0-9]*) ;;
 	*)
-		h=$("$cmd" start controller --help 2>&1 </dev/null)
+		h=$(hactl_dbgpt start controller --help 2>&1 </dev/null)
 		printf '%%s\n' "$h" | grep -e '--registry_type' -e '--config' | head -n 5 | sed 's/^/@@help /'
 		;;
 	esac
 fi
-`, host.Quote(cmd))
+`, host.Quote(argv[0]), host.Join(argv...))
 	}
 	fmt.Fprintf(&b, "echo \"@@deploydir $(writable %s)\"\n", host.Quote(s.DeployDir))
 	for i, mp := range modelPaths {
@@ -268,7 +266,10 @@ func parsePreflight(out []byte) preflightFacts {
 	return f
 }
 
-var versionRe = regexp.MustCompile(`(?i)version\s+v?(\d+)\.(\d+)(?:\.(\d+))?`)
+var (
+	versionRe    = regexp.MustCompile(`(?i)version\s+v?(\d+)\.(\d+)(?:\.(\d+))?`)
+	versionNumRe = regexp.MustCompile(`^\d+\.\d+(\.\d+)?$`)
+)
 
 // detectGeneration tells the DB-GPT generation from `dbgpt --version`, or
 // from the shape of `dbgpt start controller --help`.
@@ -323,10 +324,7 @@ func (p *Provider) preflightServer(ctx context.Context, c *schema.Cluster, s *sc
 	f := parsePreflight(out)
 	f.owners(c.Name, s.DeployDir)
 	var ps []providers.Problem
-	cmd := s.DBGPTCommand
-	if cmd == "" {
-		cmd = "dbgpt"
-	}
+	cmd := strings.Join(dbgptArgv(s), " ")
 	if len(comps) > 0 {
 		switch gen, shown := detectGeneration(f.versionRC, f.version, f.help); {
 		case f.noCmd:
@@ -338,6 +336,12 @@ func (p *Provider) preflightServer(ctx context.Context, c *schema.Cluster, s *sc
 		case gen != c.Generation:
 			ps = append(ps, providers.Problem{Server: s.Name, What: fmt.Sprintf("%s is DB-GPT %s, of the %s generation, but the cluster file declares version %s (generation %s)", cmd, shown, gen, c.Version, c.Generation),
 				Fix: "install DB-GPT " + c.Version + " there or change the cluster's version"})
+		case gen == schema.GenerationFlags:
+			ver := ""
+			if versionNumRe.MatchString(shown) {
+				ver = shown
+			}
+			ps = append(ps, p.paramProblems(ctx, c, s, comps, ver)...)
 		}
 	}
 	if ok, dir, _ := strings.Cut(f.deployDir, " "); ok != "ok" {

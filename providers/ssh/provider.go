@@ -48,6 +48,7 @@ type Provider struct {
 	mu      sync.Mutex
 	systemd map[string]bool           // server name → host runs systemd (probed once)
 	extra   map[string]*schema.Server // servers of the cluster record the file no longer names
+	help    map[string]workerHelp     // worker --help results (see paramProblems)
 }
 
 var (
@@ -88,6 +89,7 @@ func New(c *schema.Cluster, opts Options) (*Provider, error) {
 		pool:    host.NewPool(host.Options{Log: opts.Out}),
 		systemd: map[string]bool{},
 		extra:   map[string]*schema.Server{},
+		help:    map[string]workerHelp{},
 	}, nil
 }
 

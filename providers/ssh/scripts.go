@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hactl/hactl/providers/host"
+	"github.com/hactl/hactl/schema"
 )
 
 // shAlive is a POSIX sh function: alive PID succeeds when PID is a live
@@ -94,20 +95,42 @@ stop_component() {
 
 // startScript is start.sh: it becomes the DB-GPT process (exec), with the
 // component directory as working directory and the env files exported.
-func startScript(address, dir, command string, args []string) []byte {
+// Each run counts itself in attempts and marks its start in the log (see
+// attemptRe), so the lines of the attempt that failed can be told apart.
+func startScript(address, dir string, argv, args []string) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#!/bin/sh\n# hactl: starts %s; overwritten on every deploy\n", address)
 	fmt.Fprintf(&b, "cd %s || exit 1\n", host.Quote(dir))
 	fmt.Fprintf(&b, "%s=%s\nexport %s\n", envMarker, host.Quote(dir), envMarker)
 	b.WriteString("echo $$ > child.pid\ndate +%s > started_at\n")
+	b.WriteString("a=$(cat " + fileAttempts + " 2>/dev/null)\na=$(( ${a:-0} + 1 ))\necho \"$a\" > " + fileAttempts + "\n")
+	b.WriteString("echo \"hactl: $(date -u +%Y-%m-%dT%H:%M:%SZ) attempt $a starting\"\n")
 	b.WriteString("set -a\n. ./env\n. ./secret.env\nset +a\n")
-	b.WriteString("exec " + host.Join(append([]string{command}, args...)...) + "\n")
+	b.WriteString("exec " + host.Join(append(append([]string(nil), argv...), args...)...) + "\n")
 	return []byte(b.String())
 }
 
+// dbgptArgv is the server's dbgpt command as words (program first).
+func dbgptArgv(s *schema.Server) []string {
+	if len(s.DBGPTArgv) > 0 {
+		return s.DBGPTArgv
+	}
+	if s.DBGPTCommand != "" {
+		return []string{s.DBGPTCommand}
+	}
+	return []string{"dbgpt"}
+}
+
+// shRecordExit appends "<epoch> <status> <uptime s>" ($now, $rc, $began)
+// to the exits file and keeps its last 10 lines.
+const shRecordExit = `	echo "$now $rc $((now - began))" >> ` + fileExits + `
+	tail -n 10 ` + fileExits + ` > ` + fileExits + `.tmp && mv ` + fileExits + `.tmp ` + fileExits + `
+`
+
 // runScript is run.sh, the supervisor: it runs start.sh, restarts it when it
 // exits (backoff 1s doubling to 30s, reset after a minute of uptime), counts
-// restarts, and on SIGTERM forwards it to the process, waits up to
+// restarts, records each exit ("<epoch> <status> <uptime seconds>", the
+// last 10) in exits, and on SIGTERM forwards it to the process, waits up to
 // stopTimeout, then SIGKILLs it and exits.
 func runScript(address, dir string, stopTimeout time.Duration) []byte {
 	secs := int(stopTimeout / time.Second)
@@ -146,7 +169,9 @@ while :; do
 	child=$!
 	wait "$child"
 	rc=$?
-	[ $(( $(date +%%s) - began )) -ge 60 ] && backoff=1
+	now=$(date +%%s)
+`+shRecordExit+`
+	[ $((now - began)) -ge 60 ] && backoff=1
 	n=$(cat restarts 2>/dev/null)
 	n=$(( ${n:-0} + 1 ))
 	echo "$n" > restarts
