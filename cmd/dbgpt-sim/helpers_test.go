@@ -21,8 +21,9 @@ import (
 	"github.com/hactl/hactl/internal/testport"
 )
 
-// bin is the sim built once for the whole package.
-var bin string
+// bin is the sim built once for the whole package; root its install root
+// (where a process without DBGPT_LOG_DIR writes its log files).
+var bin, root string
 
 // patience bounds every wait for a condition: generous, as the tests share a
 // loaded machine; a wait ends as soon as its condition holds.
@@ -34,7 +35,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	bin = filepath.Join(dir, "dbgpt")
+	// The sim's install root is the parent of its directory: root is dir.
+	root = dir
+	bin = filepath.Join(dir, "bin", "dbgpt")
 	// DBGPT_SIM_TEST_RACE=1 builds the sim with the race detector (needs cgo).
 	args, cgo := []string{"build", "-o", bin}, "CGO_ENABLED=0"
 	if os.Getenv("DBGPT_SIM_TEST_RACE") != "" {
