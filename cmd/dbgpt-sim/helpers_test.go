@@ -101,10 +101,17 @@ func baseEnv(extra []string) []string {
 // start runs `dbgpt args...` in the background; it is killed when the test ends.
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
+	return startIn(t, "", env, args...)
+}
+
+// startIn is start with the working directory dir ("" = the test's).
+func startIn(t *testing.T, dir string, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, name: strings.Join(args[:min(2, len(args))], " "), out: &buffer{}, err: &buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = baseEnv(env)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.err
+	p.cmd.Dir = dir
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

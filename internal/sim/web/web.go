@@ -96,7 +96,12 @@ func RunWebserver(ctx context.Context, c WebConfig) error {
 // shape. E0001: the request failed validation; E0003: anything else (e.g.
 // the controller is down).
 func Failed(w http.ResponseWriter, code, msg string) {
-	controller.WriteJSON(w, http.StatusBadRequest, map[string]any{"success": false, "err_code": code, "err_msg": msg, "data": nil})
+	controller.WriteJSON(w, http.StatusBadRequest, struct {
+		Success bool   `json:"success"`
+		ErrCode string `json:"err_code"`
+		ErrMsg  string `json:"err_msg"`
+		Data    any    `json:"data"`
+	}{false, code, msg, nil})
 }
 
 func forward(w http.ResponseWriter, r *http.Request, base string, log *simlog.Logger) {
