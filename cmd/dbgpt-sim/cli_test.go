@@ -68,20 +68,20 @@ func TestCommandLineRejection(t *testing.T) {
 		args    []string
 		want    string
 	}{
-		{"0.6.3", []string{"start", "controller", "-c", cfg}, "Error: No such option: -c"},
-		{"0.6.3", []string{"start", "controller", "--config", cfg}, "Error: No such option: --config"},
-		{"0.6.3", []string{"start", "webserver", "--config=" + cfg}, "Error: No such option: --config"},
-		{"0.7.0", []string{"start", "controller", "--registry_type", "database"}, "Error: No such option: --registry_type"},
-		{"0.7.0", []string{"start", "controller", "-c", cfg, "--port", "8000"}, "Error: No such option: --port"},
-		{"0.8.0", []string{"start", "worker", "-c", cfg, "--model_name", "x"}, "Error: No such option: --model_name"},
-		{"0.7.0", []string{"start", "apiserver", "--api_keys", "k"}, "Error: No such option: --api_keys"},
+		{"0.6.3", []string{"start", "controller", "-c", cfg}, "Error: No such option '-c'."},
+		{"0.6.3", []string{"start", "controller", "--config", cfg}, "Error: No such option '--config'."},
+		{"0.6.3", []string{"start", "webserver", "--config=" + cfg}, "Error: No such option '--config'."},
+		{"0.7.0", []string{"start", "controller", "--registry_type", "database"}, "Error: No such option '--registry_type'."},
+		{"0.7.0", []string{"start", "controller", "-c", cfg, "--port", "8000"}, "Error: No such option '--port'."},
+		{"0.8.0", []string{"start", "worker", "-c", cfg, "--model_name", "x"}, "Error: No such option '--model_name'."},
+		{"0.7.0", []string{"start", "apiserver", "--api_keys", "k"}, "Error: No such option '--api_keys'."},
 		{"0.6.3", []string{"start", "controller", "--port", "abc"}, "Error: Invalid value for '--port': 'abc' is not a valid integer."},
 		{"0.6.3", []string{"start", "controller", "--port"}, "Error: Option '--port' requires an argument."},
 		{"0.6.3", []string{"start", "webserver", "--light=false"}, "Error: Option '--light' does not take a value."},
 		{"0.6.3", []string{"start", "worker", "--model_path", "/tmp"}, "Error: Missing option '--model_name'."},
 		{"0.6.3", []string{"start", "controller", "extra"}, "Error: Got unexpected extra argument (extra)"},
 		{"0.6.3", []string{"start", "nothing"}, "Error: No such command 'nothing'."},
-		{"0.6.3", []string{"model", "list", "--address", "http://x"}, "Error: No such option: --address"},
+		{"0.6.3", []string{"model", "list", "--address", "http://x"}, "Error: No such option '--address'."},
 	}
 	for _, c := range cases {
 		_, errOut, code := run(t, []string{"DBGPT_SIM_VERSION=" + c.version}, c.args...)

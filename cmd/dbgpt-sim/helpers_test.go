@@ -21,8 +21,9 @@ import (
 	"github.com/hactl/hactl/internal/testport"
 )
 
-// bin is the sim built once for the whole package.
-var bin string
+// bin is the sim built once for the whole package; root its install root
+// (where a process without DBGPT_LOG_DIR writes its log files).
+var bin, root string
 
 // patience bounds every wait for a condition: generous, as the tests share a
 // loaded machine; a wait ends as soon as its condition holds.
@@ -34,7 +35,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	bin = filepath.Join(dir, "dbgpt")
+	// The sim's install root is the parent of its directory: root is dir.
+	root = dir
+	bin = filepath.Join(dir, "bin", "dbgpt")
 	// DBGPT_SIM_TEST_RACE=1 builds the sim with the race detector (needs cgo).
 	args, cgo := []string{"build", "-o", bin}, "CGO_ENABLED=0"
 	if os.Getenv("DBGPT_SIM_TEST_RACE") != "" {
@@ -98,10 +101,17 @@ func baseEnv(extra []string) []string {
 // start runs `dbgpt args...` in the background; it is killed when the test ends.
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
+	return startIn(t, "", env, args...)
+}
+
+// startIn is start with the working directory dir ("" = the test's).
+func startIn(t *testing.T, dir string, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, name: strings.Join(args[:min(2, len(args))], " "), out: &buffer{}, err: &buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = baseEnv(env)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.err
+	p.cmd.Dir = dir
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -154,16 +154,17 @@ func TestWorkerPortBeforeRegistration(t *testing.T) {
 
 func TestWorkerRefusals(t *testing.T) {
 	t.Parallel()
-	// Missing model path: clear error, non-zero exit, port never opened.
+	// Missing model path: the load fails, the error is logged, and the
+	// process exits 0 (observed on v0.6.3); the port never opened.
 	port := freePort(t)
 	_, errOut, code := run(t, nil, "start", "worker", "--model_name", "m", "--model_path", "/nonexistent/model", "--port", itoa(port))
-	if code == 0 || !strings.Contains(errOut, "/nonexistent/model") || !strings.Contains(errOut, "does not exist") {
+	if code != 0 || !strings.Contains(errOut, "/nonexistent/model") || !strings.Contains(errOut, "Traceback (most recent call last):") {
 		t.Errorf("missing model path: exit %d\n%s", code, errOut)
 	}
 	// TOML generation likewise.
 	cfg := writeFile(t, "w.toml", "[service.model.worker]\nport = "+itoa(port)+"\n[[models.llms]]\nname = \"m\"\nprovider = \"hf\"\npath = \"/nonexistent/m2\"\n")
 	_, errOut, code = run(t, []string{"DBGPT_SIM_VERSION=0.7.0"}, "start", "worker", "-c", cfg)
-	if code == 0 || !strings.Contains(errOut, "/nonexistent/m2") {
+	if code != 0 || !strings.Contains(errOut, "/nonexistent/m2") {
 		t.Errorf("TOML missing model path: exit %d\n%s", code, errOut)
 	}
 	// Two models for one worker.
@@ -186,8 +187,8 @@ func TestWorkerRefusals(t *testing.T) {
 }
 
 // TOML generation worker: the model from [[models.embeddings]], registered
-// as <name>@text2vec at worker_register_host; extra model flags pass through
-// in the flags generation.
+// as <name>@text2vec at worker_register_host; in the flags generation the
+// flags of the model's parameter class are accepted.
 func TestWorkerTOMLAndPassThrough(t *testing.T) {
 	t.Parallel()
 	cport := freePort(t)
@@ -217,13 +218,13 @@ path = "`+t.TempDir()+`"
 		t.Errorf("exit %d after SIGINT", code)
 	}
 
-	// Flags generation: unknown model flags pass through; worker_type text2vec.
+	// Flags generation: the model class's flags (ModelParameters here).
 	wport2 := freePort(t)
-	w2 := start(t, nil, "start", "worker", "--model_name", "text2vec", "--model_path", t.TempDir(), "--worker_type", "text2vec",
+	w2 := start(t, nil, "start", "worker", "--model_name", "glm-4-9b-chat", "--model_path", t.TempDir(),
 		"--host", "127.0.0.1", "--port", itoa(wport2), "--controller_addr", url(cport), "--worker_register_host", "127.0.0.1",
 		"--max_gpu_memory", "20Gib", "--load_8bit", "--device=cpu", "--prompt_template", "vicuna_v1.1")
-	eventually(t, patience, "text2vec row", func() bool {
-		r := find(listRaw(t, url(cport), ""), "text2vec@text2vec", "127.0.0.1", wport2)
+	eventually(t, patience, "glm-4-9b-chat row", func() bool {
+		r := find(listRaw(t, url(cport), ""), "glm-4-9b-chat@llm", "127.0.0.1", wport2)
 		return r != nil && r["prompt_template"] == "vicuna_v1.1"
 	})
 	w2.signal(syscall.SIGTERM)

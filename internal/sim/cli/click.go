@@ -24,18 +24,16 @@ func (o Option) flag() bool { return o.Kind == "" }
 
 // Command is one click command.
 type Command struct {
-	Path       string // "dbgpt start controller"
-	Summary    string
-	Options    []Option
-	AllowExtra bool // worker: model-specific --key value pass through
-	EnvPrefix  []string
+	Path      string // "dbgpt start controller"
+	Summary   string
+	Options   []Option
+	EnvPrefix []string
 }
 
 // Parsed holds a command line's values.
 type Parsed struct {
 	cmd   *Command
 	given map[string]string // from the command line
-	Extra map[string]string // unknown options (AllowExtra)
 	env   func(string) (string, bool)
 	// extraEnv holds name → extra environment variables consulted after the
 	// prefixed and bare names (e.g. LLM_MODEL for the webserver).
@@ -77,7 +75,7 @@ var errHelp = fmt.Errorf("help")
 
 // Parse parses args (after the command path) the way click does.
 func (c *Command) Parse(args []string, stdout io.Writer) (*Parsed, error) {
-	p := &Parsed{cmd: c, given: map[string]string{}, Extra: map[string]string{}, env: os.LookupEnv}
+	p := &Parsed{cmd: c, given: map[string]string{}, env: os.LookupEnv}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--help" {
@@ -90,20 +88,8 @@ func (c *Command) Parse(args []string, stdout io.Writer) (*Parsed, error) {
 		name, val, hasVal := strings.Cut(a, "=")
 		o := c.find(name)
 		if o == nil {
-			if c.AllowExtra && strings.HasPrefix(name, "--") {
-				k := strings.TrimPrefix(name, "--")
-				switch {
-				case hasVal:
-					p.Extra[k] = val
-				case i+1 < len(args) && !strings.HasPrefix(args[i+1], "-"):
-					p.Extra[k] = args[i+1]
-					i++
-				default:
-					p.Extra[k] = "true"
-				}
-				continue
-			}
-			return nil, &usageError{c, "No such option: " + name}
+			// The message as observed on v0.6.3's click.
+			return nil, &usageError{c, fmt.Sprintf("No such option '%s'.", name)}
 		}
 		if o.flag() {
 			if hasVal {
@@ -147,6 +133,16 @@ func (p *Parsed) lookupEnv(key string) (string, bool) {
 	for _, k := range []string{key, strings.ToUpper(key), strings.ToLower(key)} {
 		if v, ok := p.env(k); ok && v != "" {
 			return strings.TrimSpace(v), true
+		}
+	}
+	return "", false
+}
+
+// lookupEnvName is lookupEnv returning the variable's name instead.
+func (p *Parsed) lookupEnvName(key string) (string, bool) {
+	for _, k := range []string{key, strings.ToUpper(key), strings.ToLower(key)} {
+		if v, ok := p.env(k); ok && v != "" {
+			return k, true
 		}
 	}
 	return "", false
@@ -232,7 +228,7 @@ func (c *Command) Help(w io.Writer) {
 		help := o.Help
 		if o.Required {
 			help += "  [required]"
-		} else if o.Default != "" && !o.flag() {
+		} else if o.Default != "" {
 			help += "  [default: " + o.Default + "]"
 		}
 		rows = append(rows, [2]string{left, help})

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -16,10 +17,18 @@ func integer(name, def, help string) Option {
 }
 func flag(name, help string) Option { return Option{Name: name, Help: help} }
 
-var logOpts = []Option{
-	text("log_level", "", "Logging level"),
-	text("log_file", "", "The filename to store log"),
-	text("tracer_file", "", "The filename to store tracer span records"),
+// log_level has valid_values in DB-GPT, but its click option is built as
+// click.STRING (the str type overrides the Choice): any value passes.
+var logLevelOpt = text("log_level", "", "Logging level")
+
+// logOpts are a role's logging options; file is its default log file name,
+// joined to DB-GPT's LOGDIR ($DBGPT_LOG_DIR, else <root>/logs).
+func logOpts(file string) []Option {
+	return []Option{
+		logLevelOpt,
+		text("log_file", file+".log", "The filename to store log"),
+		text("tracer_file", file+"_tracer.jsonl", "The filename to store tracer span records"),
+	}
 }
 
 // Flags generation (v0.5.9 – v0.6.3) commands.
@@ -43,30 +52,7 @@ var (
 			integer("heartbeat_interval_secs", "20", "The interval for checking heartbeats (seconds)"),
 			integer("heartbeat_timeout_secs", "60", "The timeout for checking heartbeats (seconds), it will be set unhealthy if the worker is not response in this time"),
 			text("tracer_storage_cls", "", "The storage class to storage tracer span records"),
-		}, logOpts...),
-	}
-	flagsWorker = &Command{
-		Path: "dbgpt start worker", Summary: "Start model worker", AllowExtra: true,
-		Options: append([]Option{
-			{Name: "model_name", Kind: "TEXT", Help: "Model name", Required: true},
-			{Name: "model_path", Kind: "TEXT", Help: "Model path", Required: true},
-			text("worker_type", "", "Worker type"),
-			text("model_alias", "", "Model alias"),
-			text("worker_class", "", "Model worker class, pilot.model.cluster.DefaultModelWorker"),
-			text("model_type", "huggingface", "Model type: huggingface, llama.cpp, proxy and vllm"),
-			text("host", "0.0.0.0", "Model worker deploy host"),
-			integer("port", "8001", "Model worker deploy port"),
-			flag("daemon", "Run Model Worker in background"),
-			integer("limit_model_concurrency", "5", "Model concurrency limit"),
-			flag("standalone", "Standalone mode. If True, embedded Run ModelController"),
-			flag("register", "Register current worker to model controller"),
-			text("worker_register_host", "", "The ip address of current worker to register to ModelController. If None, the address is automatically determined"),
-			text("controller_addr", "", "The Model controller address to register"),
-			flag("send_heartbeat", "Send heartbeat to model controller"),
-			integer("heartbeat_interval", "20", "The interval for sending heartbeats (seconds)"),
-			text("device", "", "Device to run model. If None, the device is automatically determined"),
-			text("prompt_template", "", "Prompt template. If None, the prompt template is automatically determined from model path"),
-		}, logOpts...),
+		}, logOpts("dbgpt_model_controller")...),
 	}
 	flagsWebserver = &Command{
 		Path: "dbgpt start webserver", Summary: "Start webserver(dbgpt_server.py)",
@@ -83,7 +69,7 @@ var (
 			flag("light", "enable light mode"),
 			flag("disable_alembic_upgrade", "Whether to disable alembic to initialize and upgrade database metadata"),
 			text("awel_dirs", "", "The directories to load awel files, split by `,`"),
-		}, logOpts...),
+		}, logOpts("dbgpt_webserver")...),
 	}
 	flagsAPIServer = &Command{
 		Path: "dbgpt start apiserver", Summary: "Start apiserver",
@@ -96,7 +82,7 @@ var (
 			text("api_keys", "", "Optional list of comma separated API keys"),
 			integer("embedding_batch_size", "", "Embedding batch size"),
 			flag("ignore_stop_exceeds_error", "Ignore exceeds error"),
-		}, logOpts...),
+		}, logOpts("dbgpt_model_apiserver")...),
 	}
 )
 
@@ -114,7 +100,7 @@ func secs(p *Parsed, name string) (time.Duration, error) {
 }
 
 func controllerFromFlags(p *Parsed) (ControllerSettings, error) {
-	s := ControllerSettings{Host: p.Str("host"), LogFile: p.Str("log_file")}
+	s := ControllerSettings{Host: p.Str("host"), Log: logFromFlags(p)}
 	err := p.Require()
 	if err != nil {
 		return s, err
@@ -151,17 +137,24 @@ func controllerFromFlags(p *Parsed) (ControllerSettings, error) {
 	return s, nil
 }
 
-func workerFromFlags(p *Parsed) (WorkerSettings, error) {
-	// The worker reads its environment with the model name as prefix,
-	// dashes turned into underscores: glm-4-9b-chat → GLM_4_9B_CHAT_MODEL_PATH.
+// logFromFlags reads --log_level and --log_file.
+func logFromFlags(p *Parsed) LogSettings {
+	return LogSettings{Level: p.Str("log_level"), File: p.Str("log_file")}
+}
+
+func workerFromFlags(p *Parsed, mc modelClass) (WorkerSettings, error) {
+	// EnvArgumentParser.get_env_prefix: the model name with '-' → '_' plus
+	// '_'; each variable is tried as is, upper- and lower-cased:
+	// glm-4-9b-chat → GLM_4_9B_CHAT_MODEL_PATH.
 	name := p.Str("model_name")
-	p.cmd = withPrefix(p.cmd, []string{strings.ReplaceAll(name, "-", "_") + "_"})
+	p.cmd = withPrefix(p.cmd, []string{envPrefix(name)})
 	if err := p.Require(); err != nil {
 		return WorkerSettings{}, err
 	}
 	s := WorkerSettings{ModelName: name, ModelPath: p.Str("model_path"), WorkerType: p.Str("worker_type"),
-		Host: p.Str("host"), RegisterHost: p.Str("worker_register_host"), LogFile: p.Str("log_file"),
-		ControllerAddr: upstream.SplitAddrs(p.Str("controller_addr")), Register: true, SendHeartbeat: true}
+		Host: p.Str("host"), RegisterHost: p.Str("worker_register_host"), Log: logFromFlags(p),
+		ControllerAddr: upstream.SplitAddrs(p.Str("controller_addr")), Register: true, SendHeartbeat: true,
+		ParamClass: mc.Name}
 	if a := p.Str("model_alias"); a != "" {
 		s.ModelName = a
 	}
@@ -177,11 +170,30 @@ func workerFromFlags(p *Parsed) (WorkerSettings, error) {
 	if v, ok := p.Get("send_heartbeat"); ok {
 		s.SendHeartbeat = truthy(v)
 	}
+	// The model is loaded under its registered name (model_alias wins): the
+	// proxy is chosen by that name (embeddings) or by name or path (LLMs).
+	if s.WorkerType == "text2vec" {
+		s.NoPath = proxyEmbeddingNames[s.ModelName]
+	} else {
+		s.NoPath = isProxyLLM(s.ModelName, s.ModelPath)
+	}
+	if s.NoPath {
+		// The model's parameters are read with the loaded name's prefix, then
+		// the bare name.
+		mp := &Parsed{cmd: withPrefix(p.cmd, []string{envPrefix(s.ModelName)}), given: p.given, env: p.env}
+		if _, ok := p.given["proxy_api_key"]; ok {
+			s.APIKeySource = "--proxy_api_key"
+		} else {
+			for _, k := range []string{envPrefix(s.ModelName) + "proxy_api_key", "proxy_api_key"} {
+				if n, ok := mp.lookupEnvName(k); ok {
+					s.APIKeySource = n
+					break
+				}
+			}
+		}
+	}
 	if t := p.Str("prompt_template"); t != "" {
 		s.PromptTemplate = &t
-	}
-	if p.Str("model_type") == "proxy" {
-		s.NoPath = true
 	}
 	var err error
 	if s.Port, err = p.Int("port"); err != nil {
@@ -191,6 +203,11 @@ func workerFromFlags(p *Parsed) (WorkerSettings, error) {
 		return s, err
 	}
 	return s, nil
+}
+
+// envPrefix is EnvArgumentParser.get_env_prefix.
+func envPrefix(modelName string) string {
+	return strings.ReplaceAll(modelName, "-", "_") + "_"
 }
 
 func withPrefix(c *Command, prefix []string) *Command {
@@ -209,8 +226,13 @@ func truthy(v string) bool {
 
 func webFromFlags(p *Parsed) (WebSettings, error) {
 	p.extraEnv = map[string][]string{"port": {"DBGPT_WEBSERVER_PORT"}, "controller_addr": {"MODEL_SERVER"}, "model_name": {"LLM_MODEL"}}
-	s := WebSettings{Host: p.Str("host"), Light: p.Bool("light"), LogFile: p.Str("log_file"),
-		ControllerAddr: upstream.SplitAddrs(p.Str("controller_addr"))}
+	s := WebSettings{Host: p.Str("host"), Light: p.Bool("light"), Log: logFromFlags(p),
+		ControllerAddr: upstream.SplitAddrs(p.Str("controller_addr")), LLMModel: p.Str("model_name"), CheckEmbedding: true}
+	// dbgpt/_private/config.py: os.getenv("EMBEDDING_MODEL", "text2vec").
+	s.EmbeddingModel = "text2vec"
+	if v, ok := os.LookupEnv("EMBEDDING_MODEL"); ok {
+		s.EmbeddingModel = v
+	}
 	if len(s.ControllerAddr) == 0 {
 		s.ControllerAddr = []string{"http://127.0.0.1:8000"}
 	}
@@ -223,7 +245,7 @@ func webFromFlags(p *Parsed) (WebSettings, error) {
 }
 
 func apiFromFlags(p *Parsed) (APISettings, error) {
-	s := APISettings{Host: p.Str("host"), LogFile: p.Str("log_file"), ControllerAddr: upstream.SplitAddrs(p.Str("controller_addr"))}
+	s := APISettings{Host: p.Str("host"), Log: logFromFlags(p), ControllerAddr: upstream.SplitAddrs(p.Str("controller_addr"))}
 	for _, k := range strings.Split(p.Str("api_keys"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			s.APIKeys = append(s.APIKeys, k)

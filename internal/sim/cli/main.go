@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,7 +23,31 @@ const (
 	EnvProbeInterval    = "DBGPT_SIM_PROBE_INTERVAL"    // controller health probes, default 5s
 	EnvManagerHeartbeat = "DBGPT_SIM_MANAGER_HEARTBEAT" // WorkerManager@service heartbeat, default 20s
 	EnvTraceChecker     = "DBGPT_SIM_TRACE_CHECKER"     // non-empty: a controller logs each heartbeat checker pass
+	EnvFailAfter        = "DBGPT_SIM_FAIL_AFTER"        // worker crashes with a traceback and exit 1 after this long
+	EnvRoot             = "DBGPT_SIM_ROOT"              // install root, default the parent of the executable's directory
 )
+
+// InstallRoot is where DB-GPT is "installed": the webserver resolves a
+// relative -c path and relative paths in the TOML against it, and the log
+// directory defaults to <root>/logs.
+func InstallRoot() string {
+	if r := os.Getenv(EnvRoot); r != "" {
+		return r
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "."
+	}
+	return filepath.Dir(filepath.Dir(exe))
+}
+
+// LogDir is DB-GPT's LOGDIR: $DBGPT_LOG_DIR, else <root>/logs.
+func LogDir() string {
+	if d := os.Getenv("DBGPT_LOG_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(InstallRoot(), "logs")
+}
 
 // CheckerPassTrace starts the line a controller logs after each heartbeat
 // checker pass when EnvTraceChecker is set, followed by the pass count.
@@ -140,6 +165,7 @@ func start(args []string, stdout, stderr io.Writer) int {
 	}
 	toml := TOMLGeneration(Version())
 	var cmd *Command
+	var mc modelClass
 	switch role {
 	case "controller":
 		cmd = flagsController
@@ -147,7 +173,7 @@ func start(args []string, stdout, stderr io.Writer) int {
 			cmd = tomlCommand(role, "Start model controller")
 		}
 	case "worker":
-		cmd = flagsWorker
+		cmd, mc = flagsWorkerFor(args[1:])
 		if toml {
 			cmd = tomlCommand(role, "Start model worker")
 		}
@@ -173,15 +199,27 @@ func start(args []string, stdout, stderr io.Writer) int {
 	}
 	var f *tomlFile
 	if toml {
-		if path := p.Str("config"); path != "" {
-			if f, err = loadTOML(path); err != nil {
-				return report(err, stderr)
-			}
-		} else {
-			f = &tomlFile{path: "(no config file)", root: map[string]any{}}
+		path := p.Str("config")
+		if path == "" {
+			// 0.7: -c/--config is required.
+			return report(&usageError{cmd, "Missing option '-c' / '--config'."}, stderr)
+		}
+		// The webserver joins a relative path to the install root; the other
+		// roles open it from the working directory.
+		if role == "webserver" && !filepath.IsAbs(path) {
+			path = filepath.Join(InstallRoot(), path)
+		}
+		if f, err = loadTOML(path); err != nil {
+			return report(err, stderr)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	sigs := []os.Signal{syscall.SIGTERM, syscall.SIGINT}
+	if role == "controller" {
+		// Python's default SIGTERM disposition: the controller dies of the
+		// signal at once (exit status 143 to a shell), no graceful shutdown.
+		sigs = sigs[1:]
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), sigs...)
 	defer stop()
 	switch role {
 	case "controller":
@@ -199,7 +237,7 @@ func start(args []string, stdout, stderr io.Writer) int {
 		if toml {
 			s, err = workerFromTOML(f)
 		} else {
-			s, err = workerFromFlags(p)
+			s, err = workerFromFlags(p, mc)
 		}
 		if err == nil {
 			err = runWorker(ctx, s)
@@ -239,6 +277,11 @@ func report(err error, stderr io.Writer) int {
 	if errors.As(err, &ue) {
 		ue.print(stderr)
 		return 2
+	}
+	var pe *pyExc
+	if errors.As(err, &pe) {
+		fmt.Fprintf(stderr, "Traceback (most recent call last):\n  File \"%s\n%s\n", pe.Where, pe.Exc)
+		return 1
 	}
 	fmt.Fprintf(stderr, "Error: %v\n", err)
 	return 1

@@ -3,10 +3,13 @@ package cli
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -81,8 +84,36 @@ func openRegistry(ctx context.Context, d *DBSettings) (registry.Registry, string
 	return nil, "", nil, fmt.Errorf("Unsupported registry database type: %s (mysql or sqlite)", d.Type)
 }
 
+// openLog opens a role's logger: level from the settings, else
+// DBGPT_LOG_LEVEL, else INFO; the log file under LogDir unless absolute.
+// It logs one DEBUG line, so a test sees whether DEBUG reaches the process.
+func openLog(module string, ls LogSettings) (*simlog.Logger, error) {
+	name := ls.Level
+	if name == "" {
+		name = os.Getenv("DBGPT_LOG_LEVEL")
+	}
+	if name == "" {
+		name = "INFO"
+	}
+	level, ok := simlog.ParseLevel(name)
+	if !ok {
+		return nil, valueError(`logging/__init__.py", line 201, in _checkLevel`, "Unknown level: '%s'", name)
+	}
+	file := ls.File
+	if file != "" && !filepath.IsAbs(file) {
+		file = filepath.Join(LogDir(), file)
+	}
+	log, err := simlog.New(module, file)
+	if err != nil {
+		return nil, err
+	}
+	log.SetLevel(level)
+	log.Debugf("Logging level %s, log file %s", strings.ToUpper(name), file)
+	return log, nil
+}
+
 func runController(ctx context.Context, s ControllerSettings) error {
-	log, err := simlog.New("dbgpt.model.cluster.controller.controller", s.LogFile)
+	log, err := openLog("dbgpt.model.cluster.controller.controller", s.Log)
 	if err != nil {
 		return err
 	}
@@ -108,11 +139,37 @@ func runController(ctx context.Context, s ControllerSettings) error {
 }
 
 func runWorker(ctx context.Context, s WorkerSettings) error {
-	log, err := simlog.New("dbgpt.model.cluster.worker.manager", s.LogFile)
+	log, err := openLog("dbgpt.model.cluster.worker.manager", s.Log)
 	if err != nil {
 		return err
 	}
 	defer log.Close()
+	failAfter, err := envDuration(EnvFailAfter, 0)
+	if err != nil {
+		return err
+	}
+	if failAfter > 0 {
+		time.AfterFunc(failAfter, func() {
+			log.Raw("Traceback (most recent call last):\n" +
+				"  File \"dbgpt/model/cluster/worker/default_worker.py\", line 94, in start\n" +
+				"    import torch\n" +
+				"ModuleNotFoundError: No module named 'torch'")
+			log.Close()
+			os.Exit(1)
+		})
+	}
+	log.Infof("Model parameter class: %s", s.ParamClass)
+	for _, k := range s.Dropped {
+		log.Debugf("Ignoring key %q: the %s provider's parameters have no such field", k, s.ParamClass)
+	}
+	if s.NoPath {
+		if s.APIKeySource != "" {
+			log.Infof("Proxy model %s: API key found (%s)", s.ModelName, s.APIKeySource)
+		} else {
+			log.Warnf("Proxy model %s: no API key found (flag --proxy_api_key, environment %sPROXY_API_KEY or PROXY_API_KEY)",
+				s.ModelName, strings.ToUpper(envPrefix(s.ModelName)))
+		}
+	}
 	c := worker.Config{ModelName: s.ModelName, WorkerType: s.WorkerType, ModelPath: s.ModelPath, NoPath: s.NoPath,
 		Host: s.Host, Port: s.Port, ControllerAddr: s.ControllerAddr, RegisterHost: s.RegisterHost,
 		Register: s.Register, SendHeartbeat: s.SendHeartbeat, HeartbeatInterval: s.HeartbeatInterval,
@@ -131,6 +188,15 @@ func runWorker(ctx context.Context, s WorkerSettings) error {
 		}
 	}
 	if err := worker.Run(ctx, c); err != nil {
+		if errors.Is(err, worker.ErrModelPath) {
+			// Observed on v0.6.3: a model that fails to load is logged and
+			// the process exits 0.
+			log.Errorf("Error starting worker manager: %v", err)
+			log.Raw("Traceback (most recent call last):\n" +
+				"  File \"dbgpt/model/cluster/worker/manager.py\", line 578, in _start_all_worker\n" +
+				"OSError: Incorrect path_or_model_id: '" + s.ModelPath + "'. Please provide either the path to a local folder or the repo_id of a model on the Hub.")
+			return nil
+		}
 		log.Errorf("%v", err)
 		return err
 	}
@@ -138,11 +204,25 @@ func runWorker(ctx context.Context, s WorkerSettings) error {
 }
 
 func runWeb(ctx context.Context, s WebSettings) error {
-	log, err := simlog.New("dbgpt.app.dbgpt_server", s.LogFile)
+	log, err := openLog("dbgpt.app.dbgpt_server", s.Log)
 	if err != nil {
 		return err
 	}
 	defer log.Close()
+	if s.CheckEmbedding && !embeddingModelConfig[s.EmbeddingModel] {
+		// initialize_app: EMBEDDING_MODEL_CONFIG[CFG.EMBEDDING_MODEL].
+		return &pyExc{Where: "dbgpt/app/dbgpt_server.py\", line 167, in initialize_app\n    embedding_model_path = EMBEDDING_MODEL_CONFIG[CFG.EMBEDDING_MODEL]",
+			Exc: "KeyError: '" + s.EmbeddingModel + "'"}
+	}
+	if s.LLMModel != "" {
+		log.Infof("Default LLM model: %s", s.LLMModel)
+	}
+	if s.MetaDB != "" {
+		if err := createMetaDB(ctx, s.MetaDB); err != nil {
+			return err
+		}
+		log.Infof("Meta data database: sqlite:///%s", s.MetaDB)
+	}
 	probe, err := envDuration(EnvProbeInterval, 5*time.Second)
 	if err != nil {
 		return err
@@ -151,7 +231,7 @@ func runWeb(ctx context.Context, s WebSettings) error {
 }
 
 func runAPI(ctx context.Context, s APISettings) error {
-	log, err := simlog.New("dbgpt.model.cluster.apiserver.api", s.LogFile)
+	log, err := openLog("dbgpt.model.cluster.apiserver.api", s.Log)
 	if err != nil {
 		return err
 	}
@@ -161,4 +241,22 @@ func runAPI(ctx context.Context, s APISettings) error {
 		return err
 	}
 	return web.RunAPIServer(ctx, web.APIConfig{Host: s.Host, Port: s.Port, ControllerAddr: s.ControllerAddr, APIKeys: s.APIKeys, ProbeInterval: probe, Log: log})
+}
+
+// createMetaDB creates the webserver's SQLite metadata database (0.7), so
+// where it lands can be seen.
+func createMetaDB(ctx context.Context, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+	if err != nil {
+		return fmt.Errorf("meta data database %s: %w", path, err)
+	}
+	return nil
 }

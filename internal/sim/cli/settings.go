@@ -11,7 +11,14 @@ type ControllerSettings struct {
 	DB                *DBSettings // nil: embedded (in-memory) registry
 	HeartbeatInterval time.Duration
 	HeartbeatTimeout  time.Duration
-	LogFile           string
+	Log               LogSettings
+}
+
+// LogSettings is a role's logging: the level ("" = DBGPT_LOG_LEVEL, else
+// INFO) and its log file (relative names are joined to the log directory).
+type LogSettings struct {
+	Level string
+	File  string
 }
 
 // DBSettings is the registry database.
@@ -41,7 +48,15 @@ type WorkerSettings struct {
 	SendHeartbeat     bool
 	HeartbeatInterval time.Duration
 	PromptTemplate    *string
-	LogFile           string
+	Log               LogSettings
+
+	ParamClass string   // the 0.6 parameter class or the 0.7 provider
+	Dropped    []string // 0.7: model keys the provider's class lacks
+	// APIKeySource names where a proxy's API key was found ("" = nowhere);
+	// never the key itself.
+	APIKeySource string
+	// MissingKeyErr: a 0.7 proxy/openai model without a key: fails at start.
+	MissingKeyErr string
 }
 
 // WebSettings is the webserver's resolved settings.
@@ -50,7 +65,14 @@ type WebSettings struct {
 	Port           int
 	Light          bool
 	ControllerAddr []string
-	LogFile        string
+	Log            LogSettings
+	// EmbeddingModel (0.6, env EMBEDDING_MODEL, default text2vec) must be a
+	// key of EMBEDDING_MODEL_CONFIG; LLMModel is only looked up with .get().
+	EmbeddingModel string
+	LLMModel       string
+	CheckEmbedding bool
+	// MetaDB (0.7) is the resolved SQLite path of [service.web.database].
+	MetaDB string
 }
 
 // APISettings is the API server's resolved settings.
@@ -59,5 +81,5 @@ type APISettings struct {
 	Port           int
 	ControllerAddr []string
 	APIKeys        []string
-	LogFile        string
+	Log            LogSettings
 }

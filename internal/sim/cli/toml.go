@@ -3,7 +3,9 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -21,8 +23,27 @@ type tomlFile struct {
 	root map[string]any
 }
 
+// pyExc is a Python exception that ends a process: report prints it as a
+// traceback, exit 1.
+type pyExc struct {
+	Where string // "File ..., in ..." line of the raising frame
+	Exc   string // e.g. "ValueError: Environment variable X not found"
+}
+
+func (e *pyExc) Error() string { return e.Exc }
+
+func valueError(where, format string, args ...any) *pyExc {
+	return &pyExc{Where: where, Exc: "ValueError: " + fmt.Sprintf(format, args...)}
+}
+
+const whereConfig = `packages/dbgpt-core/src/dbgpt/util/configure/manager.py", line 234, in replace_env_var`
+
 func loadTOML(path string) (*tomlFile, error) {
 	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, &pyExc{Where: `packages/dbgpt-app/src/dbgpt_app/config.py", line 512, in load_config`,
+			Exc: "FileNotFoundError: Configuration file not found: " + path}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading config file: %w", err)
 	}
@@ -32,7 +53,7 @@ func loadTOML(path string) (*tomlFile, error) {
 	}
 	v, err := resolve(root, "")
 	if err != nil {
-		return nil, fmt.Errorf("config file %s: %w", path, err)
+		return nil, err
 	}
 	return &tomlFile{path: path, root: v.(map[string]any)}, nil
 }
@@ -78,7 +99,9 @@ func resolve(v any, at string) (any, error) {
 				return sub[2]
 			}
 			if firstErr == nil {
-				firstErr = fmt.Errorf("%s: environment variable %s is not set and has no default (write ${env:%s:-default})", at, sub[1], sub[1])
+				// DB-GPT names the variable only; the sim adds the key in
+				// the frame line, as a traceback would show the value.
+				firstErr = valueError(whereConfig+" (resolving "+at+")", "Environment variable %s not found", sub[1])
 			}
 			return ""
 		})
@@ -203,11 +226,14 @@ const (
 
 func controllerFromTOML(f *tomlFile) (ControllerSettings, error) {
 	s := ControllerSettings{Host: "0.0.0.0", Port: 8000, HeartbeatInterval: 20 * time.Second, HeartbeatTimeout: 60 * time.Second}
+	var err error
+	if s.Log, err = tomlLog(f, ctlPath, "dbgpt_model_controller.log"); err != nil {
+		return s, err
+	}
 	t := f.table(ctlPath)
 	if t == nil {
 		return s, nil
 	}
-	var err error
 	if s.Host, err = tStr(t, ctlPath, "host", "0.0.0.0"); err != nil {
 		return s, err
 	}
@@ -247,11 +273,51 @@ func controllerFromTOML(f *tomlFile) (ControllerSettings, error) {
 	if d.MaxOverflow, err = tInt(db, regDBPath, "max_overflow", 10); err != nil {
 		return s, err
 	}
+	if _, ok := db["password"]; !ok && d.Type == "mysql" {
+		// The class's default is "${env:DBGPT_DB_PASSWORD}", resolved when
+		// the file is parsed.
+		v, err := resolve("${env:DBGPT_DB_PASSWORD}", regDBPath+".password")
+		if err != nil {
+			return s, err
+		}
+		d.Password = v.(string)
+	}
 	if d.Type != "mysql" && d.Type != "sqlite" {
 		return s, fmt.Errorf("%s.type: unsupported registry database type %q (mysql or sqlite)", regDBPath, d.Type)
 	}
+	if d.Type == "sqlite" && d.Path != "" {
+		d.Path = rootRelative(d.Path)
+	}
 	s.DB = d
 	return s, nil
+}
+
+// rootRelative resolves a relative path in the TOML against the install
+// root, as 0.7 does (not against the working directory).
+func rootRelative(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(InstallRoot(), p)
+}
+
+// tomlLog reads a role's [<role>.log] table, falling back to [log].
+func tomlLog(f *tomlFile, rolePath, defFile string) (LogSettings, error) {
+	l := LogSettings{File: defFile}
+	for _, at := range []string{"log", rolePath + ".log"} {
+		t := f.table(at)
+		if t == nil {
+			continue
+		}
+		var err error
+		if l.Level, err = tStr(t, at, "level", l.Level); err != nil {
+			return l, err
+		}
+		if l.File, err = tStr(t, at, "file", l.File); err != nil {
+			return l, err
+		}
+	}
+	return l, nil
 }
 
 func workerFromTOML(f *tomlFile) (WorkerSettings, error) {
@@ -262,6 +328,9 @@ func workerFromTOML(f *tomlFile) (WorkerSettings, error) {
 		t = map[string]any{}
 	}
 	var err error
+	if s.Log, err = tomlLog(f, workerPath, "dbgpt_model_worker_manager.log"); err != nil {
+		return s, err
+	}
 	if s.Host, err = tStr(t, workerPath, "host", "0.0.0.0"); err != nil {
 		return s, err
 	}
@@ -288,9 +357,9 @@ func workerFromTOML(f *tomlFile) (WorkerSettings, error) {
 		return s, err
 	}
 	type found struct {
-		typ string
-		m   map[string]any
-		at  string
+		typ, section string
+		m            map[string]any
+		at           string
 	}
 	var models []found
 	models_ := f.table("models")
@@ -303,7 +372,7 @@ func workerFromTOML(f *tomlFile) (WorkerSettings, error) {
 		}
 		list, _ := models_[sec.key].([]map[string]any)
 		for i, m := range list {
-			models = append(models, found{sec.typ, m, fmt.Sprintf("models.%s[%d]", sec.key, i)})
+			models = append(models, found{sec.typ, sec.key, m, fmt.Sprintf("models.%s[%d]", sec.key, i)})
 		}
 	}
 	if len(models) != 1 {
@@ -317,26 +386,89 @@ func workerFromTOML(f *tomlFile) (WorkerSettings, error) {
 	if s.ModelName == "" {
 		return s, fmt.Errorf("%s.name: model name is required", m.at)
 	}
+	provider, err := tStr(m.m, m.at, "provider", "")
+	if err != nil {
+		return s, err
+	}
+	keys := tomlProviderKeys(m.section, provider)
+	if keys == nil {
+		return s, valueError(`packages/dbgpt-core/src/dbgpt/model/adapter/model_adapter.py", line 71, in get_llm_model_adapter`,
+			"Can not find adapter for model %s", s.ModelName)
+	}
+	s.ParamClass = provider
+	has := map[string]bool{}
+	for _, k := range keys {
+		has[k] = true
+	}
+	// Keys the class lacks vanish when the table becomes the dataclass.
+	for k := range m.m {
+		if !has[k] {
+			s.Dropped = append(s.Dropped, k)
+			delete(m.m, k)
+		}
+	}
+	sort.Strings(s.Dropped)
+	s.NoPath = strings.HasPrefix(provider, "proxy/")
 	if s.ModelPath, err = tStr(m.m, m.at, "path", ""); err != nil {
 		return s, err
 	}
-	provider, _ := tStr(m.m, m.at, "provider", "")
-	_, hasBase := m.m["api_base"]
-	_, hasURL := m.m["api_url"]
-	s.NoPath = s.ModelPath == "" && (strings.HasPrefix(provider, "proxy") || hasBase || hasURL)
+	if provider == "proxy/openai" {
+		if err := openAIKey(&s, m.m, m.section, m.at); err != nil {
+			return s, err
+		}
+	}
 	if t, _ := tStr(m.m, m.at, "prompt_template", ""); t != "" {
 		s.PromptTemplate = &t
 	}
 	return s, nil
 }
 
+// openAIKey checks a proxy/openai model's key: the LLM class's api_key
+// defaults to "${env:OPENAI_API_KEY}" (resolved at parse time); an empty key
+// fails when the OpenAI client is created.
+func openAIKey(s *WorkerSettings, m map[string]any, section, at string) error {
+	k, present := m["api_key"]
+	key, _ := k.(string)
+	switch {
+	case present && key != "":
+		s.APIKeySource = at + ".api_key"
+		return nil
+	case os.Getenv("OPENAI_API_KEY") != "":
+		s.APIKeySource = "OPENAI_API_KEY"
+		return nil
+	case !present && section == "llms":
+		_, err := resolve("${env:OPENAI_API_KEY}", at+".api_key")
+		return err
+	}
+	return &pyExc{Where: `openai/_client.py", line 110, in __init__`,
+		Exc: "openai.OpenAIError: The api_key client option must be set either by passing api_key to the client or by setting the OPENAI_API_KEY environment variable"}
+}
+
 func webFromTOML(f *tomlFile) (WebSettings, error) {
-	s := WebSettings{Host: "0.0.0.0", Port: 5670, ControllerAddr: []string{"http://127.0.0.1:8000"}}
+	s := WebSettings{Host: "0.0.0.0", Port: 5670, ControllerAddr: []string{"http://127.0.0.1:8000"},
+		MetaDB: rootRelative("pilot/meta_data/dbgpt.db")}
+	var err error
+	if s.Log, err = tomlLog(f, webPath, "dbgpt_webserver.log"); err != nil {
+		return s, err
+	}
+	if db := f.table(webPath + ".database"); db != nil {
+		typ, err := tStr(db, webPath+".database", "type", "sqlite")
+		if err != nil {
+			return s, err
+		}
+		s.MetaDB = ""
+		if typ == "sqlite" {
+			p, err := tStr(db, webPath+".database", "path", "pilot/meta_data/dbgpt.db")
+			if err != nil {
+				return s, err
+			}
+			s.MetaDB = rootRelative(p)
+		}
+	}
 	t := f.table(webPath)
 	if t == nil {
 		return s, nil
 	}
-	var err error
 	if s.Host, err = tStr(t, webPath, "host", "0.0.0.0"); err != nil {
 		return s, err
 	}
@@ -354,11 +486,14 @@ func webFromTOML(f *tomlFile) (WebSettings, error) {
 
 func apiFromTOML(f *tomlFile) (APISettings, error) {
 	s := APISettings{Host: "0.0.0.0", Port: 8100, ControllerAddr: []string{"http://127.0.0.1:8000"}}
+	var err error
+	if s.Log, err = tomlLog(f, apiPath, "dbgpt_model_apiserver.log"); err != nil {
+		return s, err
+	}
 	t := f.table(apiPath)
 	if t == nil {
 		return s, nil
 	}
-	var err error
 	if s.Host, err = tStr(t, apiPath, "host", "0.0.0.0"); err != nil {
 		return s, err
 	}

@@ -72,13 +72,13 @@ func (a *API) models(w http.ResponseWriter, r *http.Request) {
 		name, _ := query(q, "model_name", kStr, true, &errs)
 		host, _ := query(q, "host", kStr, true, &errs)
 		port, _ := query(q, "port", kInt, true, &errs)
-		remove, _ := query(q, "remove_from_registry", kOptBool, false, &errs)
 		if len(errs) > 0 {
 			Unprocessable(w, errs)
 			return
 		}
+		// 0.6.3 has no remove_from_registry parameter: one that is sent is
+		// ignored (FastAPI drops unknown query parameters); the row stays.
 		inst := dbgpt.NewInstance(name.(string), host.(string), port.(int))
-		inst.RemoveFromRegistry, _ = remove.(bool)
 		if err := a.Reg.Deregister(r.Context(), inst); err != nil {
 			a.serverError(w, err)
 			return

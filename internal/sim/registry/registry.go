@@ -16,8 +16,9 @@ type Registry interface {
 	// weight, check_healthy, enabled and prompt_template; an existing row gets
 	// only weight, prompt_template, healthy=true and last_heartbeat=now.
 	Register(ctx context.Context, inst dbgpt.Instance) error
-	// Deregister marks the row unhealthy, or deletes it when
-	// inst.RemoveFromRegistry; an unknown row is no error.
+	// Deregister marks the row unhealthy; the row stays, whatever
+	// inst.RemoveFromRegistry says (0.6.3 has no such parameter). An unknown
+	// row is no error.
 	Deregister(ctx context.Context, inst dbgpt.Instance) error
 	// Heartbeat sets healthy and last_heartbeat=now, registering an unknown
 	// instance.
@@ -83,13 +84,8 @@ func (m *Memory) Deregister(_ context.Context, inst dbgpt.Instance) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	name := strings.TrimSpace(inst.ModelName)
-	i, ins := m.find(name, strings.TrimSpace(inst.Host), inst.Port)
+	_, ins := m.find(name, strings.TrimSpace(inst.Host), inst.Port)
 	if ins == nil {
-		return nil
-	}
-	if inst.RemoveFromRegistry {
-		l := m.models[name]
-		m.models[name] = append(l[:i:i], l[i+1:]...)
 		return nil
 	}
 	ins.Healthy = false

@@ -129,14 +129,15 @@ func semantics(t *testing.T, r Registry, micro bool) {
 		}
 	}
 
-	// Deregister with remove_from_registry deletes; unknown is no error.
+	// Deregister with remove_from_registry keeps the row, unhealthy; an
+	// unknown row is no error.
 	rm := other
 	rm.RemoveFromRegistry = true
 	if err := r.Deregister(ctx, rm); err != nil {
 		t.Fatal(err)
 	}
-	if g := get(t, r, "glm@llm", "10.0.0.4", 8001); g != nil {
-		t.Fatalf("remove_from_registry left %+v", g)
+	if g := get(t, r, "glm@llm", "10.0.0.4", 8001); g == nil || g.Healthy {
+		t.Fatalf("remove_from_registry: row %+v, want it kept and unhealthy", g)
 	}
 	if err := r.Deregister(ctx, dbgpt.NewInstance("ghost@llm", "h", 1)); err != nil {
 		t.Fatal(err)

@@ -67,9 +67,6 @@ func (s *Storage) Deregister(ctx context.Context, inst dbgpt.Instance) error {
 	if err != nil || exist == nil {
 		return err
 	}
-	if inst.RemoveFromRegistry {
-		return s.exec(ctx, "DELETE FROM "+dbgpt.RegistryTable+" WHERE id = ?", exist.ID)
-	}
 	return s.exec(ctx, "UPDATE "+dbgpt.RegistryTable+" SET healthy = 0 WHERE id = ?", exist.ID)
 }
 

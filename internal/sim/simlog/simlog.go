@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -17,15 +18,32 @@ type Logger struct {
 	host   string
 	module string
 	pid    int
+	level  int // Python logging level: lines below it are dropped
 }
+
+// Python's logging levels.
+var levels = map[string]int{"NOTSET": 0, "DEBUG": 10, "INFO": 20, "WARNING": 30, "WARN": 30, "ERROR": 40, "FATAL": 50, "CRITICAL": 50}
+
+// ParseLevel returns the Python level of a name (any case); ok is false for
+// an unknown name.
+func ParseLevel(name string) (int, bool) {
+	l, ok := levels[strings.ToUpper(strings.TrimSpace(name))]
+	return l, ok
+}
+
+// SetLevel sets the level below which app lines are dropped.
+func (l *Logger) SetLevel(level int) { l.level = level }
 
 // New returns a logger for a Python module name such as
 // "dbgpt.model.cluster.controller.controller". A non-empty logFile is opened
 // for appending.
 func New(module, logFile string) (*Logger, error) {
 	host, _ := os.Hostname()
-	l := &Logger{w: os.Stderr, host: host, module: module, pid: os.Getpid()}
+	l := &Logger{w: os.Stderr, host: host, module: module, pid: os.Getpid(), level: 20}
 	if logFile != "" {
+		if err := os.MkdirAll(filepath.Dir(logFile), 0o755); err != nil {
+			return nil, fmt.Errorf("creating log directory: %w", err)
+		}
 		f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("opening log file %s: %w", logFile, err)
@@ -57,11 +75,15 @@ func (l *Logger) write(s string) {
 }
 
 func (l *Logger) app(level, format string, args []any) {
+	if n := levels[level]; n < l.level {
+		return
+	}
 	l.write(fmt.Sprintf("%s %s %s[%d] %s %s", time.Now().Format("2006-01-02 15:04:05"), l.host, l.module, l.pid, level,
 		fmt.Sprintf(format, args...)))
 }
 
-// Infof, Warnf and Errorf write Python logging lines.
+// Debugf, Infof, Warnf and Errorf write Python logging lines.
+func (l *Logger) Debugf(format string, args ...any) { l.app("DEBUG", format, args) }
 func (l *Logger) Infof(format string, args ...any)  { l.app("INFO", format, args) }
 func (l *Logger) Warnf(format string, args ...any)  { l.app("WARNING", format, args) }
 func (l *Logger) Errorf(format string, args ...any) { l.app("ERROR", format, args) }

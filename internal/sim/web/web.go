@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -91,6 +92,18 @@ func RunWebserver(ctx context.Context, c WebConfig) error {
 	return Serve(ctx, c.Log, c.Host, c.Port, controller.NotFound(mux))
 }
 
+// Failed writes the webserver's error answer: HTTP 400 with DB-GPT's Result
+// shape. E0001: the request failed validation; E0003: anything else (e.g.
+// the controller is down).
+func Failed(w http.ResponseWriter, code, msg string) {
+	controller.WriteJSON(w, http.StatusBadRequest, struct {
+		Success bool   `json:"success"`
+		ErrCode string `json:"err_code"`
+		ErrMsg  string `json:"err_msg"`
+		Data    any    `json:"data"`
+	}{false, code, msg, nil})
+}
+
 func forward(w http.ResponseWriter, r *http.Request, base string, log *simlog.Logger) {
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
@@ -98,15 +111,48 @@ func forward(w http.ResponseWriter, r *http.Request, base string, log *simlog.Lo
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		log.Errorf("Request to controller %s failed: %v", base, err)
-		controller.InternalServerError(w)
+		Failed(w, "E0003", fmt.Sprintf("Cannot connect to host %s ssl:default [Connect call failed]", strings.TrimPrefix(strings.TrimPrefix(base, "http://"), "https://")))
 		return
 	}
 	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	switch {
+	case resp.StatusCode == http.StatusUnprocessableEntity:
+		Failed(w, "E0001", validationMessage(body))
+		return
+	case resp.StatusCode != http.StatusOK:
+		log.Errorf("Request to controller %s: HTTP %d", base, resp.StatusCode)
+		Failed(w, "E0003", fmt.Sprintf("%d, message='%s', url='%s'", resp.StatusCode, http.StatusText(resp.StatusCode), req.URL))
+		return
+	}
 	if ct := resp.Header.Get("Content-Type"); ct != "" {
 		w.Header().Set("Content-Type", ct)
 	}
 	w.WriteHeader(resp.StatusCode)
-	io.Copy(w, resp.Body)
+	w.Write(body)
+}
+
+// validationMessage turns FastAPI's 422 detail into the one-line message of
+// DB-GPT's validation handler: "loc: msg" for each error.
+func validationMessage(body []byte) string {
+	var d struct {
+		Detail []struct {
+			Loc []any  `json:"loc"`
+			Msg string `json:"msg"`
+		} `json:"detail"`
+	}
+	if json.Unmarshal(body, &d) != nil || len(d.Detail) == 0 {
+		return "request validation failed"
+	}
+	var parts []string
+	for _, e := range d.Detail {
+		loc := make([]string, len(e.Loc))
+		for i, l := range e.Loc {
+			loc[i] = fmt.Sprint(l)
+		}
+		parts = append(parts, strings.Join(loc, ".")+": "+e.Msg)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // RunAPIServer runs the API server until ctx ends.

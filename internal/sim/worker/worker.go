@@ -38,6 +38,12 @@ type Config struct {
 	Log              *simlog.Logger
 }
 
+// Shards is the number of "checkpoint shards" a load reports.
+const Shards = 4
+
+// ShardsProgress starts each load progress line ("... 1/4").
+const ShardsProgress = "Loading checkpoint shards:"
+
 // ErrModelPath is returned when the model path does not exist.
 var ErrModelPath = errors.New("model path does not exist")
 
@@ -48,7 +54,7 @@ func (c *Config) Check() error {
 	}
 	if !c.NoPath {
 		if c.ModelPath == "" {
-			return fmt.Errorf("model %s: model_path is required", c.ModelName)
+			return fmt.Errorf("%w: model %s has no model_path", ErrModelPath, c.ModelName)
 		}
 		if _, err := os.Stat(c.ModelPath); err != nil {
 			return fmt.Errorf("%w: %s (model %s): %v", ErrModelPath, c.ModelPath, c.ModelName, err)
@@ -82,10 +88,15 @@ func Run(ctx context.Context, c Config) error {
 		c.RegisterHost = OutboundIP()
 	}
 	log.Infof("Begin load model, model_name: %s, worker_type: %s, model_path: %s", c.ModelName, c.WorkerType, c.ModelPath)
-	select {
-	case <-ctx.Done():
-		return nil
-	case <-time.After(c.LoadDelay):
+	// The load: progress lines as transformers prints them, spread over
+	// LoadDelay; the port opens only after.
+	for i := 1; i <= Shards; i++ {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(c.LoadDelay / Shards):
+		}
+		log.Raw(fmt.Sprintf("%s %d/%d", ShardsProgress, i, Shards))
 	}
 	log.Infof("Model %s loaded", c.ModelName)
 
