@@ -71,6 +71,17 @@ func ControllerAlive(ctx context.Context, cl *Client, ctl *schema.Controller) er
 	return nil
 }
 
+// Awaiting is a failed check's error that also says, in a few words, what
+// the component is still awaited to do ("glm to register through c1, c2"),
+// for progress lines. Its text is Err's.
+type Awaiting struct {
+	What string
+	Err  error
+}
+
+func (a *Awaiting) Error() string { return a.Err.Error() }
+func (a *Awaiting) Unwrap() error { return a.Err }
+
 // WorkerPortOpen is the first part of CheckWorker: the worker's port accepts
 // a connection (dialled from its server).
 func WorkerPortOpen(ctx context.Context, cl *Client, w *schema.Worker) error {
@@ -103,28 +114,45 @@ func CheckWorker(ctx context.Context, cl *Client, c *schema.Cluster, w *schema.W
 // CheckWorkerThrough is CheckWorker through the given controllers only.
 func CheckWorkerThrough(ctx context.Context, cl *Client, w *schema.Worker, ctls []*schema.Controller) error {
 	if err := WorkerPortOpen(ctx, cl, w); err != nil {
-		return err
+		return &Awaiting{What: fmt.Sprintf("%s to load (port %d does not answer yet)", modelName(w), w.Port), Err: err}
 	}
 	if len(ctls) == 0 {
 		return fmt.Errorf("%s: no controller to check its registration through", WorkerAddress(w))
 	}
-	var errs []error
+	var (
+		errs            []error
+		missing, silent []string
+	)
 	for _, ctl := range ctls {
 		rows, err := JudgeThrough(ctx, cl, ctl, nil)
-		if err == nil {
-			err = WorkerRowsProblem(rows, w, HeartbeatTimeout(ctl))
-			if err != nil {
-				err = fmt.Errorf("through %s: %w", ControllerAddress(ctl), err)
-			}
-		}
 		if err != nil {
+			silent = append(silent, ctl.Name)
 			errs = append(errs, err)
+			continue
+		}
+		if err := WorkerRowsProblem(rows, w, HeartbeatTimeout(ctl)); err != nil {
+			missing = append(missing, ctl.Name)
+			errs = append(errs, fmt.Errorf("through %s: %w", ControllerAddress(ctl), err))
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%s: %w", WorkerAddress(w), errors.Join(errs...))
+	if len(errs) == 0 {
+		return nil
 	}
-	return nil
+	var what []string
+	if len(missing) > 0 {
+		what = append(what, fmt.Sprintf("%s to register through %s", modelName(w), strings.Join(missing, ", ")))
+	}
+	if len(silent) > 0 {
+		what = append(what, strings.Join(silent, ", ")+" to answer")
+	}
+	return &Awaiting{What: strings.Join(what, "; "), Err: fmt.Errorf("%s: %w", WorkerAddress(w), errors.Join(errs...))}
+}
+
+func modelName(w *schema.Worker) string {
+	if w.Model != nil {
+		return w.Model.Name
+	}
+	return w.RegistryModelName()
 }
 
 // WebserverURL is the webserver's base URL.
