@@ -11,6 +11,7 @@ import (
 	"github.com/hactl/hactl/internal/health"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers"
+	"github.com/hactl/hactl/schema"
 )
 
 // loadingChecker: every component serves except those in loading, which
@@ -331,10 +332,11 @@ func TestCrashLoopJudgement(t *testing.T) {
 // what is awaited and what the process last logged.
 func TestProgressSaysWhatIsAwaited(t *testing.T) {
 	c := cluster()
+	c.Models[1].APIKey = schema.NewSecret("sk-secret")
 	d := mustDesired(t, c)
 	p := plan.Diff(c, d, nil, regPresent())
 	fp := &watchingProvider{fakeProvider: newFake(t), starts: map[string]providers.Starts{
-		"worker.emb": {Running: true, LastLine: "Loading checkpoint shards: 3/4"},
+		"worker.emb": {Running: true, LastLine: "Loading checkpoint shards: 3/4 (key sk-secret)"},
 	}}
 	var out recorder
 	o := opts(fp.fakeProvider, nil, &out)
@@ -356,7 +358,7 @@ func TestProgressSaysWhatIsAwaited(t *testing.T) {
 	for _, ev := range out.all() {
 		if e, ok := ev.(ResourceProgress); ok && e.Address == "worker.emb" && e.Waiting != "" {
 			found = true
-			if e.Waiting != "waiting for glm to register through c1, c2" || e.LogLine != "Loading checkpoint shards: 3/4" {
+			if e.Waiting != "waiting for glm to register through c1, c2" || e.LogLine != "Loading checkpoint shards: 3/4 (key (sensitive))" {
 				t.Errorf("progress = %+v", e)
 			}
 		}
