@@ -228,13 +228,16 @@ func CheckUnchanged(ctx context.Context, checker Checker, p *plan.Plan, timeout 
 
 // startingNow says whether an unchanged component whose check failed with
 // err is starting: its process runs and started, as far as its host tells,
-// less than its start timeout before now.
+// less than its start timeout before now, and err says only that it does
+// not serve yet (health.NotServingYet).
 func startingNow(ch *plan.Change, gates Timeouts, err error, now time.Time) (plan.Starting, bool) {
 	if len(ch.Observed) == 0 || ch.Desired == nil {
 		return plan.Starting{}, false
 	}
 	o := ch.Observed[0]
-	if !o.Running || o.StartedAt.IsZero() {
+	// One that serves, but wrongly (a controller without its registry
+	// table), is not starting: waiting would not mend it.
+	if !o.Running || o.StartedAt.IsZero() || !health.NotServingYet(err) {
 		return plan.Starting{}, false
 	}
 	// A start ahead of this machine's clock (the host's clock is ahead)

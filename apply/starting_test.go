@@ -367,3 +367,20 @@ func TestProgressSaysWhatIsAwaited(t *testing.T) {
 		t.Errorf("no progress with what is awaited:\n%s", out.String())
 	}
 }
+
+// A young process that serves, but wrongly (its check fails with more than
+// "not yet": a controller without its registry table), is repaired.
+func TestCheckUnchangedRepairsAYoungProcessThatServesWrongly(t *testing.T) {
+	c := cluster()
+	d := mustDesired(t, c)
+	fp := newFake(t)
+	for _, o := range d {
+		fp.deployed[o.Address] = true
+	}
+	k := &fakeChecker{p: fp, sick: map[string]bool{"controller.c1": true}}
+	p := plan.Diff(c, d, observeStarted(d, 5*time.Second), regPresent())
+	CheckUnchanged(context.Background(), k, p, time.Second, Timeouts{}, 4)
+	if p.Waits() || len(p.Changes) != 1 || p.Changes[0].Address != "controller.c1" {
+		t.Fatalf("changes %v, starting %v", p.Changes, p.Starting)
+	}
+}

@@ -66,7 +66,8 @@ func CheckController(ctx context.Context, cl *Client, ctl *schema.Controller) er
 func ControllerAlive(ctx context.Context, cl *Client, ctl *schema.Controller) error {
 	dc := dbgpt.NewClient(cl.HTTP, ctl.URL())
 	if err := dc.Health(ctx); err != nil {
-		return fmt.Errorf("%s (%s): /api/health: %w", ControllerAddress(ctl), ctl.URL(), trimURLErr(err))
+		return &Awaiting{What: ctl.Name + " to answer /api/health",
+			Err: fmt.Errorf("%s (%s): /api/health: %w", ControllerAddress(ctl), ctl.URL(), trimURLErr(err))}
 	}
 	return nil
 }
@@ -82,13 +83,48 @@ type Awaiting struct {
 func (a *Awaiting) Error() string { return a.Err.Error() }
 func (a *Awaiting) Unwrap() error { return a.Err }
 
+// A worker's rows that are not there yet: it is still starting, or gone.
+var (
+	ErrNotRegistered  = errors.New("not registered")
+	ErrNoHeartbeatYet = errors.New("stale: no heartbeat yet")
+)
+
+// NotServingYet reports whether a failed check says only that the
+// component does not serve yet (its port or /api/health does not answer,
+// its rows are not registered or have no heartbeat yet), as a process
+// still starting does; not that it serves wrongly (a controller without
+// its registry table, rows marked unhealthy), which waiting does not mend.
+func NotServingYet(err error) bool {
+	if err == nil {
+		return false
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs := j.Unwrap()
+		for _, e := range errs {
+			if !NotServingYet(e) {
+				return false
+			}
+		}
+		return len(errs) > 0
+	}
+	var a *Awaiting
+	if errors.As(err, &a) {
+		return true
+	}
+	if u := errors.Unwrap(err); u != nil && !errors.Is(err, ErrNotRegistered) && !errors.Is(err, ErrNoHeartbeatYet) {
+		return NotServingYet(u)
+	}
+	return errors.Is(err, ErrNotRegistered) || errors.Is(err, ErrNoHeartbeatYet)
+}
+
 // WorkerPortOpen is the first part of CheckWorker: the worker's port accepts
 // a connection (dialled from its server).
 func WorkerPortOpen(ctx context.Context, cl *Client, w *schema.Worker) error {
 	pctx, cancel := context.WithTimeout(ctx, cl.HTTP.Timeout)
 	defer cancel()
 	if err := cl.PortOpen(pctx, WorkerEndpoint(w)); err != nil {
-		return fmt.Errorf("%s: port %d does not answer: %w", WorkerAddress(w), w.Port, err)
+		return &Awaiting{What: fmt.Sprintf("%s to load (port %d does not answer yet)", modelName(w), w.Port),
+			Err: fmt.Errorf("%s: port %d does not answer: %w", WorkerAddress(w), w.Port, err)}
 	}
 	return nil
 }
@@ -114,7 +150,7 @@ func CheckWorker(ctx context.Context, cl *Client, c *schema.Cluster, w *schema.W
 // CheckWorkerThrough is CheckWorker through the given controllers only.
 func CheckWorkerThrough(ctx context.Context, cl *Client, w *schema.Worker, ctls []*schema.Controller) error {
 	if err := WorkerPortOpen(ctx, cl, w); err != nil {
-		return &Awaiting{What: fmt.Sprintf("%s to load (port %d does not answer yet)", modelName(w), w.Port), Err: err}
+		return err
 	}
 	if len(ctls) == 0 {
 		return fmt.Errorf("%s: no controller to check its registration through", WorkerAddress(w))
@@ -176,7 +212,7 @@ func CheckWebserver(ctx context.Context, cl *Client, c *schema.Cluster) error {
 	u := WebserverURL(ws)
 	dc := dbgpt.NewClient(cl.HTTP, u)
 	if err := dc.Health(ctx); err != nil {
-		return fmt.Errorf("webserver (%s): /api/health: %w", u, trimURLErr(err))
+		return &Awaiting{What: "webserver to answer /api/health", Err: fmt.Errorf("webserver (%s): /api/health: %w", u, trimURLErr(err))}
 	}
 	if !ws.Light {
 		return nil
@@ -220,7 +256,7 @@ func CheckAPIServer(ctx context.Context, cl *Client, c *schema.Cluster) error {
 	}
 	resp, err := cl.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("apiserver: GET %s: %w", u, trimURLErr(err))
+		return &Awaiting{What: "apiserver to answer", Err: fmt.Errorf("apiserver: GET %s: %w", u, trimURLErr(err))}
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))

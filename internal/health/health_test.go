@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -294,5 +295,26 @@ func TestCheckWorkerSaysWhatIsAwaited(t *testing.T) {
 	err = CheckWorkerThrough(ctx, cl, w, []*schema.Controller{ctl1})
 	if !errors.As(err, &a) || a.What != "glm to load (port 1 does not answer yet)" || !strings.Contains(err.Error(), "port 1 does not answer") {
 		t.Fatalf("err = %v (awaiting %+v)", err, a)
+	}
+}
+
+func TestNotServingYet(t *testing.T) {
+	notReg := fmt.Errorf("through controller.c1: %w", fmt.Errorf("glm@llm at h:1: %w", ErrNotRegistered))
+	noBeat := fmt.Errorf("through controller.c2: %w", fmt.Errorf("glm@llm at h:1: %w", ErrNoHeartbeatYet))
+	marked := errors.New("through controller.c2: glm@llm at h:1: marked unhealthy")
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{&Awaiting{What: "x", Err: errors.New("port 1 does not answer")}, true},
+		{notReg, true},
+		{errors.Join(notReg, noBeat), true},
+		{errors.Join(notReg, marked), false},
+		{fmt.Errorf("controller.c1: %w: HTTP 500", ErrRegistryUnreadable), false},
+	} {
+		if got := NotServingYet(tc.err); got != tc.want {
+			t.Errorf("%v: %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }

@@ -434,7 +434,7 @@ func components(c *schema.Cluster, decl []declaredComponent, checkErr []error, o
 		case err == nil:
 			comp.State = StateRunning
 			comp.Reason = "answers, but its server could not be observed"
-		case found && startingFor(o, d.startTimeout, now):
+		case found && health.NotServingYet(err) && startingFor(o, d.startTimeout, now):
 			comp.State = StateStarting
 			comp.Reason = err.Error()
 			limit := int64(d.startTimeout / time.Second)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hactl/hactl/internal/dbgpt"
+	"github.com/hactl/hactl/internal/health"
 	"github.com/hactl/hactl/internal/jsonschematest"
 	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/registry"
@@ -404,7 +405,8 @@ func TestStartingByAge(t *testing.T) {
 	if len(decl) != 1 || decl[0].startTimeout != 30*time.Minute {
 		t.Fatalf("declared: %+v", decl)
 	}
-	notServing := []error{errors.New("worker.llm: port 8001 does not answer: connection refused")}
+	notServing := []error{&health.Awaiting{What: "glm to load", Err: errors.New("worker.llm: port 8001 does not answer: connection refused")}}
+	servesWrongly := []error{errors.New("worker.llm: through controller.c1: glm@llm at 10.0.0.1:8001: marked unhealthy (last heartbeat 1s ago)")}
 	for _, tc := range []struct {
 		age       time.Duration
 		running   bool
@@ -415,6 +417,7 @@ func TestStartingByAge(t *testing.T) {
 		{31 * time.Minute, true, notServing, StateUnhealthy},
 		{80 * time.Second, false, notServing, StateDown},
 		{80 * time.Second, true, []error{nil}, StateRunning},
+		{80 * time.Second, true, servesWrongly, StateUnhealthy},
 	} {
 		obs := []providers.Observed{{Address: "worker.llm", Role: "worker", Server: "server1", Port: 8001,
 			Running: tc.running, PID: 7, StartedAt: time.Now().Add(-tc.age)}}
