@@ -34,6 +34,10 @@ type Options struct {
 	LogLines int
 	// StillEvery is how often a long step says it is still at work. 0 means 10s.
 	StillEvery time.Duration
+	// WatchEvery is how often a gate asks the provider's supervisor
+	// (providers.StartWatcher) how the process it waits for starts and
+	// exits. 0 means 2s.
+	WatchEvery time.Duration
 	// RequestTimeout bounds one HTTP request of a health check or a
 	// deregistration. 0 means defaults.RequestTimeout.
 	RequestTimeout time.Duration
@@ -57,6 +61,9 @@ func (o *Options) defaults() {
 	}
 	if o.StillEvery <= 0 {
 		o.StillEvery = 10 * time.Second
+	}
+	if o.WatchEvery <= 0 {
+		o.WatchEvery = 2 * time.Second
 	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = defaults.RequestTimeout
@@ -98,7 +105,12 @@ type executor struct {
 	c       *schema.Cluster
 	opts    Options
 	checker Checker
-	hc      *health.Client // for deregistrations
+	hc      *health.Client         // for deregistrations
+	watcher providers.StartWatcher // nil when the provider has none
+	secrets []string
+	// starting are the components the plan found still starting: their gate
+	// timeout counts from their process's start.
+	starting map[string]plan.Starting
 
 	emitMu sync.Mutex
 
@@ -110,7 +122,11 @@ type executor struct {
 
 func newExecutor(prov providers.Provider, c *schema.Cluster, opts Options) *executor {
 	opts.defaults()
-	e := &executor{prov: prov, c: c, opts: opts, checker: opts.Checker}
+	e := &executor{prov: prov, c: c, opts: opts, checker: opts.Checker, starting: map[string]plan.Starting{}}
+	e.watcher, _ = prov.(providers.StartWatcher)
+	if c != nil {
+		e.secrets = c.Secrets()
+	}
 	e.hc = health.NewClient(prov, c, opts.RequestTimeout)
 	if e.checker == nil {
 		e.checker = &HealthChecker{Cluster: c, Client: e.hc}
@@ -155,11 +171,16 @@ func (e *executor) err() error {
 // Apply carries out p: pre-flight, registry, then each level in dependency
 // order, then the removal of components no longer wanted. It stops at the
 // first failure (steps already running finish) and returns every error; the
-// next apply repairs whatever was left half done.
+// next apply repairs whatever was left half done. A plan without changes
+// but with components still starting (p.Waits) runs only the gates: it
+// waits for them, it restarts nothing.
 func Apply(ctx context.Context, prov providers.Provider, c *schema.Cluster, p *plan.Plan, opts Options) (Result, error) {
 	e := newExecutor(prov, c, opts)
-	if p.Empty() {
+	if p.Empty() && !p.Waits() {
 		return Result{}, nil
+	}
+	for _, s := range p.Starting {
+		e.starting[s.Address] = s
 	}
 	if !opts.SkipPreflight {
 		if err := Preflight(ctx, prov, c, p.Desired); err != nil {
@@ -206,7 +227,7 @@ func Apply(ctx context.Context, prov providers.Provider, c *schema.Cluster, p *p
 		}
 	}
 
-	for level := plan.LevelController; level <= plan.LevelFrontend && deploys > 0; level++ {
+	for level := plan.LevelController; level <= plan.LevelFrontend && (deploys > 0 || p.Waits()); level++ {
 		var changes []*plan.Change
 		for _, ch := range p.Changes {
 			if ch.Level == level && ch.Action != plan.Destroy {
@@ -303,8 +324,12 @@ func (e *executor) runLanes(ctx context.Context, lns [][]*plan.Change) {
 func (e *executor) step(ctx context.Context, ch *plan.Change) error {
 	start := time.Now()
 	e.emit(ResourceStart{Address: ch.Address, Action: ch.Action, Server: ch.Server, OldServers: ch.OldServers, Reason: ch.Reason, Note: ch.Note})
-	stop := e.still(ch, start)
-	err := e.change(ctx, ch, start)
+	w := &waitState{}
+	stop := e.every(e.opts.StillEvery, func() {
+		waiting, last := w.get()
+		e.emit(ResourceProgress{Address: ch.Address, Action: ch.Action, Elapsed: time.Since(start), Waiting: waiting, LogLine: last})
+	})
+	err := e.change(ctx, ch, start, w)
 	stop()
 	if err != nil {
 		_, log := LogOf(err)
@@ -328,7 +353,7 @@ func (e *executor) step(ctx context.Context, ch *plan.Change) error {
 	return nil
 }
 
-func (e *executor) change(ctx context.Context, ch *plan.Change, start time.Time) error {
+func (e *executor) change(ctx context.Context, ch *plan.Change, start time.Time, w *waitState) error {
 	if ch.Action == plan.Destroy {
 		for _, o := range ch.Observed {
 			if err := e.prov.Remove(ctx, o); err != nil {
@@ -347,7 +372,7 @@ func (e *executor) change(ctx context.Context, ch *plan.Change, start time.Time)
 		}
 		return &StepError{Component: d.Address, Server: d.Server.Name, Err: err, Log: e.logs(ctx, d)}
 	}
-	if err := e.waitHealthy(ctx, d); err != nil {
+	if err := e.waitHealthy(ctx, d, w); err != nil {
 		return err
 	}
 	for _, o := range ch.Observed {
@@ -365,21 +390,21 @@ func (e *executor) change(ctx context.Context, ch *plan.Change, start time.Time)
 	return nil
 }
 
-// still reports the change as still at work every StillEvery until the
-// returned function is called; that function returns once the reporting
-// stopped, so no progress event follows the change's completion.
-func (e *executor) still(ch *plan.Change, start time.Time) func() {
+// every calls f every period until the returned function is called; that
+// function returns once the calls stopped, so none follows the work it
+// reports on.
+func (e *executor) every(period time.Duration, f func()) func() {
 	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(exited)
-		t := time.NewTicker(e.opts.StillEvery)
+		t := time.NewTicker(period)
 		defer t.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-t.C:
-				e.emit(ResourceProgress{Address: ch.Address, Action: ch.Action, Elapsed: time.Since(start)})
+				f()
 			}
 		}
 	}()
@@ -390,32 +415,133 @@ func (e *executor) still(ch *plan.Change, start time.Time) func() {
 	}
 }
 
-// waitHealthy polls one component's check until the gate timeout of its level.
-func (e *executor) waitHealthy(ctx context.Context, d *plan.Component) error {
+// waitState is what a wait for one component last learnt, for its
+// progress lines: what is awaited (from the last failed check) and the
+// last line the process logged.
+type waitState struct {
+	mu       sync.Mutex
+	waiting  string
+	lastLine string
+}
+
+func (w *waitState) set(waiting, lastLine string) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if waiting != "" {
+		w.waiting = waiting
+	}
+	if lastLine != "" {
+		w.lastLine = lastLine
+	}
+}
+
+func (w *waitState) get() (waiting, lastLine string) {
+	if w == nil {
+		return "", ""
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.waiting, w.lastLine
+}
+
+// awaited says what a failed check waits for: "waiting for glm to
+// register through c1, c2", or the check's reason.
+func awaited(err error) string {
+	var a *health.Awaiting
+	if errors.As(err, &a) && a.What != "" {
+		return "waiting for " + a.What
+	}
+	return "last check: " + shortReason(err)
+}
+
+// waitHealthy polls one component's check until its gate timeout
+// (Timeouts.For), counted from its process's start when the plan found it
+// already starting, else from now. Meanwhile it asks the provider's
+// supervisor, every WatchEvery, how the process fares: one that keeps
+// exiting soon after its start fails the wait at once (a CrashLoopError
+// with the failed attempt's error lines). w, when not nil, receives what
+// the wait learns, for progress lines.
+func (e *executor) waitHealthy(ctx context.Context, d *plan.Component, w *waitState) error {
 	start := time.Now()
+	limit := e.opts.Timeouts.For(d)
+	deadline := start.Add(limit)
+	s, wasStarting := e.starting[d.Address]
+	if wasStarting && !s.StartedAt.IsZero() && s.StartedAt.Before(start) {
+		// At least one real check, also when its time ran out since the plan.
+		deadline = later(s.StartedAt.Add(limit), start.Add(e.opts.RequestTimeout))
+	}
+	gateErr := func(err error, log string) error {
+		return &GateError{Gate: gateName(d.Level), Component: d.Address, Server: d.Server.Name, Err: err, Log: log}
+	}
 	// A server found unreachable ends the wait: its component cannot get
 	// healthy before the gate's timeout, which may be minutes away.
-	wctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	err := health.WaitFor(wctx, e.opts.Timeouts.forLevel(d.Level), e.opts.Poll, func(ctx context.Context) error {
-		err := e.checker.Check(ctx, d)
-		if errors.Is(err, hostpkg.ErrUnreachable) {
-			stop(err)
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	var (
+		last      error
+		nextWatch time.Time
+	)
+	for {
+		last = e.checker.Check(dctx, d)
+		if last == nil {
+			return nil
 		}
-		return err
-	})
-	if err != nil {
-		if cause := context.Cause(wctx); ctx.Err() == nil && errors.Is(cause, hostpkg.ErrUnreachable) {
-			return &GateError{Gate: gateName(d.Level), Component: d.Address, Server: d.Server.Name, Err: cause}
+		if errors.Is(last, hostpkg.ErrUnreachable) && ctx.Err() == nil {
+			return gateErr(last, "")
 		}
-		err = gateWaitError(ctx, start, err)
-		if ctx.Err() != nil {
-			// Interrupted: leave at once, no log to fetch.
-			return &GateError{Gate: gateName(d.Level), Component: d.Address, Server: d.Server.Name, Err: err}
+		w.set(awaited(last), "")
+		if e.watcher != nil && !time.Now().Before(nextWatch) && dctx.Err() == nil {
+			nextWatch = time.Now().Add(e.opts.WatchEvery)
+			if st, err := e.watcher.Starts(dctx, d); err == nil {
+				w.set("", e.redact(st.LastLine))
+				if cl := crashLoop(st); cl != nil {
+					cl.Component, cl.Server = d.Address, d.Server.Name
+					for i, l := range cl.ErrorLines {
+						cl.ErrorLines[i] = e.redact(l)
+					}
+					return gateErr(cl, strings.Join(cl.ErrorLines, "\n"))
+				}
+			}
 		}
-		return &GateError{Gate: gateName(d.Level), Component: d.Address, Server: d.Server.Name, Err: err, Log: e.logs(ctx, d)}
+		t := time.NewTimer(e.opts.Poll)
+		select {
+		case <-dctx.Done():
+			t.Stop()
+		case <-t.C:
+			continue
+		}
+		break
 	}
-	return nil
+	if ctx.Err() != nil {
+		// Interrupted: leave at once, no log to fetch.
+		return gateErr(gateWaitError(ctx, start, last), "")
+	}
+	var err error
+	if wasStarting && deadline.Before(start.Add(limit)) {
+		err = fmt.Errorf("not healthy %s after its start (start timeout %s): %w", plan.ShortDuration(time.Since(s.StartedAt)), plan.ShortDuration(limit), last)
+	} else {
+		err = fmt.Errorf("not healthy after %s: %w", limit.Round(time.Second), last)
+	}
+	return gateErr(err, e.redact(e.logs(ctx, d)))
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func (e *executor) redact(s string) string {
+	for _, v := range e.secrets {
+		if v != "" {
+			s = strings.ReplaceAll(s, v, "(sensitive)")
+		}
+	}
+	return s
 }
 
 // gate checks every wanted component of a level, changed or not, before the
@@ -445,7 +571,21 @@ func (e *executor) gate(ctx context.Context, level int, desired []*plan.Componen
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if err := e.waitHealthy(ctx, d); err != nil {
+			// A component the gate waits for (one still starting, or one
+			// that fell ill since its step) says so as a step would.
+			w := &waitState{}
+			began := time.Now()
+			if s, ok := e.starting[d.Address]; ok && !s.StartedAt.IsZero() && s.StartedAt.Before(began) {
+				began = s.StartedAt
+			}
+			stop := e.every(e.opts.StillEvery, func() {
+				waiting, last := w.get()
+				e.emit(GateWaiting{Gate: name, Address: d.Address, Server: d.Server.Name, Elapsed: time.Since(began),
+					Timeout: e.opts.Timeouts.For(d), Waiting: waiting, LogLine: last})
+			})
+			err := e.waitHealthy(ctx, d, w)
+			stop()
+			if err != nil {
 				once.Do(func() { errors.As(err, &first) })
 				e.fail(err)
 			}

@@ -529,7 +529,7 @@ func TestCheckUnchangedRepairsUnhealthy(t *testing.T) {
 	k := &fakeChecker{p: fp, sick: map[string]bool{"worker.emb": true, "webserver": true}}
 
 	p := plan.Diff(c, d, observe(d), regPresent())
-	CheckUnchanged(context.Background(), k, p, time.Second, 4)
+	CheckUnchanged(context.Background(), k, p, time.Second, Timeouts{}, 4)
 	// The webserver is left to the gates that follow the worker's repair.
 	if len(p.Changes) != 1 || p.Changes[0].Address != "worker.emb" ||
 		p.Changes[0].Action != plan.Update || !strings.HasPrefix(p.Changes[0].Reason, "unhealthy: ") {
@@ -547,7 +547,7 @@ func TestCheckUnchangedRepairsUnhealthy(t *testing.T) {
 	// A changed worker: frontends are left to the apply's gates.
 	c.Workers[0].Port = 9001
 	p = plan.Diff(c, mustDesired(t, c), observe(d), regPresent())
-	CheckUnchanged(context.Background(), k, p, time.Second, 4)
+	CheckUnchanged(context.Background(), k, p, time.Second, Timeouts{}, 4)
 	var got []string
 	for _, ch := range p.Changes {
 		got = append(got, ch.Address+" "+ch.Reason)
@@ -570,7 +570,7 @@ func TestApplyRegistryOnly(t *testing.T) {
 	reg.TableExists = false
 	p := plan.Diff(c, d, observe(d), reg)
 	k := &fakeChecker{p: fp, sick: map[string]bool{"controller.c1": true}}
-	CheckUnchanged(context.Background(), k, p, time.Second, 4)
+	CheckUnchanged(context.Background(), k, p, time.Second, Timeouts{}, 4)
 	var got []string
 	for _, ch := range p.Changes {
 		got = append(got, string(ch.Action)+" "+ch.Address)
@@ -601,7 +601,7 @@ func TestCheckUnchangedStopsAtTheLowestBrokenLevel(t *testing.T) {
 	// Controller c2 is broken; workers and webserver fail through it too.
 	k := &fakeChecker{p: fp, sick: map[string]bool{"controller.c2": true, "worker.emb": true, "webserver": true}}
 	p := plan.Diff(c, d, observe(d), regPresent())
-	CheckUnchanged(context.Background(), k, p, time.Second, 4)
+	CheckUnchanged(context.Background(), k, p, time.Second, Timeouts{}, 4)
 	if len(p.Changes) != 1 || p.Changes[0].Address != "controller.c2" {
 		t.Fatalf("want only controller.c2 repaired, got %v", p.Changes)
 	}

@@ -39,6 +39,12 @@ type ResourceProgress struct {
 	// RemovingOld names the server whose old copy a replacement is removing
 	// now; empty when the change is simply still at work.
 	RemovingOld string
+	// Waiting says what the change waits for, from its last failed health
+	// check ("waiting for glm to register through c1, c2"); LogLine is the
+	// last line its process logged, when the provider can tell. Both empty
+	// until known.
+	Waiting string
+	LogLine string
 }
 
 // ResourceComplete: a change finished.
@@ -94,6 +100,19 @@ type GateStart struct {
 	Count int    // components checked
 }
 
+// GateWaiting: a gate still waits for a component it did not change in
+// this apply (one the plan found still starting, or one that fell ill).
+// Elapsed counts from the process's start when the plan found it starting.
+type GateWaiting struct {
+	Gate    string
+	Address string
+	Server  string
+	Elapsed time.Duration
+	Timeout time.Duration // the component's gate timeout
+	Waiting string        // as ResourceProgress.Waiting
+	LogLine string        // as ResourceProgress.LogLine
+}
+
 // GateComplete: every component of the gate is healthy.
 type GateComplete struct {
 	Gate    string
@@ -135,6 +154,9 @@ func (RegistryRowsUnhealthy) Type() string { return "registry_rows_unhealthy" }
 
 // Type implements Event.
 func (GateStart) Type() string { return "gate_start" }
+
+// Type implements Event.
+func (GateWaiting) Type() string { return "gate_waiting" }
 
 // Type implements Event.
 func (GateComplete) Type() string { return "gate_complete" }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/hactl/hactl/internal/defaults"
 	"github.com/hactl/hactl/internal/health"
 	"github.com/hactl/hactl/plan"
+	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/schema"
 )
 
@@ -82,6 +84,15 @@ func (t Timeouts) forLevel(level int) time.Duration {
 	return d
 }
 
+// For is the gate timeout of one component: its own start timeout when it
+// has one (a model that loads for long), else its level's.
+func (t Timeouts) For(d *plan.Component) time.Duration {
+	if d.StartTimeout > 0 {
+		return d.StartTimeout
+	}
+	return t.forLevel(d.Level)
+}
+
 func gateName(level int) string {
 	switch level {
 	case plan.LevelController:
@@ -136,13 +147,17 @@ func gateWaitError(ctx context.Context, start time.Time, err error) error {
 
 // CheckUnchanged checks, once each, the components the plan leaves
 // unchanged, and turns those that run but do not serve into repairs (an
-// update in place: restart with the same settings). Levels are checked in
-// dependency order, each only while no lower level changes: a worker's
-// health depends on the controllers', and the apply's gates check a level
-// after the changes below it anyway. So an apply that failed its gates is
-// repaired by the next, only the lowest broken level is restarted, and an
-// apply of a healthy, unchanged cluster still changes nothing.
-func CheckUnchanged(ctx context.Context, checker Checker, p *plan.Plan, timeout time.Duration, concurrency int) {
+// update in place: restart with the same settings), except those still
+// starting: a process that runs and started less than its start timeout
+// (gates.For) ago is marked starting (plan.MarkStarting) and left alone, so
+// a second apply during a model's load waits for it instead of killing it.
+// Levels are checked in dependency order, each only while no lower level
+// changes or starts: a worker's health depends on the controllers', and the
+// apply's gates check a level after the changes below it anyway. So an
+// apply that failed its gates is repaired by the next, only the lowest
+// broken level is restarted, and an apply of a healthy, unchanged cluster
+// still changes nothing. timeout bounds all the checks.
+func CheckUnchanged(ctx context.Context, checker Checker, p *plan.Plan, timeout time.Duration, gates Timeouts, concurrency int) {
 	if len(p.Unchanged) == 0 {
 		return
 	}
@@ -159,11 +174,19 @@ func CheckUnchanged(ctx context.Context, checker Checker, p *plan.Plan, timeout 
 				return
 			}
 		}
+		for _, s := range p.Starting {
+			for _, ch := range p.Unchanged {
+				if ch.Address == s.Address && ch.Level < level {
+					return
+				}
+			}
+		}
 		var (
-			mu      sync.Mutex
-			wg      sync.WaitGroup
-			repairs = map[string]string{}
-			sem     = make(chan struct{}, concurrency)
+			mu       sync.Mutex
+			wg       sync.WaitGroup
+			repairs  = map[string]string{}
+			starting []plan.Starting
+			sem      = make(chan struct{}, concurrency)
 		)
 		for _, ch := range p.Unchanged {
 			if ch.Level != level || ch.Desired == nil {
@@ -174,11 +197,17 @@ func CheckUnchanged(ctx context.Context, checker Checker, p *plan.Plan, timeout 
 				defer wg.Done()
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				if err := checker.Check(ctx, ch.Desired); err != nil {
-					mu.Lock()
-					repairs[ch.Address] = "unhealthy: " + shortReason(err)
-					mu.Unlock()
+				err := checker.Check(ctx, ch.Desired)
+				if err == nil {
+					return
 				}
+				mu.Lock()
+				defer mu.Unlock()
+				if s, ok := startingNow(ch, gates, err, time.Now()); ok {
+					starting = append(starting, s)
+					return
+				}
+				repairs[ch.Address] = "unhealthy: " + shortReason(err)
 			}(ch)
 		}
 		wg.Wait()
@@ -190,7 +219,120 @@ func CheckUnchanged(ctx context.Context, checker Checker, p *plan.Plan, timeout 
 		for _, a := range addrs {
 			p.Repair(a, repairs[a])
 		}
+		sort.Slice(starting, func(i, j int) bool { return starting[i].Address < starting[j].Address })
+		for _, s := range starting {
+			p.MarkStarting(s)
+		}
 	}
+}
+
+// startingNow says whether an unchanged component whose check failed with
+// err is starting: its process runs and started, as far as its host tells,
+// less than its start timeout before now, and err says only that it does
+// not serve yet (health.NotServingYet).
+func startingNow(ch *plan.Change, gates Timeouts, err error, now time.Time) (plan.Starting, bool) {
+	if len(ch.Observed) == 0 || ch.Desired == nil {
+		return plan.Starting{}, false
+	}
+	o := ch.Observed[0]
+	// One that serves, but wrongly (a controller without its registry
+	// table), is not starting: waiting would not mend it.
+	if !o.Running || o.StartedAt.IsZero() || !health.NotServingYet(err) {
+		return plan.Starting{}, false
+	}
+	// A start ahead of this machine's clock (the host's clock is ahead)
+	// counts as just now.
+	age := max(now.Sub(o.StartedAt), 0)
+	limit := gates.For(ch.Desired)
+	if age >= limit {
+		return plan.Starting{}, false
+	}
+	return plan.Starting{Address: ch.Address, Server: o.Server, StartedAt: o.StartedAt, Age: age, Timeout: limit, Reason: shortReason(err)}, true
+}
+
+// A crash loop: crashLoopExits exits in a row, each within quickExit of
+// its attempt's start. A process that served for longer and then exited
+// once in a while is not one.
+const (
+	crashLoopExits = 3
+	quickExit      = time.Minute
+)
+
+// CrashLoopError is a component whose process keeps exiting soon after it
+// starts (a missing library, an unknown flag): its gate fails at once
+// instead of waiting for the timeout while the supervisor restarts it.
+type CrashLoopError struct {
+	Component string
+	Server    string
+	// Exits are the quick exits in a row, oldest first (empty when the
+	// supervisor counts restarts but keeps no exit statuses).
+	Exits    []providers.Exit
+	Restarts int
+	// ErrorLines are the error lines of the most recent attempt that
+	// exited (a traceback, "Error: No such option '--x'.").
+	ErrorLines []string
+}
+
+func (e *CrashLoopError) Error() string {
+	var b strings.Builder
+	n := max(len(e.Exits), e.Restarts)
+	fmt.Fprintf(&b, "crash loop: its process exited %d times since it was deployed", n)
+	if len(e.Exits) > 0 {
+		var longest time.Duration
+		statuses := make([]string, len(e.Exits))
+		for i, x := range e.Exits {
+			longest = max(longest, x.Uptime)
+			statuses[i] = exitStatus(x.Status)
+		}
+		if longest > 0 {
+			fmt.Fprintf(&b, ", each within %s of its start", plan.ShortDuration(max(longest, time.Second)))
+		}
+		fmt.Fprintf(&b, " (exit status %s)", strings.Join(statuses, ", "))
+	}
+	if l := lastErrorLine(e.ErrorLines); l != "" {
+		b.WriteString(": " + l)
+	}
+	return b.String()
+}
+
+func exitStatus(st int) string {
+	if st > 128 {
+		return fmt.Sprintf("%d (signal %d)", st, st-128)
+	}
+	return strconv.Itoa(st)
+}
+
+// lastErrorLine is the line that says most: a traceback's or a usage
+// error's last line.
+func lastErrorLine(lines []string) string {
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			if len(l) > 300 {
+				l = l[:300] + "..."
+			}
+			return l
+		}
+	}
+	return ""
+}
+
+// crashLoop judges what the supervisor knows: nil unless the process
+// exited crashLoopExits times in a row since its deploy, each soon after
+// its start. Restarts the supervisor counted beyond the exits it recorded
+// count as quick when every recorded exit was.
+func crashLoop(s providers.Starts) *CrashLoopError {
+	n := 0
+	for i := len(s.Exits) - 1; i >= 0 && s.Exits[i].Uptime < quickExit; i-- {
+		n++
+	}
+	quick := s.Exits[len(s.Exits)-n:]
+	if n == len(s.Exits) {
+		n = max(n, s.Restarts)
+	}
+	if n < crashLoopExits {
+		return nil
+	}
+	return &CrashLoopError{Exits: append([]providers.Exit(nil), quick...), Restarts: n, ErrorLines: append([]string(nil), s.ErrorLines...)}
 }
 
 func shortReason(err error) string {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hactl/hactl/apply"
 	"github.com/hactl/hactl/internal/defaults"
 	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/providers/compose"
@@ -79,7 +80,12 @@ type Session struct {
 	// Cluster is what every step works on (for compose: the adapted copy).
 	Cluster  *schema.Cluster
 	Provider providers.Provider
-	opts     Options
+	// GateTimeouts are the apply's gate timeouts by level; Plan uses them
+	// for the window in which a component that does not serve yet is
+	// starting rather than unhealthy (a component's own start timeout wins).
+	// Zero values are the defaults.
+	GateTimeouts apply.Timeouts
+	opts         Options
 }
 
 // Open opens the provider o names for c. It does not connect yet: the

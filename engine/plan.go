@@ -13,7 +13,9 @@ import (
 // Plan runs the pre-flight checks, observes the cluster and the registry
 // database (a foreign registry table fails the plan), diffs them against
 // the file and checks the health of what would stay unchanged (a component
-// that runs but does not serve is planned for repair). It changes nothing.
+// that runs but does not serve is planned for repair, unless it is still
+// within its start timeout: then it is starting, see apply.CheckUnchanged).
+// It changes nothing.
 func (s *Session) Plan(ctx context.Context) (*plan.Plan, error) {
 	c, prov := s.Cluster, s.Provider
 	desired, err := plan.Desired(c)
@@ -37,7 +39,7 @@ func (s *Session) Plan(ctx context.Context) (*plan.Plan, error) {
 	p := plan.Diff(c, desired, obs, &reg)
 	hc := apply.NewHealthChecker(prov, c, defaults.RequestTimeout)
 	defer hc.Client.Close()
-	apply.CheckUnchanged(ctx, hc, p, defaults.UnchangedHealthTimeout, s.opts.Concurrency)
+	apply.CheckUnchanged(ctx, hc, p, defaults.UnchangedHealthTimeout, s.GateTimeouts, s.opts.Concurrency)
 	return p, nil
 }
 

@@ -146,6 +146,10 @@ type Plan struct {
 	// Unchanged are the wanted components found deployed as wanted and
 	// running; a health check may still turn one into a repair (Repair).
 	Unchanged []*Change `json:"-"`
+	// Starting are the unchanged components whose process runs but does not
+	// serve yet, within its start timeout (MarkStarting): no change, apply
+	// waits for them in its gates.
+	Starting []Starting `json:"-"`
 
 	c *schema.Cluster
 }
@@ -166,6 +170,62 @@ func (p *Plan) Repair(address, reason string) bool {
 	}
 	return false
 }
+
+// Starting is an unchanged component whose process runs and started less
+// than its start timeout ago, but does not serve yet: a model still
+// loading. It is not a change: apply waits for it, it restarts nothing.
+type Starting struct {
+	Address string
+	Server  string
+	// StartedAt is the process's start (the host's clock); Age is how long
+	// before the plan that was.
+	StartedAt time.Time
+	Age       time.Duration
+	// Timeout is the component's start timeout: past it, a process that
+	// does not serve is unhealthy and repaired.
+	Timeout time.Duration
+	// Reason is why it does not serve yet (its failed health check).
+	Reason string
+}
+
+// Note is the plan's line about it, e.g. "worker.llm is still starting
+// (1m20s of 30m)".
+func (s Starting) Note() string {
+	return fmt.Sprintf("%s is still starting (%s of %s)", s.Address, ShortDuration(s.Age), ShortDuration(s.Timeout))
+}
+
+// ShortDuration is d in whole seconds without zero units: "1m20s", "30m",
+// "2h", "0s".
+func ShortDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	if d <= 0 {
+		return "0s"
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// MarkStarting records an unchanged component as starting; it stays
+// unchanged. It reports false when address is not unchanged.
+func (p *Plan) MarkStarting(s Starting) bool {
+	for _, ch := range p.Unchanged {
+		if ch.Address == s.Address {
+			p.Starting = append(p.Starting, s)
+			return true
+		}
+	}
+	return false
+}
+
+// Waits reports whether apply has something to wait for even when the plan
+// changes nothing: a component still starting.
+func (p *Plan) Waits() bool { return len(p.Starting) > 0 }
 
 // Summary counts changes like Terraform: a replace is one add and one destroy.
 type Summary struct {

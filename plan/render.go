@@ -47,6 +47,7 @@ func (r Renderer) Text(p *Plan) {
 	if p.Empty() {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, pal.bold(NoChanges))
+		r.starting(pal, p)
 		if p.Registry.Unknown() {
 			fmt.Fprintln(w)
 			fmt.Fprintln(w, pal.change("Warning:")+" "+registryUnknown(p.Registry))
@@ -81,9 +82,26 @@ func (r Renderer) Text(p *Plan) {
 		fmt.Fprintln(w)
 		r.change(pal, ch)
 	}
+	r.starting(pal, p)
 	s := p.Summary()
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%s %d to add, %d to change, %d to destroy.\n", pal.bold("Plan:"), s.Add, s.Change, s.Destroy)
+}
+
+// starting notes the components still starting: not changes, waited for.
+func (r Renderer) starting(pal palette, p *Plan) {
+	for _, s := range p.Starting {
+		fmt.Fprintln(r.W)
+		fmt.Fprintf(r.W, "%s %s: %s\n", pal.bold("Note:"), s.Note(), startingDetail(s))
+	}
+}
+
+func startingDetail(s Starting) string {
+	d := "apply waits for it, it does not restart it"
+	if s.Reason != "" {
+		d = "it does not serve yet (" + s.Reason + "); " + d
+	}
+	return d
 }
 
 func (r Renderer) change(pal palette, ch *Change) {
@@ -245,6 +263,16 @@ type jsonMessage struct {
 	Change    *jsonChange    `json:"change,omitempty"`
 	Changes   *jsonSummary   `json:"changes,omitempty"`
 	Registry  *RegistryState `json:"registry,omitempty"`
+	Starting  *jsonStarting  `json:"starting,omitempty"`
+}
+
+// jsonStarting is a component_starting message's body.
+type jsonStarting struct {
+	Resource       jsonResource `json:"resource"`
+	StartedAt      time.Time    `json:"started_at,omitzero"`
+	AgeSeconds     int64        `json:"age_seconds"`
+	TimeoutSeconds int64        `json:"timeout_seconds"`
+	Reason         string       `json:"reason,omitempty"`
 }
 
 type jsonResource struct {
@@ -278,7 +306,8 @@ type jsonSummary struct {
 
 // JSON writes one object a line: a registry_unknown warning when the
 // registry could not be checked, a planned_change per change (the registry
-// create too: resource addr "registry"), and a change_summary.
+// create too: resource addr "registry"), a component_starting per
+// component still starting (not a change), and a change_summary.
 func (r Renderer) JSON(p *Plan) error {
 	enc := json.NewEncoder(r.W)
 	now := func() string { return time.Now().UTC().Format(time.RFC3339Nano) }
@@ -314,6 +343,24 @@ func (r Renderer) JSON(p *Plan) error {
 		}
 		msg := fmt.Sprintf("%s: Plan to %s", ch.Address, ch.Action)
 		if err := enc.Encode(jsonMessage{Level: "info", Message: msg, Timestamp: now(), Type: "planned_change", Change: jc}); err != nil {
+			return err
+		}
+	}
+	for _, st := range p.Starting {
+		var ch *Change
+		for _, u := range p.Unchanged {
+			if u.Address == st.Address {
+				ch = u
+			}
+		}
+		res := jsonResource{Addr: st.Address, Server: st.Server}
+		if ch != nil {
+			res.Role, res.Name = ch.Role, ch.Name
+		}
+		js := &jsonStarting{Resource: res, StartedAt: st.StartedAt.UTC(), AgeSeconds: int64(st.Age.Round(time.Second) / time.Second),
+			TimeoutSeconds: int64(st.Timeout.Round(time.Second) / time.Second), Reason: st.Reason}
+		if err := enc.Encode(jsonMessage{Level: "info", Message: st.Note() + ": " + startingDetail(st), Timestamp: now(),
+			Type: "component_starting", Starting: js}); err != nil {
 			return err
 		}
 	}

@@ -18,7 +18,7 @@ import (
 // UIVersion is the version of the JSON UI stream's format: the minor number
 // grows when messages or fields are added, the major when one changes or
 // goes (docs/json-output.md).
-const UIVersion = "1.0"
+const UIVersion = "1.1"
 
 // Module is every stream message's @module.
 const Module = "hactl.ui"
@@ -88,6 +88,18 @@ type applyProgressHook struct {
 	Action         string   `json:"action"`
 	ElapsedSeconds float64  `json:"elapsed_seconds"`
 	RemovingOldOn  string   `json:"removing_old_on,omitempty"`
+	Waiting        string   `json:"waiting,omitempty"`
+	LogLine        string   `json:"log_line,omitempty"`
+}
+
+type gateWaitingHook struct {
+	Gate           string   `json:"gate"`
+	Resource       resource `json:"resource"`
+	Server         string   `json:"server,omitempty"`
+	ElapsedSeconds float64  `json:"elapsed_seconds"`
+	TimeoutSeconds float64  `json:"timeout_seconds"`
+	Waiting        string   `json:"waiting,omitempty"`
+	LogLine        string   `json:"log_line,omitempty"`
 }
 
 type applyCompleteHook struct {
@@ -202,7 +214,7 @@ func (j *JSON) Event(ev apply.Event) {
 			OldServers: e.OldServers, Reason: e.Reason, Note: e.Note}
 	case apply.ResourceProgress:
 		m.Hook = applyProgressHook{Resource: resource{e.Address}, Action: jsonAction(e.Action),
-			ElapsedSeconds: secs(e.Elapsed), RemovingOldOn: e.RemovingOld}
+			ElapsedSeconds: secs(e.Elapsed), RemovingOldOn: e.RemovingOld, Waiting: e.Waiting, LogLine: e.LogLine}
 	case apply.ResourceComplete:
 		m.Hook = applyCompleteHook{Resource: resource{e.Address}, Action: jsonAction(e.Action), ElapsedSeconds: secs(e.Elapsed)}
 	case apply.ResourceErrored:
@@ -221,6 +233,9 @@ func (j *JSON) Event(ev apply.Event) {
 		m.Hook = rowsHook{Rows: e.Rows}
 	case apply.GateStart:
 		m.Hook = gateHook{Gate: e.Gate, Count: e.Count}
+	case apply.GateWaiting:
+		m.Hook = gateWaitingHook{Gate: e.Gate, Resource: resource{e.Address}, Server: e.Server, ElapsedSeconds: secs(e.Elapsed),
+			TimeoutSeconds: secs(e.Timeout), Waiting: e.Waiting, LogLine: e.LogLine}
 	case apply.GateComplete:
 		m.Hook = gateHook{Gate: e.Gate, Count: e.Count, ElapsedSeconds: secsp(e.Elapsed)}
 	case apply.GateErrored:
@@ -271,7 +286,7 @@ func (j *JSON) Failed(op Op, err error, res apply.Result) {
 		d.Address, d.Server = se.Component, se.Server
 	}
 	if comp, log := apply.LogOf(err); log != "" {
-		d.Detail = fmt.Sprintf("Last lines of the log of %s:\n%s\n", comp, logTail(log))
+		d.Detail = fmt.Sprintf("%s:\n%s\n", logHeading(err, comp), logTail(log))
 	}
 	d.Detail += doneBefore(op, res)
 	j.write(message{Level: "error", Message: "Error: " + err.Error(), Type: "diagnostic", Diagnostic: d})

@@ -52,12 +52,22 @@ func Failure(op Op, err error, res apply.Result) error {
 	var b strings.Builder
 	b.WriteString(err.Error())
 	if comp, log := apply.LogOf(err); log != "" {
-		fmt.Fprintf(&b, "\n\nLast lines of the log of %s:\n", comp)
+		fmt.Fprintf(&b, "\n\n%s:\n", logHeading(err, comp))
 		b.WriteString(logTail(log))
 	}
 	b.WriteString("\n")
 	b.WriteString(doneBefore(op, res))
 	return errors.New(b.String())
+}
+
+// logHeading introduces the log a failure carries: a crash loop's are the
+// error lines of its last failed attempt, others the log's last lines.
+func logHeading(err error, comp string) string {
+	var cl *apply.CrashLoopError
+	if errors.As(err, &cl) {
+		return "Error lines of the last failed start of " + comp
+	}
+	return "Last lines of the log of " + comp
 }
 
 func logTail(log string) string {
@@ -123,7 +133,7 @@ func line(ev apply.Event) (text string, human bool) {
 		if e.RemovingOld != "" {
 			return fmt.Sprintf("%s: Destroying the old copy on %s...", e.Address, e.RemovingOld), true
 		}
-		return fmt.Sprintf("%s: %s [%s elapsed]", e.Address, verbs[e.Action].still, seconds(e.Elapsed)), true
+		return fmt.Sprintf("%s: %s [%s elapsed]%s", e.Address, verbs[e.Action].still, seconds(e.Elapsed), awaiting(e.Waiting, e.LogLine)), true
 	case apply.ResourceComplete:
 		return fmt.Sprintf("%s: %s after %s", e.Address, verbs[e.Action].done, seconds(e.Elapsed)), true
 	case apply.ResourceErrored:
@@ -146,6 +156,8 @@ func line(ev apply.Event) (text string, human bool) {
 		return fmt.Sprintf("registry: marked %d row(s) unhealthy", e.Rows), true
 	case apply.GateStart:
 		return fmt.Sprintf("gate %s: checking %d component(s)", e.Gate, e.Count), false
+	case apply.GateWaiting:
+		return fmt.Sprintf("%s: Still starting... [%s elapsed of %s]%s", e.Address, seconds(e.Elapsed), plan.ShortDuration(e.Timeout), awaiting(e.Waiting, e.LogLine)), true
 	case apply.GateComplete:
 		return fmt.Sprintf("gate %s: %d healthy after %s", e.Gate, e.Count, seconds(e.Elapsed)), true
 	case apply.GateErrored:
@@ -158,6 +170,22 @@ func line(ev apply.Event) (text string, human bool) {
 		return e.String(), true
 	}
 	return ev.Type(), false
+}
+
+// awaiting is the tail of a progress line: what is awaited and the last
+// line the process logged, each when known.
+func awaiting(waiting, logLine string) string {
+	s := ""
+	if waiting != "" {
+		s += " " + waiting
+	}
+	if logLine != "" {
+		if s != "" {
+			s += ";"
+		}
+		s += " log: " + logLine
+	}
+	return s
 }
 
 // seconds is an elapsed time as the text lines show it: whole seconds,

@@ -60,6 +60,13 @@ apply holds the cluster's lock from before the plan to the end (also on
 Ctrl-C it is released): another apply or destroy meanwhile exits 1 at once,
 naming the run that holds it (see 'hactl force-unlock').
 
+A component whose process runs but does not serve yet, and started less
+than its start timeout ago (a model's start_timeout, else --timeout-workers
+and the like), is starting: not a change; apply waits for it in its gate and
+never restarts it, so an apply interrupted during a long model load and run
+again just waits. A process that keeps exiting right after its start (3
+times) fails its gate at once with its exit status and error lines.
+
 On failure it names the gate, the component and prints the last lines of its
 log; run apply again once the cause is fixed: it repairs what was left.
 Applying an unchanged cluster changes nothing and restarts nothing.
@@ -112,6 +119,8 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		noteBrokenLock(cmd, broken)
 		defer releaseLock(cmd, release)
 
+		gates := apply.Timeouts{Controllers: gf.controllers, Workers: gf.workers, Frontends: gf.frontends}
+		sess.GateTimeouts = gates
 		p, err := planAgainst(ctx, sess, saved, planPath, cf.file, c)
 		if err != nil {
 			return failed(view, asJSON, err)
@@ -119,13 +128,14 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		if err := view.Plan(p); err != nil {
 			return err
 		}
-		if p.Empty() {
+		if p.Empty() && !p.Waits() {
 			if asJSON {
 				view.Summary(views.OpApply, apply.Result{}, time.Since(start))
 			}
 			return nil
 		}
-		if saved == nil && !autoApprove {
+		// Waiting for components still starting changes nothing: no approval.
+		if saved == nil && !autoApprove && !p.Empty() {
 			ok, err := approve(os.Stdin, stdout, "Do you want to perform these actions?",
 				"hactl will perform the actions described above.")
 			if err != nil {
@@ -138,7 +148,7 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 		}
 		opts := apply.Options{
 			OnEvent:  view.Event,
-			Timeouts: apply.Timeouts{Controllers: gf.controllers, Workers: gf.workers, Frontends: gf.frontends},
+			Timeouts: gates,
 		}
 		res, err := sess.Apply(ctx, p, opts)
 		if err != nil {

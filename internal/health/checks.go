@@ -66,9 +66,55 @@ func CheckController(ctx context.Context, cl *Client, ctl *schema.Controller) er
 func ControllerAlive(ctx context.Context, cl *Client, ctl *schema.Controller) error {
 	dc := dbgpt.NewClient(cl.HTTP, ctl.URL())
 	if err := dc.Health(ctx); err != nil {
-		return fmt.Errorf("%s (%s): /api/health: %w", ControllerAddress(ctl), ctl.URL(), trimURLErr(err))
+		return &Awaiting{What: ctl.Name + " to answer /api/health",
+			Err: fmt.Errorf("%s (%s): /api/health: %w", ControllerAddress(ctl), ctl.URL(), trimURLErr(err))}
 	}
 	return nil
+}
+
+// Awaiting is a failed check's error that also says, in a few words, what
+// the component is still awaited to do ("glm to register through c1, c2"),
+// for progress lines. Its text is Err's.
+type Awaiting struct {
+	What string
+	Err  error
+}
+
+func (a *Awaiting) Error() string { return a.Err.Error() }
+func (a *Awaiting) Unwrap() error { return a.Err }
+
+// A worker's rows that are not there yet: it is still starting, or gone.
+var (
+	ErrNotRegistered  = errors.New("not registered")
+	ErrNoHeartbeatYet = errors.New("stale: no heartbeat yet")
+)
+
+// NotServingYet reports whether a failed check says only that the
+// component does not serve yet (its port or /api/health does not answer,
+// its rows are not registered or have no heartbeat yet), as a process
+// still starting does; not that it serves wrongly (a controller without
+// its registry table, rows marked unhealthy), which waiting does not mend.
+func NotServingYet(err error) bool {
+	if err == nil {
+		return false
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs := j.Unwrap()
+		for _, e := range errs {
+			if !NotServingYet(e) {
+				return false
+			}
+		}
+		return len(errs) > 0
+	}
+	var a *Awaiting
+	if errors.As(err, &a) {
+		return true
+	}
+	if u := errors.Unwrap(err); u != nil && !errors.Is(err, ErrNotRegistered) && !errors.Is(err, ErrNoHeartbeatYet) {
+		return NotServingYet(u)
+	}
+	return errors.Is(err, ErrNotRegistered) || errors.Is(err, ErrNoHeartbeatYet)
 }
 
 // WorkerPortOpen is the first part of CheckWorker: the worker's port accepts
@@ -77,7 +123,8 @@ func WorkerPortOpen(ctx context.Context, cl *Client, w *schema.Worker) error {
 	pctx, cancel := context.WithTimeout(ctx, cl.HTTP.Timeout)
 	defer cancel()
 	if err := cl.PortOpen(pctx, WorkerEndpoint(w)); err != nil {
-		return fmt.Errorf("%s: port %d does not answer: %w", WorkerAddress(w), w.Port, err)
+		return &Awaiting{What: fmt.Sprintf("%s to load (port %d does not answer yet)", modelName(w), w.Port),
+			Err: fmt.Errorf("%s: port %d does not answer: %w", WorkerAddress(w), w.Port, err)}
 	}
 	return nil
 }
@@ -108,23 +155,40 @@ func CheckWorkerThrough(ctx context.Context, cl *Client, w *schema.Worker, ctls 
 	if len(ctls) == 0 {
 		return fmt.Errorf("%s: no controller to check its registration through", WorkerAddress(w))
 	}
-	var errs []error
+	var (
+		errs            []error
+		missing, silent []string
+	)
 	for _, ctl := range ctls {
 		rows, err := JudgeThrough(ctx, cl, ctl, nil)
-		if err == nil {
-			err = WorkerRowsProblem(rows, w, HeartbeatTimeout(ctl))
-			if err != nil {
-				err = fmt.Errorf("through %s: %w", ControllerAddress(ctl), err)
-			}
-		}
 		if err != nil {
+			silent = append(silent, ctl.Name)
 			errs = append(errs, err)
+			continue
+		}
+		if err := WorkerRowsProblem(rows, w, HeartbeatTimeout(ctl)); err != nil {
+			missing = append(missing, ctl.Name)
+			errs = append(errs, fmt.Errorf("through %s: %w", ControllerAddress(ctl), err))
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%s: %w", WorkerAddress(w), errors.Join(errs...))
+	if len(errs) == 0 {
+		return nil
 	}
-	return nil
+	var what []string
+	if len(missing) > 0 {
+		what = append(what, fmt.Sprintf("%s to register through %s", modelName(w), strings.Join(missing, ", ")))
+	}
+	if len(silent) > 0 {
+		what = append(what, strings.Join(silent, ", ")+" to answer")
+	}
+	return &Awaiting{What: strings.Join(what, "; "), Err: fmt.Errorf("%s: %w", WorkerAddress(w), errors.Join(errs...))}
+}
+
+func modelName(w *schema.Worker) string {
+	if w.Model != nil {
+		return w.Model.Name
+	}
+	return w.RegistryModelName()
 }
 
 // WebserverURL is the webserver's base URL.
@@ -148,7 +212,7 @@ func CheckWebserver(ctx context.Context, cl *Client, c *schema.Cluster) error {
 	u := WebserverURL(ws)
 	dc := dbgpt.NewClient(cl.HTTP, u)
 	if err := dc.Health(ctx); err != nil {
-		return fmt.Errorf("webserver (%s): /api/health: %w", u, trimURLErr(err))
+		return &Awaiting{What: "webserver to answer /api/health", Err: fmt.Errorf("webserver (%s): /api/health: %w", u, trimURLErr(err))}
 	}
 	if !ws.Light {
 		return nil
@@ -192,7 +256,7 @@ func CheckAPIServer(ctx context.Context, cl *Client, c *schema.Cluster) error {
 	}
 	resp, err := cl.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("apiserver: GET %s: %w", u, trimURLErr(err))
+		return &Awaiting{What: "apiserver to answer", Err: fmt.Errorf("apiserver: GET %s: %w", u, trimURLErr(err))}
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -264,5 +265,56 @@ func TestHeartbeatZone(t *testing.T) {
 	}
 	if !rows[0].Future || !rows[1].Future || rows[0].State() != "live" {
 		t.Errorf("zone unknown: future %v %v, state %s", rows[0].Future, rows[1].Future, rows[0].State())
+	}
+}
+
+// A worker's failed check says what is still awaited: its port, then its
+// registration through the controllers that do not list it yet.
+func TestCheckWorkerSaysWhatIsAwaited(t *testing.T) {
+	ctx := context.Background()
+	worker := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(worker.Close)
+	_, wport, _ := net.SplitHostPort(worker.Listener.Addr().String())
+	port, _ := strconv.Atoi(wport)
+	c, ctl1 := controllerStub(t, 200, nil)
+	ctl2 := &schema.Controller{Name: "ctrl2", Server: ctl1.Server, Port: 1} // nothing listens
+	_, ctl3 := controllerStub(t, 200, nil)
+	ctl3.Name, ctl3.Server = "ctrl3", ctl1.Server
+	w := &schema.Worker{Name: "llm", Server: ctl1.Server, Port: port, Model: &schema.Model{Name: "glm", WorkerType: "llm"}}
+	cl := NewClient(&directDialer{}, c, requestTimeout)
+	defer cl.Close()
+
+	err := CheckWorkerThrough(ctx, cl, w, []*schema.Controller{ctl1, ctl2, ctl3})
+	var a *Awaiting
+	if !errors.As(err, &a) || a.What != "glm to register through ctrl1, ctrl3; ctrl2 to answer" ||
+		!strings.Contains(err.Error(), "through controller.ctrl1: glm@llm at") {
+		t.Fatalf("err = %v (awaiting %+v)", err, a)
+	}
+
+	w.Port = 1
+	err = CheckWorkerThrough(ctx, cl, w, []*schema.Controller{ctl1})
+	if !errors.As(err, &a) || a.What != "glm to load (port 1 does not answer yet)" || !strings.Contains(err.Error(), "port 1 does not answer") {
+		t.Fatalf("err = %v (awaiting %+v)", err, a)
+	}
+}
+
+func TestNotServingYet(t *testing.T) {
+	notReg := fmt.Errorf("through controller.c1: %w", fmt.Errorf("glm@llm at h:1: %w", ErrNotRegistered))
+	noBeat := fmt.Errorf("through controller.c2: %w", fmt.Errorf("glm@llm at h:1: %w", ErrNoHeartbeatYet))
+	marked := errors.New("through controller.c2: glm@llm at h:1: marked unhealthy")
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{&Awaiting{What: "x", Err: errors.New("port 1 does not answer")}, true},
+		{notReg, true},
+		{errors.Join(notReg, noBeat), true},
+		{errors.Join(notReg, marked), false},
+		{fmt.Errorf("controller.c1: %w: HTTP 500", ErrRegistryUnreadable), false},
+	} {
+		if got := NotServingYet(tc.err); got != tc.want {
+			t.Errorf("%v: %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }

@@ -145,7 +145,7 @@ func WorkerRowsProblem(rows []Row, w *schema.Worker, timeout time.Duration) erro
 			}
 		}
 		if len(found) == 0 {
-			return fmt.Errorf("%s at %s: not registered", name, WorkerEndpoint(w))
+			return fmt.Errorf("%s at %s: %w", name, WorkerEndpoint(w), ErrNotRegistered)
 		}
 		live := false
 		for _, r := range found {
@@ -160,7 +160,7 @@ func WorkerRowsProblem(rows []Row, w *schema.Worker, timeout time.Duration) erro
 		switch r.Liveness {
 		case Stale:
 			if r.Age < 0 {
-				return fmt.Errorf("%s at %s: stale: no heartbeat yet", name, WorkerEndpoint(w))
+				return fmt.Errorf("%s at %s: %w", name, WorkerEndpoint(w), ErrNoHeartbeatYet)
 			}
 			return fmt.Errorf("%s at %s: stale: last heartbeat %s ago (timeout %s)", name, WorkerEndpoint(w), r.Age.Round(time.Second), timeout)
 		default:

@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/fatih/color"
+
+	"github.com/hactl/hactl/plan"
 )
 
 // FormatVersion is the version of status -json's document format
 // (docs/json/status.schema.json): the minor number grows when fields are
 // added, the major when one changes or goes.
-const FormatVersion = "1.0"
+const FormatVersion = "1.1"
 
 // WriteJSON writes the report as one JSON document.
 func (r *Report) WriteJSON(w io.Writer) error {
@@ -42,7 +44,7 @@ func (r *Report) WriteText(w io.Writer, colour bool) error {
 		switch {
 		case s == StateRunning || s == "live":
 			return paint(s, color.FgGreen)
-		case strings.HasPrefix(s, "stale") || s == StateNotDeployed || s == StateUnknown || strings.Contains(s, "duplicate"):
+		case strings.HasPrefix(s, "stale") || strings.HasPrefix(s, StateStarting) || s == StateNotDeployed || s == StateUnknown || strings.Contains(s, "duplicate"):
 			return paint(s, color.FgYellow)
 		default:
 			return paint(s, color.FgRed)
@@ -66,6 +68,10 @@ func (r *Report) WriteText(w io.Writer, colour bool) error {
 			restarts = strconv.Itoa(*c.Restarts)
 		}
 		state := c.State
+		if c.State == StateStarting && c.UptimeSeconds != nil && c.StartTimeoutSeconds != nil {
+			state = fmt.Sprintf("%s (%s of %s)", StateStarting, plan.ShortDuration(time.Duration(*c.UptimeSeconds)*time.Second),
+				plan.ShortDuration(time.Duration(*c.StartTimeoutSeconds)*time.Second))
+		}
 		if !c.InFile {
 			state += " (not in file)"
 		}

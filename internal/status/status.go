@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hactl/hactl/internal/defaults"
 	"github.com/hactl/hactl/internal/health"
 	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/schema"
@@ -18,9 +19,12 @@ import (
 
 // Component states.
 const (
-	StateRunning     = "running"
-	StateDown        = "down"
-	StateUnhealthy   = "unhealthy"
+	StateRunning   = "running"
+	StateDown      = "down"
+	StateUnhealthy = "unhealthy"
+	// StateStarting: its process runs and started less than its start
+	// timeout ago, but it does not serve yet (a model still loading).
+	StateStarting    = "starting"
 	StateNotDeployed = "not deployed"
 	StateUnknown     = "unknown" // its server could not be observed
 )
@@ -66,6 +70,9 @@ type Component struct {
 	StartedAt time.Time `json:"started_at,omitzero"`
 	// UptimeSeconds is nil unless the process runs and its start is known.
 	UptimeSeconds *int64 `json:"uptime_seconds,omitempty"`
+	// StartTimeoutSeconds is the start timeout of a component that is
+	// starting (its uptime is how long it has been starting); nil otherwise.
+	StartTimeoutSeconds *int64 `json:"start_timeout_seconds,omitempty"`
 	// Restarts is nil when the component was not observed on its server.
 	Restarts *int `json:"restarts,omitempty"`
 	// InFile is false for a component found on a server but no longer in the
@@ -369,6 +376,9 @@ type declaredComponent struct {
 	probe      func(ctx context.Context) error
 	ctl        int            // index in c.Controllers, -1 when not a controller
 	worker     *schema.Worker // nil when not a worker
+	// startTimeout is how long it may take from its process's start until
+	// it serves: within it, one that does not serve yet is starting.
+	startTimeout time.Duration
 }
 
 func declaredComponents(cl *health.Client, c *schema.Cluster) []declaredComponent {
@@ -390,6 +400,9 @@ func declaredComponents(cl *health.Client, c *schema.Cluster) []declaredComponen
 	if a := c.APIServer; a != nil {
 		out = append(out, declaredComponent{name: "apiserver", role: schema.RoleAPIServer, server: a.Server, port: a.Port, ctl: -1,
 			probe: func(ctx context.Context) error { return health.CheckAPIServer(ctx, cl, c) }})
+	}
+	for i := range out {
+		out[i].startTimeout = startTimeout(out[i].role, out[i].worker)
 	}
 	return out
 }
@@ -421,6 +434,11 @@ func components(c *schema.Cluster, decl []declaredComponent, checkErr []error, o
 		case err == nil:
 			comp.State = StateRunning
 			comp.Reason = "answers, but its server could not be observed"
+		case found && health.NotServingYet(err) && startingFor(o, d.startTimeout, now):
+			comp.State = StateStarting
+			comp.Reason = err.Error()
+			limit := int64(d.startTimeout / time.Second)
+			comp.StartTimeoutSeconds = &limit
 		case found:
 			comp.State = StateUnhealthy
 			comp.Reason = err.Error()
@@ -462,6 +480,27 @@ func components(c *schema.Cluster, decl []declaredComponent, checkErr []error, o
 		return nil, fmt.Errorf("observing the cluster: %w", obsErr)
 	}
 	return append(out, extra...), nil
+}
+
+// startingFor says whether a running component that does not serve is
+// starting: started less than its start timeout before now.
+func startingFor(o providers.Observed, limit time.Duration, now time.Time) bool {
+	return o.Running && !o.StartedAt.IsZero() && limit > 0 && now.Sub(o.StartedAt) < limit
+}
+
+// startTimeout is a component's start timeout: its model's for a worker,
+// else its level's default gate timeout.
+func startTimeout(role string, w *schema.Worker) time.Duration {
+	switch role {
+	case schema.RoleController:
+		return defaults.GateTimeoutControllers
+	case schema.RoleWorker:
+		if w != nil && w.Model != nil && w.Model.StartTimeout > 0 {
+			return w.Model.StartTimeout
+		}
+		return defaults.GateTimeoutWorkers
+	}
+	return defaults.GateTimeoutFrontends
 }
 
 func fillObserved(comp *Component, o providers.Observed, now time.Time) {

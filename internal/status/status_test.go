@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/hactl/hactl/internal/dbgpt"
+	"github.com/hactl/hactl/internal/health"
+	"github.com/hactl/hactl/internal/jsonschematest"
 	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/registry"
 	"github.com/hactl/hactl/schema"
@@ -390,4 +392,73 @@ func closedPort(t *testing.T) int {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	return port
+}
+
+// A worker whose process runs but does not serve is starting within its
+// model's start timeout, unhealthy past it; the text shows its age, the
+// JSON its start timeout, and both match the status schema.
+func TestStartingByAge(t *testing.T) {
+	srv := &schema.Server{Name: "server1", Address: "10.0.0.1"}
+	w := &schema.Worker{Name: "llm", Server: srv, Port: 8001, Model: &schema.Model{Name: "glm", WorkerType: "llm", StartTimeout: 30 * time.Minute}}
+	c := &schema.Cluster{Name: "t", Version: "0.6.3", Servers: []*schema.Server{srv}, Workers: []*schema.Worker{w}}
+	decl := declaredComponents(nil, c)
+	if len(decl) != 1 || decl[0].startTimeout != 30*time.Minute {
+		t.Fatalf("declared: %+v", decl)
+	}
+	notServing := []error{&health.Awaiting{What: "glm to load", Err: errors.New("worker.llm: port 8001 does not answer: connection refused")}}
+	servesWrongly := []error{errors.New("worker.llm: through controller.c1: glm@llm at 10.0.0.1:8001: marked unhealthy (last heartbeat 1s ago)")}
+	for _, tc := range []struct {
+		age       time.Duration
+		running   bool
+		checkErr  []error
+		wantState string
+	}{
+		{80 * time.Second, true, notServing, StateStarting},
+		{31 * time.Minute, true, notServing, StateUnhealthy},
+		{80 * time.Second, false, notServing, StateDown},
+		{80 * time.Second, true, []error{nil}, StateRunning},
+		{80 * time.Second, true, servesWrongly, StateUnhealthy},
+	} {
+		obs := []providers.Observed{{Address: "worker.llm", Role: "worker", Server: "server1", Port: 8001,
+			Running: tc.running, PID: 7, StartedAt: time.Now().Add(-tc.age)}}
+		comps, err := components(c, decl, tc.checkErr, obs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := comps[0]; got.State != tc.wantState || (got.StartTimeoutSeconds != nil) != (tc.wantState == StateStarting) {
+			t.Errorf("age %s running %v: %+v, want %s", tc.age, tc.running, got, tc.wantState)
+		}
+		if tc.wantState != StateStarting {
+			continue
+		}
+		r := &Report{Cluster: "t", Version: "0.6.3", Components: comps, Controllers: []Controller{}, Models: []Model{}, ModelsSource: SourceNone}
+		var text bytes.Buffer
+		if err := r.WriteText(&text, false); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{"starting (1m20s of 30m)", "worker.llm: port 8001 does not answer"} {
+			if !strings.Contains(text.String(), s) {
+				t.Errorf("text lacks %q:\n%s", s, text.String())
+			}
+		}
+		if d := r.Degraded(); len(d) != 1 || d[0] != "worker.llm is starting" {
+			t.Errorf("degraded: %v", d)
+		}
+		var js bytes.Buffer
+		if err := r.WriteJSON(&js); err != nil {
+			t.Fatal(err)
+		}
+		sch, err := jsonschematest.Load(jsonschematest.Status)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := jsonschematest.Document(sch, js.Bytes()); err != nil {
+			t.Errorf("%v\n%s", err, js.String())
+		}
+		for _, s := range []string{`"state": "starting"`, `"uptime_seconds": 80`, `"start_timeout_seconds": 1800`} {
+			if !strings.Contains(js.String(), s) {
+				t.Errorf("JSON lacks %s:\n%s", s, js.String())
+			}
+		}
+	}
 }
