@@ -93,6 +93,15 @@ type RegistryComplete struct {
 // controllers before stopping them.
 type RegistryRowsUnhealthy struct{ Rows int }
 
+// DataKept: destroy removed a component but kept its own data (the
+// webserver's metadata database) where a later apply reuses it; destroy
+// --purge-registry deletes it.
+type DataKept struct {
+	Address string
+	Server  string
+	Path    string
+}
+
 // GateStart: a health gate begins checking every wanted component of a
 // level.
 type GateStart struct {
@@ -151,6 +160,9 @@ func (RegistryComplete) Type() string { return "registry_complete" }
 
 // Type implements Event.
 func (RegistryRowsUnhealthy) Type() string { return "registry_rows_unhealthy" }
+
+// Type implements Event.
+func (DataKept) Type() string { return "data_kept" }
 
 // Type implements Event.
 func (GateStart) Type() string { return "gate_start" }

@@ -46,8 +46,8 @@ var (
 			p, err := ssh.New(c, ssh.Options{Concurrency: o.Concurrency, Out: o.Out})
 			return p, c, err
 		},
-		"compose": func(c *schema.Cluster, _ Options) (providers.Provider, *schema.Cluster, error) {
-			p, err := compose.New(c, compose.Options{})
+		"compose": func(c *schema.Cluster, o Options) (providers.Provider, *schema.Cluster, error) {
+			p, err := compose.New(c, compose.Options{Out: o.Out})
 			if err != nil {
 				return nil, nil, err
 			}

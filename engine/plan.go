@@ -88,5 +88,13 @@ func (s *Session) Destroy(ctx context.Context, p *plan.Plan, purge bool, o apply
 	if err != nil {
 		return res, err
 	}
-	return res, s.Teardown(ctx, purge)
+	err = s.Teardown(ctx, purge)
+	if k, ok := s.Provider.(providers.DataKeeper); ok && o.OnEvent != nil {
+		for _, d := range k.Kept() {
+			if !purge {
+				o.OnEvent(apply.DataKept{Address: d.Component, Server: d.Server, Path: d.Path})
+			}
+		}
+	}
+	return res, err
 }

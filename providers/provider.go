@@ -141,3 +141,18 @@ type Exit struct {
 	Status int           // exit status; 128+N for a signal N
 	Uptime time.Duration // how long that attempt ran
 }
+
+// DataKeeper is implemented by providers whose Remove keeps a component's
+// own data (the webserver's metadata database in its data/ directory) for
+// a later deploy; Teardown with purge deletes it. Kept returns what the
+// removals since the last call kept.
+type DataKeeper interface {
+	Kept() []KeptData
+}
+
+// KeptData is one component's data left in place by Remove.
+type KeptData struct {
+	Component string // address, e.g. "webserver"
+	Server    string
+	Path      string // where it is on the server (or the machine, for compose)
+}

@@ -231,6 +231,8 @@ func (j *JSON) Event(ev apply.Event) {
 		m.Hook = h
 	case apply.RegistryRowsUnhealthy:
 		m.Hook = rowsHook{Rows: e.Rows}
+	case apply.DataKept:
+		m.Hook = dataKeptHook{Resource: resource{e.Address}, Server: e.Server, Path: e.Path}
 	case apply.GateStart:
 		m.Hook = gateHook{Gate: e.Gate, Count: e.Count}
 	case apply.GateWaiting:
@@ -247,6 +249,12 @@ func (j *JSON) Event(ev apply.Event) {
 		m.Hook = ev
 	}
 	j.write(m)
+}
+
+type dataKeptHook struct {
+	Resource resource `json:"resource"`
+	Server   string   `json:"server"`
+	Path     string   `json:"path"`
 }
 
 func errText(err error) string {

@@ -108,3 +108,24 @@ func TestJSONStartingAndWaitsAreValid(t *testing.T) {
 		t.Errorf("gate_waiting: %v", g)
 	}
 }
+
+// destroy's note of data it kept: one text line, one valid JSON message.
+func TestDataKept(t *testing.T) {
+	ev := apply.DataKept{Address: "webserver", Server: "server3", Path: "/opt/hactl/c/webserver/data"}
+	var out, errw bytes.Buffer
+	NewHuman(&out, &errw, false).Event(ev)
+	want := "\nwebserver: data kept in /opt/hactl/c/webserver/data on server3 (a later apply reuses it; destroy --purge-registry deletes it)\n"
+	if out.String() != want {
+		t.Errorf("human: %q, want %q", out.String(), want)
+	}
+	out.Reset()
+	NewJSON(&out).Event(ev)
+	if err := jsonschematest.Stream(uiSchema(t), bytes.NewReader(out.Bytes())); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	msgs := lines(t, out.Bytes())
+	m := msgs[len(msgs)-1]
+	if m["type"] != "data_kept" || dig(m, "hook", "path") != ev.Path || dig(m, "hook", "server") != "server3" {
+		t.Errorf("json: %v", m)
+	}
+}

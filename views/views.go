@@ -154,6 +154,8 @@ func line(ev apply.Event) (text string, human bool) {
 		return fmt.Sprintf("registry: Ready after %s", seconds(e.Elapsed)), true
 	case apply.RegistryRowsUnhealthy:
 		return fmt.Sprintf("registry: marked %d row(s) unhealthy", e.Rows), true
+	case apply.DataKept:
+		return fmt.Sprintf("%s: data kept in %s on %s (a later apply reuses it; destroy --purge-registry deletes it)", e.Address, e.Path, e.Server), true
 	case apply.GateStart:
 		return fmt.Sprintf("gate %s: checking %d component(s)", e.Gate, e.Count), false
 	case apply.GateWaiting:

@@ -52,6 +52,7 @@ type Provider struct {
 	mu      sync.Mutex // serialises writing the project and compose calls
 	compose []string
 	want    map[string]*plan.Component // by address, what the project file holds
+	kept    []providers.KeptData       // data Remove kept since the last Kept
 }
 
 var (
@@ -94,6 +95,15 @@ func New(c *schema.Cluster, opts Options) (*Provider, error) {
 		}
 	}
 	return p, nil
+}
+
+// Kept implements providers.DataKeeper.
+func (p *Provider) Kept() []providers.KeptData {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := p.kept
+	p.kept = nil
+	return k
 }
 
 // Cluster returns the adapted cluster (see Adapt): plan, apply, health gates
@@ -469,6 +479,7 @@ func (p *Provider) Remove(ctx context.Context, o providers.Observed) error {
 	svc := ServiceForAddress(o.Address)
 	if kept, _ := clearKeepingData(filepath.Join(p.dir, svc)); kept != "" {
 		fmt.Fprintf(p.opts.Out, "kept the data of %s in %s (a later deploy reuses it; hactl destroy --purge-registry deletes it)\n", o.Address, kept)
+		p.kept = append(p.kept, providers.KeptData{Component: o.Address, Server: "this machine", Path: kept})
 	}
 	_ = os.Remove(filepath.Join(p.dir, svc+".env"))
 	if _, statErr := os.Stat(p.file()); statErr == nil {

@@ -276,6 +276,9 @@ exit 0
 	for _, l := range strings.Split(string(out), "\n") {
 		if kept, ok := strings.CutPrefix(l, "@@kept "); ok {
 			fmt.Fprintf(p.opts.Out, "%s: kept the data of %s in %s (a later deploy reuses it; hactl destroy --purge-registry deletes it)\n", s.Name, o.Address, kept)
+			p.mu.Lock()
+			p.kept = append(p.kept, providers.KeptData{Component: o.Address, Server: s.Name, Path: kept})
+			p.mu.Unlock()
 		}
 	}
 	return nil

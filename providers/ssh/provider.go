@@ -49,13 +49,24 @@ type Provider struct {
 	systemd map[string]bool           // server name → host runs systemd (probed once)
 	extra   map[string]*schema.Server // servers of the cluster record the file no longer names
 	help    map[string]workerHelp     // worker --help results (see paramProblems)
+	kept    []providers.KeptData      // data Remove kept since the last Kept
 }
 
 var (
 	_ providers.Provider    = (*Provider)(nil)
 	_ providers.LogFollower = (*Provider)(nil)
 	_ providers.Locker      = (*Provider)(nil)
+	_ providers.DataKeeper  = (*Provider)(nil)
 )
+
+// Kept implements providers.DataKeeper.
+func (p *Provider) Kept() []providers.KeptData {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := p.kept
+	p.kept = nil
+	return k
+}
 
 // New returns a Provider for the cluster's servers. It connects lazily: the
 // first operation on a server dials it.

@@ -187,7 +187,63 @@ func (e *composeEnv) run(timeout time.Duration, args ...string) (string, int) {
 	if strings.Contains(out.String(), composeSecret) {
 		e.t.Errorf("hactl %s printed the registry password", args[0])
 	}
+	if strings.Contains(out.String(), composeAPIKey) {
+		e.t.Errorf("hactl %s printed the proxy models' API key", args[0])
+	}
 	return out.String(), code
+}
+
+// secretsKept checks that the registry password and the API key are on no
+// container's command line and no process's in it, and that every file of
+// the project's work directory holding one is readable by its owner only.
+func (e *composeEnv) secretsKept(services []string) {
+	e.t.Helper()
+	for _, svc := range services {
+		id := containerID(e.t, e.project, svc)
+		args, err := exec.Command("docker", "inspect", "--format", "{{json .Path}} {{json .Args}}", id).Output()
+		if err != nil {
+			e.t.Fatalf("docker inspect %s: %v", svc, err)
+		}
+		ps, err := exec.Command("docker", "exec", id, "sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '").Output()
+		if err != nil {
+			e.t.Fatalf("command lines in %s: %v", svc, err)
+		}
+		for _, secret := range []string{composeSecret, composeAPIKey} {
+			if strings.Contains(string(args), secret) || strings.Contains(string(ps), secret) {
+				e.t.Errorf("%s: a secret is on a command line: %s", svc, args)
+			}
+		}
+	}
+	home := ""
+	for _, kv := range e.env {
+		if v, ok := strings.CutPrefix(kv, "HOME="); ok {
+			home = v
+		}
+	}
+	holders := 0
+	err := filepath.WalkDir(filepath.Join(home, ".hactl"), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(b), composeAPIKey) && !strings.Contains(string(b), composeSecret) {
+			return nil
+		}
+		holders++
+		if fi, err := d.Info(); err != nil || fi.Mode().Perm() != 0o600 {
+			e.t.Errorf("%s holds a secret and is not mode 0600 (%v)", path, fi.Mode())
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if holders == 0 {
+		e.t.Errorf("no file under %s/.hactl holds the secrets: where did the workers get the key?", home)
+	}
 }
 
 // must runs hactl and fails the test on a non-zero exit.
@@ -334,6 +390,7 @@ func TestComposeApplyStatusKillDestroy(t *testing.T) {
 		}
 	}
 	e.modelsLiveVia(90*time.Second, "controller1", "controller2")
+	e.secretsKept(services)
 
 	// 2. plan again: no changes.
 	out, code = e.run(2*time.Minute, "plan", "-detailed-exitcode")
@@ -397,6 +454,7 @@ func TestComposeTOMLGeneration(t *testing.T) {
 	e.must(10*time.Minute, "apply", "-auto-approve")
 	t.Logf("compose apply from nothing (0.7): %s", time.Since(start).Round(100*time.Millisecond))
 	e.modelsLiveVia(90*time.Second, "controller1", "controller2")
+	e.secretsKept([]string{"controller1", "controller2", "worker-llm", "worker-embedding", "webserver"})
 	if out, code := e.run(2*time.Minute, "plan", "-detailed-exitcode"); code != 0 {
 		t.Fatalf("second plan: exit %d\n%s", code, out)
 	}
