@@ -26,7 +26,7 @@ import (
 
 // proxyAPIKey is the proxy models' key: it must show on no command line, in
 // no output and in no file others can read.
-const proxyAPIKey = "sk-e2e-Proxy'key$3"
+const proxyAPIKey = "sk-e2e-proxy-key-3f9c1d" // no shell quoting in the env file: grep finds it as is
 
 // realParams are the knobs of realClusterFile.
 type realParams struct {
@@ -404,9 +404,10 @@ model "glm" {
 }
 
 worker "glm" {
-  server = server.server3
-  model  = model.glm
-  port   = 8005
+  server             = server.server3
+  model              = model.glm
+  port               = 8005
+  heartbeat_interval = 2
 }
 `
 		write()
@@ -421,9 +422,10 @@ model "my-embedding" {
 }
 
 worker "my-embedding" {
-  server = server.server3
-  model  = model.my-embedding
-  port   = 8006
+  server             = server.server3
+  model              = model.my-embedding
+  port               = 8006
+  heartbeat_interval = 2
 }
 `
 		write()
@@ -432,7 +434,7 @@ worker "my-embedding" {
 			t.Fatal(err)
 		}
 		r = h.must(1, cmdTimeout, "plan")
-		if !strings.Contains(r.Stderr, "cluster.hcl:") || !strings.Contains(r.Stderr, "my-embedding") {
+		if !strings.Contains(r.Stderr, "on cluster.hcl line ") || !strings.Contains(r.Stderr, "default_embedding = model.my-embedding") {
 			t.Errorf("an unknown default_embedding: the plan's error does not name it with its location:\n%s", r)
 		}
 		for _, s := range testcluster.Hosts {
