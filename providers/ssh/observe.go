@@ -150,7 +150,7 @@ func hostKey(s *schema.Server) string {
 }
 
 func observeScript(deployDir, cluster string) string {
-	return shAlive + fmt.Sprintf(`d=%s
+	return shAlive + shState + fmt.Sprintf(`d=%s
 [ -d "$d" ] || exit 0
 r="$d"/%s/%s
 if [ -f "$r" ]; then printf '@@record '; tr -d '\n' < "$r"; echo; fi
@@ -161,21 +161,29 @@ for m in "$d"/*/*/manifest.json "$d"/*/manifest.json; do
 	printf '@@manifest '
 	tr -d '\n' < "$m"
 	echo
-	s=$(cat "$c/supervisor.pid" 2>/dev/null)
-	k=$(cat "$c/child.pid" 2>/dev/null)
+	state "$c"
+done
+`, host.Quote(deployDir), host.Quote(cluster), fileRecord)
+}
+
+// shState defines state DIR: the component's processes, start, restarts
+// and systemd unit as @@ tags (parseObserve reads them); it leaves the
+// unit's name in $u.
+const shState = `state() {
+	s=$(cat "$1/supervisor.pid" 2>/dev/null)
+	k=$(cat "$1/child.pid" 2>/dev/null)
 	sa=0; alive "$s" && sa=1
 	ka=0; alive "$k" && ka=1
 	echo "@@supervisor ${s:-0} $sa"
 	echo "@@child ${k:-0} $ka"
-	echo "@@started $(cat "$c/started_at" 2>/dev/null)"
-	echo "@@restarts $(cat "$c/restarts" 2>/dev/null)"
-	u=$(cat "$c/unit" 2>/dev/null)
+	echo "@@started $(cat "$1/started_at" 2>/dev/null)"
+	echo "@@restarts $(cat "$1/restarts" 2>/dev/null)"
+	u=$(cat "$1/unit" 2>/dev/null)
 	if [ -n "$u" ] && command -v systemctl >/dev/null 2>&1; then
 		echo "@@unit $(systemctl is-active "$u" 2>/dev/null) $(systemctl show -p MainPID --value "$u" 2>/dev/null) $(systemctl show -p NRestarts --value "$u" 2>/dev/null)"
 	fi
-done
-`, host.Quote(deployDir), host.Quote(cluster), fileRecord)
 }
+`
 
 // found is one component as the observe script printed it.
 type found struct {

@@ -122,21 +122,12 @@ func (p *Provider) Starts(ctx context.Context, comp *plan.Component) (providers.
 // KEY=VALUE lines and @@sdts KEY EPOCH lines of its systemd unit, and
 // @@log lines (the log's tail).
 func startsScript(dir string) string {
-	return shAlive + fmt.Sprintf(`c=%s
+	return shAlive + shState + fmt.Sprintf(`c=%s
 [ -d "$c" ] || exit 0
 echo "@@component ."
-s=$(cat "$c/supervisor.pid" 2>/dev/null)
-k=$(cat "$c/child.pid" 2>/dev/null)
-sa=0; alive "$s" && sa=1
-ka=0; alive "$k" && ka=1
-echo "@@supervisor ${s:-0} $sa"
-echo "@@child ${k:-0} $ka"
-echo "@@started $(cat "$c/started_at" 2>/dev/null)"
-echo "@@restarts $(cat "$c/restarts" 2>/dev/null)"
+state "$c"
 [ -f "$c/exits" ] && sed 's/^/@@exit /' "$c/exits"
-u=$(cat "$c/unit" 2>/dev/null)
 if [ -n "$u" ] && command -v systemctl >/dev/null 2>&1; then
-	echo "@@unit $(systemctl is-active "$u" 2>/dev/null) $(systemctl show -p MainPID --value "$u" 2>/dev/null) $(systemctl show -p NRestarts --value "$u" 2>/dev/null)"
 	systemctl show -p ExecMainStatus -p ExecMainCode "$u" 2>/dev/null | sed 's/^/@@sd /'
 	for k in ExecMainStartTimestamp ExecMainExitTimestamp; do
 		t=$(systemctl show -p "$k" --value "$u" 2>/dev/null)

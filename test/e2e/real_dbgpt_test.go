@@ -48,7 +48,7 @@ type realParams struct {
 // registry, an LLM and an embedding worker and the webserver on server3,
 // whose dbgpt command is given with arguments. defaults' env reaches every
 // component; the LLM worker overrides it.
-func realClusterFile(p realParams) []byte {
+func realClusterFile(p *realParams) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, `cluster {
   name          = "e2e"
@@ -190,6 +190,7 @@ worker "broken" {
   port               = 8004
   heartbeat_interval = 2
   env = {
+    DBGPT_SIM_LOAD_DELAY = "30s"
     DBGPT_SIM_FAIL_AFTER = %q
   }
 }
@@ -197,6 +198,23 @@ worker "broken" {
 	}
 	b.WriteString(p.Extra)
 	return []byte(b.String())
+}
+
+// realCLI writes realClusterFile(p) (with the e2e deploy directory) into a
+// directory of its own and returns hactl there, with the secrets as
+// variables, and the function that writes the file again after p changed.
+func realCLI(t *testing.T, bin string, tc *testcluster.Cluster, p *realParams) (*hactlCLI, func()) {
+	p.DeployDir = deployDir
+	dir := t.TempDir()
+	write := func() {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "cluster.hcl"), realClusterFile(p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write()
+	return &hactlCLI{t: t, bin: bin, dir: dir, env: []string{
+		"HACTL_VAR_registry_password=" + tc.DBPassword, "HACTL_VAR_openai_api_key=" + proxyAPIKey}}, write
 }
 
 // TestProxyModels is issue 13's must-show 1 and 5 and issue 14's 1–3 over
@@ -222,19 +240,8 @@ func proxyScenario(t *testing.T, bin, version string) {
 		gen, embedding = schema.GenerationTOML, "text-embedding-3-small"
 	}
 	tc := testcluster.Start(t, testcluster.Options{Generation: gen, SimVersion: version, NoModelDirs: true})
-	dir := t.TempDir()
-	p := realParams{HAParams: tc.HAParams(), EmbeddingName: embedding, WebLogLevel: "INFO"}
-	p.DeployDir = deployDir
-	file := filepath.Join(dir, "cluster.hcl")
-	write := func() {
-		t.Helper()
-		if err := os.WriteFile(file, realClusterFile(p), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write()
-	h := &hactlCLI{t: t, bin: bin, dir: dir, env: []string{
-		"HACTL_VAR_registry_password=" + tc.DBPassword, "HACTL_VAR_openai_api_key=" + proxyAPIKey}}
+	p := &realParams{HAParams: tc.HAParams(), EmbeddingName: embedding, WebLogLevel: "INFO"}
+	h, write := realCLI(t, bin, tc, p)
 	s3 := p.Servers["server3"]
 	both := []string{"controller.controller1", "controller.controller2"}
 	componentDir := deployDir + "/e2e/"
@@ -374,19 +381,9 @@ func TestLongLoadsAndCrashLoops(t *testing.T) {
 	}
 	bin := hactlBinary(t)
 	tc := testcluster.Start(t, testcluster.Options{Generation: schema.GenerationFlags, SimVersion: "0.6.3"})
-	dir := t.TempDir()
-	p := realParams{HAParams: tc.HAParams(), EmbeddingName: "proxy_openai", WebLogLevel: "INFO", SlowWorker: "60s"}
-	p.DeployDir = deployDir
-	file := filepath.Join(dir, "cluster.hcl")
-	write := func() {
-		t.Helper()
-		if err := os.WriteFile(file, realClusterFile(p), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write()
-	h := &hactlCLI{t: t, bin: bin, dir: dir, env: []string{
-		"HACTL_VAR_registry_password=" + tc.DBPassword, "HACTL_VAR_openai_api_key=" + proxyAPIKey}}
+	p := &realParams{HAParams: tc.HAParams(), EmbeddingName: "proxy_openai", WebLogLevel: "INFO", SlowWorker: "60s"}
+	h, write := realCLI(t, bin, tc, p)
+	dir, file := h.dir, filepath.Join(h.dir, "cluster.hcl")
 
 	// 4. Refused before anything starts, with the file's location.
 	step(t, "refused-before-start", func(t *testing.T) {
@@ -503,6 +500,11 @@ worker "my-embedding" {
 		if strings.Contains(r.Stdout, "worker.slow: Modifying") || strings.Contains(r.Stdout, "worker.slow: Creating") {
 			t.Errorf("the second apply redeployed the loading worker:\n%s", r)
 		}
+		// While it waits it says for what, and what the process last logged.
+		if !strings.Contains(r.Stdout, "worker.slow: Still starting... [") || !strings.Contains(r.Stdout, "slow-llm") ||
+			!strings.Contains(r.Stdout, "log: Loading checkpoint shards: ") {
+			t.Errorf("the second apply's progress lines do not say what it waits for:\n%s", r)
+		}
 		rep := h.status()
 		c, _ := componentByName(rep, "worker.slow")
 		if c.PID != pid || c.State != status.StateRunning {
@@ -511,20 +513,30 @@ worker "my-embedding" {
 		expectLive(t, rep, "slow-llm", "llm", p.Servers["server2"], 8002, []string{"controller.controller1", "controller.controller2"})
 	})
 
-	// 3. A worker that crashes: the apply fails within 30 s with its error.
-	step(t, "crash-loop", func(t *testing.T) {
-		p.BrokenWorker = "3s"
-		write()
-		r := h.run(cmdTimeout, "apply", "-auto-approve")
-		if r.Code == 0 || r.Took > 30*time.Second {
-			t.Fatalf("apply with a crashing worker: exit %d after %s, want a failure within 30 s\n%s", r.Code, r.Took, r)
-		}
-		all := r.Stdout + r.Stderr
-		for _, want := range []string{"worker.broken", "exit status 1", "ModuleNotFoundError: No module named 'torch'"} {
-			if !strings.Contains(all, want) {
-				t.Errorf("the failure does not say %q:\n%s", want, r)
+	// 3. A worker that crashes while it loads: at once (the deploy's start
+	// check sees it), or after the start check (the gate sees the crash
+	// loop): the apply fails within 30 s with its exit status and error.
+	for _, after := range []string{"100ms", "3s"} {
+		step(t, "crash-after-"+after, func(t *testing.T) {
+			p.BrokenWorker = after
+			write()
+			r := h.run(cmdTimeout, "apply", "-auto-approve")
+			if r.Code == 0 || r.Took > 30*time.Second {
+				t.Fatalf("apply with a crashing worker: exit %d after %s, want a failure within 30 s\n%s", r.Code, r.Took, r)
 			}
-		}
+			t.Logf("the failure:\n%s", r.Stderr)
+			all := r.Stdout + r.Stderr
+			for _, want := range []string{"worker.broken", "exit status 1", "ModuleNotFoundError: No module named 'torch'"} {
+				if !strings.Contains(all, want) {
+					t.Errorf("the failure does not say %q:\n%s", want, r)
+				}
+			}
+			if after != "100ms" && !strings.Contains(all, "crash loop") {
+				t.Errorf("the gate did not name the crash loop:\n%s", r)
+			}
+		})
+	}
+	step(t, "repaired", func(t *testing.T) {
 		p.BrokenWorker = ""
 		write()
 		h.must(0, cmdTimeout, "apply", "-auto-approve")
