@@ -306,7 +306,31 @@ type Compose struct {
 	DatabaseVolume  string
 	RootPassword    Secret // managed database root password
 	ModelsDir       string // host directory mounted at the same path in worker containers; empty = none
-	DeclRange       hcl.Range
+	// PublishAddress is the host address published ports bind (default
+	// "127.0.0.1"); Publish lists what is published: "webserver",
+	// "apiserver", "controllers" (default webserver and apiserver). Each
+	// published component's port is published at the same host port.
+	PublishAddress string
+	Publish        []string
+	// Access is how hactl reaches the containers: "auto" (default),
+	// "network" (their addresses on the project network) or "exec"
+	// (through `docker exec`, or a published port).
+	Access    string
+	DeclRange hcl.Range
+}
+
+// Publishes reports whether the compose provider publishes the components of
+// a role: "webserver", "apiserver" or "controller".
+func (cp *Compose) Publishes(role string) bool {
+	if cp == nil {
+		return false
+	}
+	for _, p := range cp.Publish {
+		if p == role || (p == "controllers" && role == RoleController) {
+			return true
+		}
+	}
+	return false
 }
 
 // ControllerURLs returns the controllers' URLs as clients use them, in file

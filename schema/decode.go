@@ -731,6 +731,9 @@ func (d *decoder) decodeCompose(blocks []*hcl.Block) {
 	cp.Project = strings.ReplaceAll(strings.ToLower(d.cluster.Name), ".", "-")
 	cp.DatabaseImage = defaults.ComposeDatabaseImage
 	cp.ManagedDatabase = defaults.ComposeManagedDatabase
+	cp.PublishAddress = defaults.ComposePublishAddress
+	cp.Publish = append([]string(nil), defaults.ComposePublish...)
+	cp.Access = defaults.ComposeAccess
 	if len(blocks) == 0 {
 		return
 	}
@@ -756,7 +759,30 @@ func (d *decoder) decodeCompose(blocks []*hcl.Block) {
 	if a.str("models_dir", &cp.ModelsDir) && !path.IsAbs(cp.ModelsDir) {
 		d.add(errorf(d.rangeOf(cp, "models_dir", b.DefRange), "models_dir not absolute", "models_dir must be an absolute host directory, not %q.", cp.ModelsDir))
 	}
+	if a.str("publish_address", &cp.PublishAddress) && net.ParseIP(cp.PublishAddress) == nil {
+		d.add(errorf(d.rangeOf(cp, "publish_address", b.DefRange), "Invalid publish address", "publish_address must be an IP address of this machine (\"127.0.0.1\", \"0.0.0.0\", ...), not %q.", cp.PublishAddress))
+	}
+	if a.strList("publish", &cp.Publish) {
+		seen := map[string]bool{}
+		for _, p := range cp.Publish {
+			if !slices.Contains(composePublishable, p) {
+				d.add(errorf(d.rangeOf(cp, "publish", b.DefRange), "Invalid publish entry", "publish lists %q; allowed: %s.%s", p, quotedList(composePublishable), didYouMeanVar(p, composePublishable)))
+			} else if seen[p] {
+				d.add(errorf(d.rangeOf(cp, "publish", b.DefRange), "Duplicate publish entry", "publish lists %q twice.", p))
+			}
+			seen[p] = true
+		}
+	}
+	if a.str("access", &cp.Access) && !slices.Contains(composeAccessModes, cp.Access) {
+		d.add(errorf(d.rangeOf(cp, "access", b.DefRange), "Invalid access mode", "access must be one of %s, not %q.%s", quotedList(composeAccessModes), cp.Access, didYouMeanVar(cp.Access, composeAccessModes)))
+	}
 }
+
+// composePublishable are the entries compose.publish allows.
+var composePublishable = []string{"webserver", "apiserver", "controllers"}
+
+// composeAccessModes are the values of compose.access.
+var composeAccessModes = []string{"auto", "network", "exec"}
 
 var composeProjectRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 

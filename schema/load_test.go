@@ -212,7 +212,9 @@ func TestDefaults(t *testing.T) {
 	if c.Registry == nil || c.Registry.Type != RegistryEmbedded {
 		t.Errorf("registry %+v", c.Registry)
 	}
-	if cp := c.Compose; cp.Project != "demo" || cp.DatabaseImage != "mysql:8.0" || !cp.ManagedDatabase {
+	if cp := c.Compose; cp.Project != "demo" || cp.DatabaseImage != "mysql:8.0" || !cp.ManagedDatabase ||
+		cp.PublishAddress != "127.0.0.1" || !slices.Equal(cp.Publish, []string{"webserver", "apiserver"}) || cp.Access != "auto" ||
+		!cp.Publishes(RoleWebserver) || !cp.Publishes(RoleAPIServer) || cp.Publishes(RoleController) {
 		t.Errorf("compose %+v", cp)
 	}
 }

@@ -232,6 +232,9 @@ var (
 			{Name: "database_volume", Type: "string", Doc: "Named volume for the managed database's data; empty = an anonymous volume."},
 			{Name: "root_password", Type: "string (secret)", Doc: "Root password of the managed database."},
 			{Name: "models_dir", Type: "string", Doc: "Absolute host directory mounted at the same path in the worker containers."},
+			{Name: "publish", Type: "list(string)", Default: "`[\"webserver\", \"apiserver\"]`", Doc: "Components whose port is published on this machine, each at the same host port as its `port` (so the file's port is what a person opens): `\"webserver\"`, `\"apiserver\"`, `\"controllers\"`. Pre-flight refuses a host port already in use. `[]` publishes nothing."},
+			{Name: "publish_address", Type: "string", Default: quoted(defaults.ComposePublishAddress), Doc: "Host address the published ports bind; `\"0.0.0.0\"` makes them reachable from other machines."},
+			{Name: "access", Type: "string", Default: quoted(defaults.ComposeAccess), Doc: "How hactl reaches the containers for its health checks, registry access and status: `\"network\"` dials their addresses on the project network (a Linux Docker host only), `\"exec\"` tunnels every connection through `docker exec` into the target's container (needs `bash` and `cat` in the images) or uses its published port, `\"auto\"` uses `network` when a first connection to a container address works, else `exec`."},
 		},
 	}
 )

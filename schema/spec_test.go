@@ -128,7 +128,9 @@ func TestFullValues(t *testing.T) {
 		t.Errorf("controller %+v", ctl)
 	}
 	cp := c.Compose
-	if cp.Project != "fullproj" || cp.DatabaseImage != "mariadb:11" || cp.DatabaseVolume != "regdata" || cp.RootPassword.Reveal() != "secret" || cp.ModelsDir != "/models" {
+	if cp.Project != "fullproj" || cp.DatabaseImage != "mariadb:11" || cp.DatabaseVolume != "regdata" || cp.RootPassword.Reveal() != "secret" || cp.ModelsDir != "/models" ||
+		!slices.Equal(cp.Publish, []string{"webserver", "controllers"}) || cp.PublishAddress != "0.0.0.0" || cp.Access != "exec" ||
+		!cp.Publishes(RoleController) || cp.Publishes(RoleAPIServer) {
 		t.Errorf("compose %+v", cp)
 	}
 	if c.APIServer.APIKeys[0].Reveal() != "secret" || c.Webserver.Port != 5000 || c.Webserver.RemoteRerank {

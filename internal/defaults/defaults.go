@@ -35,7 +35,17 @@ const (
 
 	ComposeDatabaseImage   = "mysql:8.0"
 	ComposeManagedDatabase = true
+	// ComposePublishAddress is the host address the compose provider
+	// publishes components' ports on.
+	ComposePublishAddress = "127.0.0.1"
+	// ComposeAccess is how the compose provider reaches containers:
+	// "auto", "network" or "exec".
+	ComposeAccess = "auto"
 )
+
+// ComposePublish lists the components the compose provider publishes by
+// default: "webserver", "apiserver" (and "controllers" when asked).
+var ComposePublish = []string{"webserver", "apiserver"}
 
 // The defaults of an apply, a destroy and a plan's checks.
 const (

@@ -167,4 +167,7 @@ compose {
   database_volume  = "regdata"
   root_password    = var.pw
   models_dir       = "/models"
+  publish          = ["webserver", "controllers"]
+  publish_address  = "0.0.0.0"
+  access           = "exec"
 }
