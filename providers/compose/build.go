@@ -96,6 +96,9 @@ func Build(c *schema.Cluster, comps []*plan.Component, opts BuildOptions) (*Proj
 	}
 	sorted := append([]*plan.Component(nil), comps...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Level < sorted[j].Level })
+	if err := checkPublished(c, sorted); err != nil {
+		return nil, err
+	}
 	for _, comp := range sorted {
 		svc := ServiceForAddress(comp.Address)
 		if _, dup := p.Compose.Services[svc]; dup {
@@ -239,7 +242,40 @@ func (p *Project) componentService(c *schema.Cluster, comp *plan.Component, svc 
 		test = tcpCheck(comp.Port)
 	}
 	s.HealthCheck = healthCheck(test)
+	if pub, ok := Published(c, comp.Role, comp.Port); ok {
+		s.Ports = []types.ServicePortConfig{pub}
+	}
 	return s, nil
+}
+
+// Published is the port mapping of a component of role and port when the
+// compose block publishes its role: the container port at the same host
+// port on compose.publish_address.
+func Published(c *schema.Cluster, role string, port int) (types.ServicePortConfig, bool) {
+	if c.Compose == nil || !c.Compose.Publishes(role) || port <= 0 {
+		return types.ServicePortConfig{}, false
+	}
+	addr := c.Compose.PublishAddress
+	if addr == "" {
+		addr = "127.0.0.1"
+	}
+	return types.ServicePortConfig{Mode: "ingress", HostIP: addr, Target: uint32(port),
+		Published: strconv.Itoa(port), Protocol: "tcp"}, true
+}
+
+// checkPublished refuses two published components on one host port.
+func checkPublished(c *schema.Cluster, comps []*plan.Component) error {
+	by := map[int]string{}
+	for _, comp := range comps {
+		if _, ok := Published(c, comp.Role, comp.Port); !ok {
+			continue
+		}
+		if other, dup := by[comp.Port]; dup {
+			return fmt.Errorf("compose: %s and %s would both be published on host port %d (compose.publish): give them different ports or publish fewer", other, comp.Address, comp.Port)
+		}
+		by[comp.Port] = comp.Address
+	}
+	return nil
 }
 
 func (p *Project) addDatabase(c *schema.Cluster) (string, error) {

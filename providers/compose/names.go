@@ -142,20 +142,24 @@ func Adapt(c *schema.Cluster) (*schema.Cluster, error) {
 	nc.Servers = nil
 	seen := map[string]string{}
 	// The "dbgpt command" of a container is the image's dbgpt: naming the
-	// image (and the models mount of workers) here puts them into every
-	// component's settings hash, so changing the image is a planned change.
+	// image (the models mount of workers, the published port) here puts
+	// them into every component's settings hash, so changing the image or
+	// what is published is a planned change.
 	image, modelsDir := "", ""
 	if c.Compose != nil {
 		image, modelsDir = c.Compose.DBGPTImage, c.Compose.ModelsDir
 	}
-	command := func(worker bool) string {
+	command := func(worker bool, role string, port int) string {
 		s := "dbgpt (image " + image
 		if worker && modelsDir != "" {
 			s += ", models_dir " + modelsDir
 		}
+		if pub, ok := Published(c, role, port); ok {
+			s += ", published on " + net.JoinHostPort(pub.HostIP, pub.Published)
+		}
 		return s + ")"
 	}
-	server := func(svc, addr string) (*schema.Server, error) {
+	server := func(svc, addr, role string, port int) (*schema.Server, error) {
 		if other, dup := seen[svc]; dup {
 			return nil, fmt.Errorf("compose: %s and %s would both be service %q; rename one", other, addr, svc)
 		}
@@ -165,7 +169,7 @@ func Adapt(c *schema.Cluster) (*schema.Cluster, error) {
 			Address:      svc,
 			Transport:    TransportCompose,
 			DeployDir:    ContainerDir,
-			DBGPTCommand: command(strings.HasPrefix(addr, "worker.")),
+			DBGPTCommand: command(strings.HasPrefix(addr, "worker."), role, port),
 		}
 		nc.Servers = append(nc.Servers, s)
 		return s, nil
@@ -174,7 +178,7 @@ func Adapt(c *schema.Cluster) (*schema.Cluster, error) {
 	for _, ctl := range c.Controllers {
 		n := *ctl
 		var err error
-		if n.Server, err = server(ControllerService(ctl), "controller."+ctl.Name); err != nil {
+		if n.Server, err = server(ControllerService(ctl), "controller."+ctl.Name, schema.RoleController, ctl.Port); err != nil {
 			return nil, err
 		}
 		n.Host = "0.0.0.0"
@@ -184,7 +188,7 @@ func Adapt(c *schema.Cluster) (*schema.Cluster, error) {
 	for _, w := range c.Workers {
 		n := *w
 		var err error
-		if n.Server, err = server(WorkerService(w), "worker."+w.Name); err != nil {
+		if n.Server, err = server(WorkerService(w), "worker."+w.Name, schema.RoleWorker, w.Port); err != nil {
 			return nil, err
 		}
 		n.Host = "0.0.0.0"
@@ -193,7 +197,7 @@ func Adapt(c *schema.Cluster) (*schema.Cluster, error) {
 	if c.Webserver != nil {
 		n := *c.Webserver
 		var err error
-		if n.Server, err = server(WebserverService(), "webserver"); err != nil {
+		if n.Server, err = server(WebserverService(), "webserver", schema.RoleWebserver, n.Port); err != nil {
 			return nil, err
 		}
 		n.Host = "0.0.0.0"
@@ -202,7 +206,7 @@ func Adapt(c *schema.Cluster) (*schema.Cluster, error) {
 	if c.APIServer != nil {
 		n := *c.APIServer
 		var err error
-		if n.Server, err = server(APIServerService(), "apiserver"); err != nil {
+		if n.Server, err = server(APIServerService(), "apiserver", schema.RoleAPIServer, n.Port); err != nil {
 			return nil, err
 		}
 		n.Host = "0.0.0.0"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"go.yaml.in/yaml/v4"
 )
@@ -36,6 +37,9 @@ func (p *Project) YAML() ([]byte, error) {
 					delete(d, "restart")
 				}
 			}
+		}
+		if ports, ok := s["ports"].([]any); ok {
+			s["ports"] = shortPorts(ports)
 		}
 		if files, ok := s["env_file"].([]any); ok {
 			var paths []any
@@ -72,6 +76,33 @@ func (p *Project) YAML() ([]byte, error) {
 		return nil, fmt.Errorf("compose: writing project %s: %w", p.Name, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// shortPorts rewrites compose-go's long port syntax as the short
+// "HOST_IP:PUBLISHED:TARGET" strings docker-compose v1.29 and compose v2
+// both read the same (an IPv6 host address in brackets).
+func shortPorts(ports []any) []any {
+	out := make([]any, 0, len(ports))
+	for _, pv := range ports {
+		pm, ok := pv.(map[string]any)
+		if !ok {
+			out = append(out, pv)
+			continue
+		}
+		ip, _ := pm["host_ip"].(string)
+		if strings.Contains(ip, ":") {
+			ip = "[" + ip + "]"
+		}
+		spec := fmt.Sprintf("%v:%v", pm["published"], pm["target"])
+		if ip != "" {
+			spec = ip + ":" + spec
+		}
+		if proto, _ := pm["protocol"].(string); proto != "" && proto != "tcp" {
+			spec += "/" + proto
+		}
+		out = append(out, spec)
+	}
+	return out
 }
 
 // Write writes the project file at file and every side file next to it,
