@@ -83,6 +83,11 @@ type container struct {
 			IPAddress string
 			Aliases   []string
 		}
+		// Ports: "5670/tcp" → its host bindings.
+		Ports map[string][]struct {
+			HostIP   string `json:"HostIp"`
+			HostPort string
+		}
 	}
 }
 

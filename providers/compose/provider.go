@@ -53,6 +53,7 @@ type Provider struct {
 	compose []string
 	want    map[string]*plan.Component // by address, what the project file holds
 	kept    []providers.KeptData       // data Remove kept since the last Kept
+	reach   reach                      // how DialContext reaches containers (access.go)
 }
 
 var (
@@ -544,9 +545,11 @@ func (p *Provider) ip(ct container) (string, error) {
 }
 
 // DialContext connects to addr as a container of the project sees it: a
-// service name resolves to that service's container address on the project
-// network (which this machine's Docker host reaches directly); "localhost"
-// means the server's own container; anything else is dialled as is.
+// service name means that service's running container; "localhost" means
+// the server's own container; anything else (an external registry
+// database) is dialled as is from this machine. A container is reached as
+// compose.access says (see access.go): at its address on the project
+// network, or through its published port or a docker exec tunnel.
 func (p *Provider) DialContext(ctx context.Context, server *schema.Server, network, addr string) (net.Conn, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -561,19 +564,15 @@ func (p *Provider) DialContext(ctx context.Context, server *schema.Server, netwo
 	case net.ParseIP(host) == nil && p.isService(host):
 		svc = host
 	}
-	var d net.Dialer
 	if svc == "" {
+		var d net.Dialer
 		return d.DialContext(ctx, network, addr)
 	}
 	ct, err := p.serviceContainer(ctx, svc)
 	if err != nil {
 		return nil, err
 	}
-	ip, err := p.ip(ct)
-	if err != nil {
-		return nil, err
-	}
-	return d.DialContext(ctx, network, net.JoinHostPort(ip, port))
+	return p.dialService(ctx, ct, svc, network, port)
 }
 
 func (p *Provider) isService(name string) bool {
