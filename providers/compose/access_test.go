@@ -184,3 +184,52 @@ func TestExecTunnel(t *testing.T) {
 		t.Errorf("missing container: %v", err)
 	}
 }
+
+// The registry's MySQL protocol through exec tunnels: Ensure creates the
+// schema and Rows reads it with access = "exec", and no tunnel process is
+// left in the database container once the registry is closed.
+func TestRegistryThroughExec(t *testing.T) {
+	needDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	imgs, err := images.Ensure(ctx, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := registryOnly(t, imgs.DB)
+	c.Compose.Access = AccessExec
+	p, err := New(c, Options{WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, ccancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer ccancel()
+		if err := p.Teardown(cctx, true); err != nil {
+			t.Errorf("teardown: %v", err)
+		}
+	})
+	start := time.Now()
+	if err := p.Registry(c).Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Ensure through exec: %s", time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	if rows, err := p.Registry(c).Rows(ctx); err != nil || len(rows) != 0 {
+		t.Fatalf("rows = %v, %v", rows, err)
+	}
+	t.Logf("Rows through exec: %s", time.Since(start).Round(time.Millisecond))
+	ct, err := p.serviceContainer(ctx, DatabaseService(p.c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		left := tunnelProcs(t, ct.ID)
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("tunnels left in the database container: %q", left)
+		}
+	}
+}

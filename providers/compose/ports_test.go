@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -161,5 +162,32 @@ func TestPublishedInComponentHash(t *testing.T) {
 	a, _ := Adapt(c)
 	if got := a.Webserver.Server.DBGPTCommand; got != "dbgpt (image example/dbgpt:0.6.3, published on [::1]:5670)" {
 		t.Errorf("webserver dbgpt command = %q", got)
+	}
+}
+
+// Pre-flight refuses a published host port something else listens on,
+// naming the component and the port, and accepts a free one.
+func TestPortProblems(t *testing.T) {
+	fakeDockerOn(t, fakeState{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, busy, _ := net.SplitHostPort(ln.Addr().String())
+	port := atoi(busy)
+	p := newHA(t, func(c *schema.Cluster) {
+		c.Webserver.Port = port
+		c.Compose.Publish, c.Compose.PublishAddress = []string{"webserver"}, "127.0.0.1"
+	})
+	ctx := fakeCtx(t)
+	probs := p.portProblems(ctx, []*plan.Component{desired(t, p, "webserver"), desired(t, p, "controller.ctrl1")})
+	if len(probs) != 1 || probs[0].Component != "webserver" ||
+		!strings.Contains(probs[0].What, "host port "+busy+" on 127.0.0.1") || !strings.Contains(probs[0].What, "already in use") {
+		t.Fatalf("problems %+v", probs)
+	}
+	ln.Close()
+	if probs := p.portProblems(ctx, []*plan.Component{desired(t, p, "webserver")}); len(probs) != 0 {
+		t.Errorf("free port: %+v", probs)
 	}
 }

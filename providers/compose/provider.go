@@ -228,6 +228,7 @@ func (p *Provider) Preflight(ctx context.Context, c *schema.Cluster, want []*pla
 				"build or load it first (docker build / docker load); hactl never pulls")
 		}
 	}
+	probs = append(probs, p.portProblems(ctx, comps)...)
 	if len(probs) == 0 && len(comps) > 0 {
 		probs = append(probs, p.checkImage(ctx, comps)...)
 	}
@@ -235,6 +236,48 @@ func (p *Provider) Preflight(ctx context.Context, c *schema.Cluster, want []*pla
 		if st, err := os.Stat(d); err != nil || !st.IsDir() {
 			add("", fmt.Sprintf("models_dir %s is not a directory on this machine", d), "create it or fix compose.models_dir")
 		}
+	}
+	return probs
+}
+
+// portProblems refuses a host port compose.publish needs that something
+// else already listens on (this project's own containers aside). It tries
+// only where the engine runs on this machine.
+func (p *Provider) portProblems(ctx context.Context, comps []*plan.Component) []providers.Problem {
+	var pub []*plan.Component
+	for _, comp := range comps {
+		if _, ok := Published(p.c, comp.Role, comp.Port); ok {
+			pub = append(pub, comp)
+		}
+	}
+	if len(pub) == 0 || !p.engineLocal(ctx) {
+		return nil
+	}
+	ours := map[string]bool{} // host ports this project's containers publish
+	if cs, err := containers(ctx, LabelProject+"="+p.project); err == nil {
+		for _, ct := range cs {
+			for _, bs := range ct.NetworkSettings.Ports {
+				for _, b := range bs {
+					ours[b.HostPort] = true
+				}
+			}
+		}
+	}
+	var probs []providers.Problem
+	for _, comp := range pub {
+		b, _ := Published(p.c, comp.Role, comp.Port)
+		if ours[b.Published] {
+			continue
+		}
+		addr := net.JoinHostPort(b.HostIP, b.Published)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			probs = append(probs, providers.Problem{Component: comp.Address,
+				What: fmt.Sprintf("host port %s on %s, where compose.publish publishes %s's port %d, is already in use: %v", b.Published, b.HostIP, comp.Address, comp.Port, errors.Unwrap(err)),
+				Fix:  fmt.Sprintf("stop what listens on %s, give %s another port, or leave it out of compose.publish", addr, comp.Address)})
+			continue
+		}
+		ln.Close()
 	}
 	return probs
 }
