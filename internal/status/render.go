@@ -17,7 +17,7 @@ import (
 // FormatVersion is the version of status -json's document format
 // (docs/json/status.schema.json): the minor number grows when fields are
 // added, the major when one changes or goes.
-const FormatVersion = "1.1"
+const FormatVersion = "1.2"
 
 // WriteJSON writes the report as one JSON document.
 func (r *Report) WriteJSON(w io.Writer) error {
@@ -89,6 +89,17 @@ func (r *Report) WriteText(w io.Writer, colour bool) error {
 		default:
 			fmt.Fprintf(w, "  %s: %s\n", c.Name, c.Reason)
 		}
+	}
+	urls := false
+	for _, c := range r.Components {
+		if c.URL == "" {
+			continue
+		}
+		if !urls {
+			fmt.Fprintln(w, "\nPublished on this machine:")
+			urls = true
+		}
+		fmt.Fprintf(w, "  %s: %s\n", c.Name, c.URL)
 	}
 	fmt.Fprintln(w)
 

@@ -78,6 +78,17 @@ type Component struct {
 	// InFile is false for a component found on a server but no longer in the
 	// cluster file (the next apply destroys it).
 	InFile bool `json:"in_file"`
+	// URL is what a person opens on this machine for a component the
+	// provider publishes (compose: compose.publish); empty (omitted)
+	// otherwise, and always over SSH.
+	URL string `json:"url,omitempty"`
+}
+
+// Publisher is a provider that publishes components on this machine's host
+// ports: URL returns the URL a person opens for a component (its plan
+// address, e.g. "webserver"), "" when it is not published.
+type Publisher interface {
+	URL(address string) string
 }
 
 // Controller says whether a controller answered the registry listing.
@@ -232,6 +243,13 @@ func Gather(ctx context.Context, p providers.Provider, c *schema.Cluster, opt Op
 		return nil, err
 	}
 	r.Components = comps
+	if pub, ok := p.(Publisher); ok {
+		for i := range r.Components {
+			if r.Components[i].InFile {
+				r.Components[i].URL = pub.URL(r.Components[i].Name)
+			}
+		}
+	}
 	if obsErr != nil {
 		r.Notes = append(r.Notes, "observing the servers failed: "+obsErr.Error())
 	}

@@ -462,3 +462,54 @@ func TestStartingByAge(t *testing.T) {
 		}
 	}
 }
+
+// publishingProvider publishes the webserver (like compose with
+// compose.publish).
+type publishingProvider struct{ fakeProvider }
+
+func (p *publishingProvider) URL(address string) string {
+	if address == "webserver" {
+		return "http://127.0.0.1:15670"
+	}
+	return ""
+}
+
+// A provider that publishes components gives their URLs, in the text and
+// the JSON (schema-valid); one that does not (SSH) gives none.
+func TestPublishedURLs(t *testing.T) {
+	srv := &schema.Server{Name: "server1", Address: "127.0.0.1"}
+	c := &schema.Cluster{Name: "t", Version: "0.6.3", Servers: []*schema.Server{srv},
+		Webserver: &schema.Webserver{Name: "webserver", Server: srv, Port: 1},
+		Registry:  &schema.Registry{Type: schema.RegistryEmbedded}}
+	obs := []providers.Observed{{Address: "webserver", Role: schema.RoleWebserver, Server: "server1", Port: 1, Running: true, PID: 7},
+		{Address: "apiserver", Role: schema.RoleAPIServer, Server: "server1", Port: 2, Running: true, PID: 8}}
+	for _, publishes := range []bool{true, false} {
+		var p providers.Provider = &fakeProvider{observed: obs}
+		if publishes {
+			p = &publishingProvider{fakeProvider{observed: obs}}
+		}
+		r, err := Gather(context.Background(), p, c, Options{RequestTimeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text, doc bytes.Buffer
+		if err := r.WriteText(&text, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.WriteJSON(&doc); err != nil {
+			t.Fatal(err)
+		}
+		hasText := strings.Contains(text.String(), "Published on this machine:\n  webserver: http://127.0.0.1:15670\n")
+		hasJSON := strings.Contains(doc.String(), `"url": "http://127.0.0.1:15670"`)
+		if hasText != publishes || hasJSON != publishes || strings.Count(doc.String(), `"url"`) != map[bool]int{true: 1}[publishes] {
+			t.Errorf("publishes %v: text %v json %v\n%s\n%s", publishes, hasText, hasJSON, text.String(), doc.String())
+		}
+		sch, err := jsonschematest.Load(jsonschematest.Status)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := jsonschematest.Document(sch, doc.Bytes()); err != nil {
+			t.Errorf("schema: %v", err)
+		}
+	}
+}

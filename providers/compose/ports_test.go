@@ -191,3 +191,27 @@ func TestPortProblems(t *testing.T) {
 		t.Errorf("free port: %+v", probs)
 	}
 }
+
+func TestURL(t *testing.T) {
+	p := newHA(t, func(c *schema.Cluster) {
+		c.Compose.Publish, c.Compose.PublishAddress = []string{"webserver", "controllers"}, "127.0.0.1"
+		c.Controllers[1].Port = 8002
+	})
+	for addr, want := range map[string]string{"webserver": "http://127.0.0.1:5670", "controller.ctrl2": "http://127.0.0.1:8002",
+		"worker.llm": "", "apiserver": "", "controller.nope": ""} {
+		if got := p.URL(addr); got != want {
+			t.Errorf("%s: %q, want %q", addr, got, want)
+		}
+	}
+	t.Setenv("DOCKER_HOST", "")
+	for addr, want := range map[string]string{"0.0.0.0": "http://127.0.0.1:5670", "::": "http://[::1]:5670", "::1": "http://[::1]:5670", "10.1.2.3": "http://10.1.2.3:5670"} {
+		p := newHA(t, func(c *schema.Cluster) { c.Compose.Publish, c.Compose.PublishAddress = []string{"webserver"}, addr })
+		if got := p.URL("webserver"); got != want {
+			t.Errorf("publish_address %s: %q, want %q", addr, got, want)
+		}
+	}
+	p = newHA(t, nil) // haCluster publishes nothing
+	if got := p.URL("webserver"); got != "" {
+		t.Errorf("unpublished: %q", got)
+	}
+}
