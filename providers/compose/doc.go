@@ -51,6 +51,13 @@
 //     .component (plan address), .role, .name, .port, .hash (settings hash),
 //     .attributes (the plan attributes, secrets redacted). Observe reads the
 //     state from them; no local state file.
+//   - ports: each component whose role compose.publish lists ("webserver",
+//     "apiserver", "controllers") is published on compose.publish_address at
+//     its own port (short syntax "ADDR:PORT:PORT", read alike by v1.29 and
+//     v2); the published address is part of its synthetic server's dbgpt
+//     command, so publishing is a planned change. Two published components
+//     on one port are refused by Build; pre-flight refuses a host port in use
+//     by anything but this project. URL gives status the URL to open.
 //   - the YAML is narrowed to what docker-compose v1.29 accepts (no
 //     top-level name: .env carries COMPOSE_PROJECT_NAME), which compose v2
 //     reads the same.
@@ -66,9 +73,30 @@
 // and, for the managed database, the extras it needs: Ensure starts the
 // database service, waits until Docker reports it healthy, and then, as
 // root, creates the database and registry user, and the registry table (no
-// init script). DialContext
-// resolves a service name to its container's address on the project network
-// (reachable from the Docker host). Remove stops (SIGTERM: workers
+// init script). DialContext takes a service name to that service's running
+// container and reaches it as compose.access says (access.go):
+//
+//   - "network": the container's address on the project network, dialled
+//     from this machine (only a Linux Docker host routes it);
+//   - "exec": the container's published host port for that port when it
+//     has one and the engine is local (DOCKER_HOST or the docker context is
+//     a unix socket or named pipe; Docker Desktop forwards published ports
+//     here), else a tunnel: `docker exec -i <target container> bash -c …`
+//     connects to 127.0.0.1:<port> inside the container over /dev/tcp and
+//     copies both ways between the socket and the exec's stdin/stdout, a
+//     net.Conn here. It needs bash (4.3+, for wait -n) and cat in the image
+//     (the DB-GPT image and the database image); when either side closes,
+//     the script stops both copies and exits, and Close kills a docker exec
+//     that has not ended after a grace period;
+//   - "auto" (default): the first dial tries the container address for
+//     probeTimeout; connected: network from then on; not answering: exec;
+//     refused (a firewall, or nothing listening yet) is decided by whether
+//     the exec path connects. Decided once per provider.
+//
+// Anything that is not a service (an external registry database) is
+// dialled from this machine as is.
+//
+// Remove stops (SIGTERM: workers
 // deregister) and removes a component's containers; when the last component
 // is gone the database service and network go too, the volume stays;
 // a registry purge with no component left removes the volume. Teardown does
