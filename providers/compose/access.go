@@ -35,9 +35,17 @@ var probeTimeout = 2 * time.Second
 
 // reach is the provider's decided access mode.
 type reach struct {
-	mu    sync.Mutex
-	mode  string // AccessNetwork or AccessExec once decided
-	local *bool  // the engine runs on this machine (published ports are here)
+	deciding sync.Mutex                 // held while auto decides
+	mu       sync.Mutex                 // guards the fields below
+	mode     string                     // AccessNetwork or AccessExec once decided
+	local    *bool                      // the engine runs on this machine (published ports are here)
+	cts      map[string]cachedContainer // by service, for the exec path
+}
+
+func (r *reach) setMode(m string) {
+	r.mu.Lock()
+	r.mode = m
+	r.mu.Unlock()
 }
 
 // accessSetting is the file's compose.access, AccessAuto when unset.
@@ -59,26 +67,40 @@ func (p *Provider) AccessMode() string {
 	return p.reach.mode
 }
 
-// dialService connects to port of a service's running container ct.
-func (p *Provider) dialService(ctx context.Context, ct container, svc, network, port string) (net.Conn, error) {
-	switch p.accessSetting() {
-	case AccessNetwork:
-		return p.dialNetwork(ctx, ct, network, port)
-	case AccessExec:
-		return p.dialExec(ctx, ct, svc, network, port)
-	}
-	p.reach.mu.Lock()
-	mode := p.reach.mode
-	if mode != "" {
-		p.reach.mu.Unlock()
-		if mode == AccessNetwork {
-			return p.dialNetwork(ctx, ct, network, port)
+// dialService connects to port of a service's running container.
+func (p *Provider) dialService(ctx context.Context, svc, network, port string) (net.Conn, error) {
+	mode := p.accessSetting()
+	if mode == AccessAuto {
+		mode = p.AccessMode()
+		if mode == "" {
+			// Decide, one dial at a time: concurrent first dials wait.
+			p.reach.deciding.Lock()
+			mode = p.AccessMode()
+			if mode == "" {
+				defer p.reach.deciding.Unlock()
+				return p.decide(ctx, svc, network, port)
+			}
+			p.reach.deciding.Unlock()
 		}
-		return p.dialExec(ctx, ct, svc, network, port)
 	}
-	// Decide, holding the lock so concurrent first dials wait for it. A
-	// container without a project network address is no evidence.
-	defer p.reach.mu.Unlock()
+	if mode == AccessNetwork {
+		ct, err := p.serviceContainer(ctx, svc)
+		if err != nil {
+			return nil, err
+		}
+		return p.dialNetwork(ctx, ct, network, port)
+	}
+	return p.dialExecService(ctx, svc, network, port)
+}
+
+// decide makes auto's choice on a first dial. Call with p.reach.deciding
+// held.
+func (p *Provider) decide(ctx context.Context, svc, network, port string) (net.Conn, error) {
+	ct, err := p.serviceContainer(ctx, svc)
+	if err != nil {
+		return nil, err
+	}
+	// A container without a project network address is no evidence.
 	if _, err := p.ip(ct); err != nil {
 		return nil, err
 	}
@@ -86,7 +108,7 @@ func (p *Provider) dialService(ctx context.Context, ct container, svc, network, 
 	conn, err := p.dialNetwork(pctx, ct, network, port)
 	cancel()
 	if err == nil {
-		p.reach.mode = AccessNetwork
+		p.reach.setMode(AccessNetwork)
 		fmt.Fprintf(p.opts.Out, "compose: reaching the containers at their network addresses\n")
 		return conn, nil
 	}
@@ -105,9 +127,48 @@ func (p *Provider) dialService(ctx context.Context, ct container, svc, network, 
 	default:
 		return nil, xerr
 	}
-	p.reach.mode = AccessExec
+	p.reach.setMode(AccessExec)
 	fmt.Fprintf(p.opts.Out, "compose: container addresses are not reachable from this machine (%v): reaching the containers through docker exec and published ports\n", err)
 	return conn, xerr
+}
+
+// containerTTL is how long the exec path reuses a service's container
+// lookup (two docker commands) before looking again.
+var containerTTL = 5 * time.Second
+
+type cachedContainer struct {
+	ct container
+	at time.Time
+}
+
+// dialExecService is dialExec on the service's running container, looked up
+// at most every containerTTL; a container gone since is looked up again.
+func (p *Provider) dialExecService(ctx context.Context, svc, network, port string) (net.Conn, error) {
+	p.reach.mu.Lock()
+	cc, ok := p.reach.cts[svc]
+	p.reach.mu.Unlock()
+	fresh := false
+	if !ok || time.Since(cc.at) > containerTTL {
+		ct, err := p.serviceContainer(ctx, svc)
+		if err != nil {
+			return nil, err
+		}
+		cc, fresh = cachedContainer{ct, time.Now()}, true
+		p.reach.mu.Lock()
+		if p.reach.cts == nil {
+			p.reach.cts = map[string]cachedContainer{}
+		}
+		p.reach.cts[svc] = cc
+		p.reach.mu.Unlock()
+	}
+	conn, err := p.dialExec(ctx, cc.ct, svc, network, port)
+	if err != nil && !fresh && (strings.Contains(err.Error(), "No such container") || strings.Contains(err.Error(), "is not running")) {
+		p.reach.mu.Lock()
+		delete(p.reach.cts, svc)
+		p.reach.mu.Unlock()
+		return p.dialExecService(ctx, svc, network, port)
+	}
+	return conn, err
 }
 
 // dialNetwork dials the container's address on the project network.

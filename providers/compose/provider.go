@@ -611,11 +611,7 @@ func (p *Provider) DialContext(ctx context.Context, server *schema.Server, netwo
 		var d net.Dialer
 		return d.DialContext(ctx, network, addr)
 	}
-	ct, err := p.serviceContainer(ctx, svc)
-	if err != nil {
-		return nil, err
-	}
-	return p.dialService(ctx, ct, svc, network, port)
+	return p.dialService(ctx, svc, network, port)
 }
 
 func (p *Provider) isService(name string) bool {
