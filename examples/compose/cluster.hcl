@@ -38,6 +38,12 @@ variable "openai_api_base" {
   description = "URL of the OpenAI-compatible service."
 }
 
+variable "publish" {
+  type        = list(string)
+  default     = ["webserver", "apiserver"]
+  description = "Components reachable from this machine, each at its own port on 127.0.0.1 (the webserver: http://127.0.0.1:5670)."
+}
+
 # With compose, each server is a service; its address is the service name.
 server "server1" {
   address = "server1"
@@ -111,4 +117,5 @@ compose {
   managed_database = true
   database_volume  = "dbgpt-ha-registry"
   root_password    = var.registry_password
+  publish          = var.publish
 }

@@ -161,6 +161,7 @@ func TestComposeReachableFromHost(t *testing.T) {
 	}
 	write(text)
 	e.project, e.volume = project, volume
+	e.env = append(e.env, `HACTL_VAR_publish=["webserver"]`) // the last value counts
 	composeSweep(t, project, volume)
 	t.Cleanup(func() { composeSweep(t, project, volume) })
 
@@ -226,7 +227,7 @@ func TestComposeReachableFromHost(t *testing.T) {
 
 	// The firewall rule does refuse the group's direct connections.
 	if refused != nil {
-		ip := containerIP(t, project, "webserver")
+		ip := reachContainerIP(t, project, "webserver")
 		probe := func(group bool) error {
 			cmd := exec.Command("bash", "-c", fmt.Sprintf("exec 3<>/dev/tcp/%s/%d", ip, port))
 			if group {
@@ -273,8 +274,8 @@ func TestComposeReachableFromHost(t *testing.T) {
 	}
 }
 
-// containerIP is a project service's address on its project network.
-func containerIP(t *testing.T, project, svc string) string {
+// reachContainerIP is a project service's address on its project network.
+func reachContainerIP(t *testing.T, project, svc string) string {
 	t.Helper()
 	out, err := exec.Command("docker", "inspect", "--format",
 		`{{range $k, $v := .NetworkSettings.Networks}}{{$v.IPAddress}} {{end}}`, containerID(t, project, svc)).Output()

@@ -109,6 +109,9 @@ func newComposeEnv(t *testing.T, version string) *composeEnv {
 		"HACTL_VAR_database_image="+imgs.DB,
 		"HACTL_VAR_registry_password="+composeSecret,
 		"HACTL_VAR_openai_api_key="+composeAPIKey,
+		// Nothing published on this machine's fixed ports: tests running
+		// at the same time would clash (compose_reach_test.go publishes).
+		"HACTL_VAR_publish=[]",
 	)
 	composeSweep(t, e.project, e.volume)
 	t.Cleanup(func() { composeSweep(t, e.project, e.volume) })
