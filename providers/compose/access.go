@@ -36,6 +36,7 @@ var probeTimeout = 2 * time.Second
 // reach is the provider's decided access mode.
 type reach struct {
 	deciding sync.Mutex                 // held while auto decides
+	lookup   sync.Mutex                 // one container listing at a time
 	mu       sync.Mutex                 // guards the fields below
 	mode     string                     // AccessNetwork or AccessExec once decided
 	local    *bool                      // the engine runs on this machine (published ports are here)
@@ -141,6 +142,44 @@ type cachedContainer struct {
 	at time.Time
 }
 
+// lookupContainer finds a service's running container for the exec path.
+// Concurrent first dials (status probes every component at once) share one
+// listing of the whole project, which fills the cache for every service.
+func (p *Provider) lookupContainer(ctx context.Context, svc string) (cachedContainer, error) {
+	p.reach.lookup.Lock()
+	defer p.reach.lookup.Unlock()
+	p.reach.mu.Lock()
+	cc, ok := p.reach.cts[svc]
+	p.reach.mu.Unlock()
+	if ok && time.Since(cc.at) <= containerTTL {
+		return cc, nil
+	}
+	cs, err := containers(ctx, LabelProject+"="+p.project)
+	if err != nil {
+		return cachedContainer{}, err
+	}
+	now := time.Now()
+	p.reach.mu.Lock()
+	if p.reach.cts == nil {
+		p.reach.cts = map[string]cachedContainer{}
+	}
+	for _, ct := range cs {
+		if s := ct.Config.Labels[LabelService]; s != "" && ct.State.Running {
+			p.reach.cts[s] = cachedContainer{ct, now}
+		}
+	}
+	cc, ok = p.reach.cts[svc]
+	p.reach.mu.Unlock()
+	if ok && cc.at.Equal(now) {
+		return cc, nil
+	}
+	// Not running: serviceContainer's error says why.
+	if _, err := p.serviceContainer(ctx, svc); err != nil {
+		return cachedContainer{}, err
+	}
+	return cachedContainer{}, fmt.Errorf("compose: service %s of project %s has no running container", svc, p.project)
+}
+
 // dialExecService is dialExec on the service's running container, looked up
 // at most every containerTTL; a container gone since is looked up again.
 func (p *Provider) dialExecService(ctx context.Context, svc, network, port string) (net.Conn, error) {
@@ -149,17 +188,11 @@ func (p *Provider) dialExecService(ctx context.Context, svc, network, port strin
 	p.reach.mu.Unlock()
 	fresh := false
 	if !ok || time.Since(cc.at) > containerTTL {
-		ct, err := p.serviceContainer(ctx, svc)
-		if err != nil {
+		var err error
+		if cc, err = p.lookupContainer(ctx, svc); err != nil {
 			return nil, err
 		}
-		cc, fresh = cachedContainer{ct, time.Now()}, true
-		p.reach.mu.Lock()
-		if p.reach.cts == nil {
-			p.reach.cts = map[string]cachedContainer{}
-		}
-		p.reach.cts[svc] = cc
-		p.reach.mu.Unlock()
+		fresh = true
 	}
 	conn, err := p.dialExec(ctx, cc.ct, svc, network, port)
 	if err != nil && !fresh && (strings.Contains(err.Error(), "No such container") || strings.Contains(err.Error(), "is not running")) {
