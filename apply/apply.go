@@ -226,10 +226,14 @@ func Apply(ctx context.Context, prov providers.Provider, c *schema.Cluster, p *p
 			return Result{}, fmt.Errorf("preparing the registry: %w", err)
 		}
 		switch {
-		case create != nil && create.Action == plan.Update:
-			e.count(func(r *Result) { r.Changed++ })
 		case create != nil:
-			e.count(func(r *Result) { r.Added++ })
+			e.count(func(r *Result) {
+				if create.Action == plan.Update {
+					r.Changed++
+				} else {
+					r.Added++
+				}
+			})
 			e.emit(ResourceComplete{Address: create.Address, Action: create.Action, Elapsed: time.Since(start)})
 		case announce:
 			e.emit(RegistryComplete{Step: RegistryPrepare, Elapsed: time.Since(start)})

@@ -127,14 +127,6 @@ func registryUpdate(s *RegistryState, create *Change) *Change {
 		Server: s.Service.Name, Before: have.Attributes, After: want.Attributes,
 		DesiredHash: want.Hash, ObservedHash: have.Hash, order: -1,
 	}
-	var reasons []string
-	changed := map[string]bool{}
-	for _, k := range serviceAttrOrder {
-		if o, n := have.Attributes[k], want.Attributes[k]; o != n && n != "" {
-			changed[k] = true
-			reasons = append(reasons, fmt.Sprintf("%s changed: %q -> %q", strings.ReplaceAll(k, "_", " "), o, n))
-		}
-	}
 	if have.Hash == "" {
 		// Unrecorded settings: only what was read from the container is
 		// compared (and shown as changed).
@@ -146,6 +138,14 @@ func registryUpdate(s *RegistryState, create *Change) *Change {
 			before[k] = v
 		}
 		ch.Before = before
+	}
+	var reasons []string
+	changed := map[string]bool{}
+	for _, k := range serviceAttrOrder {
+		if o, n := ch.Before[k], want.Attributes[k]; o != n && n != "" {
+			changed[k] = true
+			reasons = append(reasons, fmt.Sprintf("%s changed: %q -> %q", strings.ReplaceAll(k, "_", " "), o, n))
+		}
 	}
 	var others, secrets []string
 	for _, k := range unionKeys(ch.Before, want.Attributes) {
@@ -183,7 +183,7 @@ func registryUpdate(s *RegistryState, create *Change) *Change {
 	}
 	if changed["database_volume"] {
 		ch.Note = fmt.Sprintf("the database service %s is recreated on volume %s, which starts without the rows of %s; hactl creates the database and table there",
-			s.Service.Name, want.Attributes["database_volume"], have.Attributes["database_volume"])
+			s.Service.Name, want.Attributes["database_volume"], ch.Before["database_volume"])
 	}
 	for _, k := range ch.SensitiveChanged {
 		if k == "root_password" {
