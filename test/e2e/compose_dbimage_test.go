@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -157,7 +158,7 @@ func TestComposeDatabaseImageChange(t *testing.T) {
 	out, code := e.run(3*time.Minute, "plan", "-detailed-exitcode")
 	wantReason := `# registry will be updated in-place (database image changed: "` + dbImage + `" -> "` + alt + `")`
 	if code != 2 || !strings.Contains(out, wantReason) ||
-		!strings.Contains(out, `~ database_image = "`+dbImage+`" -> "`+alt+`"`) ||
+		!regexp.MustCompile(`~ database_image += "`+regexp.QuoteMeta(dbImage)+`" -> "`+regexp.QuoteMeta(alt)+`"`).MatchString(out) ||
 		!strings.Contains(out, "Plan: 0 to add, 1 to change, 0 to destroy.") ||
 		strings.Count(out, " will be ") != 1 {
 		t.Fatalf("plan after the image change: exit %d\n%s", code, out)
