@@ -144,9 +144,9 @@ func TestComposeDatabaseImageChange(t *testing.T) {
 	if strings.Count(rowsBefore, "\n") < 3 {
 		t.Fatalf("expected four registry rows, got:\n%s", rowsBefore)
 	}
-	ctlIDs := map[string]string{}
+	compIDs := map[string]string{}
 	for _, svc := range []string{"controller1", "controller2", "worker-llm", "worker-embedding", "webserver"} {
-		ctlIDs[svc] = containerID(t, e.project, svc)
+		compIDs[svc] = containerID(t, e.project, svc)
 	}
 
 	// The same image under another tag: a change of database_image.
@@ -203,9 +203,12 @@ func TestComposeDatabaseImageChange(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(img)) != alt || newDB == dbID {
 		t.Fatalf("database container %s (was %s) runs %q, want %s (%v)", newDB, dbID, img, alt, err)
 	}
-	for svc, id := range ctlIDs {
+	// The components were not restarted: the sim's controllers reconnect
+	// to the database by themselves (Go's connection pool), the gates
+	// found every component healthy on their first checks.
+	for svc, id := range compIDs {
 		if now := containerID(t, e.project, svc); now != id {
-			t.Logf("%s's container was recreated (%s -> %s)", svc, id, now)
+			t.Errorf("%s's container was recreated (%s -> %s)", svc, id, now)
 		}
 	}
 	e.modelsLiveVia(90*time.Second, "controller1", "controller2")
