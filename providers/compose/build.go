@@ -288,6 +288,9 @@ func (p *Project) addDatabase(c *schema.Cluster) (string, error) {
 	labels := baseLabels(c, p.Name, svc)
 	labels[LabelRole] = RoleDatabase
 	labels[LabelPort] = "3306"
+	if err := databaseLabels(labels, c, p.Name); err != nil {
+		return "", err
+	}
 	db := esc(r.Database)
 	s := types.ServiceConfig{
 		Name:    svc,

@@ -50,7 +50,12 @@
 //   - labels on every container: dev.hactl.cluster, .project, .service,
 //     .component (plan address), .role, .name, .port, .hash (settings hash),
 //     .attributes (the plan attributes, secrets redacted). Observe reads the
-//     state from them; no local state file.
+//     state from them; no local state file. The database container carries
+//     .hash, .attributes and .secret-digests of its own settings (image,
+//     volume, database, user; root and user password as salted PBKDF2
+//     digests, never the value): the registry's State reads them, so plan
+//     shows a change as an update of the registry, which Ensure carries out
+//     (`up -d` of the service recreates it; the volume keeps the data).
 //   - the YAML is narrowed to what docker-compose v1.29 accepts (no
 //     top-level name: .env carries COMPOSE_PROJECT_NAME), which compose v2
 //     reads the same.

@@ -775,12 +775,7 @@ func isDir(p string) bool {
 }
 
 // DatabaseVolume is the Docker name of the managed database's volume.
-func (p *Provider) DatabaseVolume() string {
-	if v := p.c.Compose.DatabaseVolume; v != "" {
-		return v
-	}
-	return p.project + "_" + DefaultDatabaseVolume
-}
+func (p *Provider) DatabaseVolume() string { return databaseVolume(p.c, p.project) }
 
 // Close releases nothing: every call runs its own commands.
 func (p *Provider) Close() error { return nil }
