@@ -47,6 +47,12 @@ const (
 	WebMetaDBName06 = "dbgpt"
 )
 
+// DataReadme is the file that marks the webserver's data directory.
+const DataReadme = "README"
+
+const dataReadme = "hactl keeps this directory across deploys and destroy (hactl destroy --purge-registry deletes it):\n" +
+	"the DB-GPT webserver's SQLite meta database (chat history, knowledge spaces, apps) is here.\n"
+
 // The environment DB-GPT 0.6's webserver reads for its metadata database.
 const (
 	EnvLocalDBType     = "LOCAL_DB_TYPE"
@@ -320,6 +326,9 @@ func RenderWebserver(c *schema.Cluster) (Launch, error) {
 	if err := l.addEnv(c, ws.Server, ws.Env, "webserver"); err != nil {
 		return Launch{}, err
 	}
+	// Written so that the data directory exists before DB-GPT opens its
+	// SQLite file there (0.6 creates only its own pilot/meta_data).
+	l.Files[DataDir+"/"+DataReadme] = File{Content: []byte(dataReadme)}
 	ctlAddr := strings.Join(c.ControllerURLs(), ",")
 	if c.Generation == schema.GenerationTOML {
 		t := &tomlDoc{}
