@@ -205,6 +205,7 @@ func (p *Project) componentService(c *schema.Cluster, comp *plan.Component, svc 
 			names = append(names, n)
 		}
 		sort.Strings(names)
+		written := 0
 		for _, n := range names {
 			f := l.Files[n]
 			clean := path.Clean(n)
@@ -219,10 +220,13 @@ func (p *Project) componentService(c *schema.Cluster, comp *plan.Component, svc 
 				mode = 0o600
 			}
 			p.addFile(svc+"/"+clean, f.Content, mode)
+			written++
 		}
-		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
-			Type: types.VolumeTypeBind, Source: "./" + svc, Target: ContainerDir,
-		})
+		if written > 0 {
+			s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
+				Type: types.VolumeTypeBind, Source: "./" + svc, Target: ContainerDir,
+			})
+		}
 	}
 	if comp.Role == schema.RoleWebserver {
 		p.addWebserverData(c, &s)

@@ -387,4 +387,10 @@ func TestBuildWebserverDataVolume(t *testing.T) {
 			t.Errorf("file %s written under the data volume's mount point", f.Path)
 		}
 	}
+	// No settings file left (0.6): no bind mount of a directory never written.
+	for _, v := range p.Compose.Services["webserver"].Volumes {
+		if v.Type == types.VolumeTypeBind {
+			t.Errorf("webserver binds %s with no file written there", v.Source)
+		}
+	}
 }
