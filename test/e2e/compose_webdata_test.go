@@ -177,9 +177,8 @@ func TestComposeWebserverDataKept(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.writeExample(strings.Replace(string(src), "  default_llm       = model.gpt-4o\n", "  default_llm       = model.gpt-4o\n  log_level         = \"DEBUG\"\n", 1))
-			out := e.must(2*time.Minute, "plan")
-			if !strings.Contains(out, "webserver") || !strings.Contains(out, "1 to change") && !strings.Contains(out, "1 to add, 0 to change, 1 to destroy") {
-				t.Logf("plan after the change:\n%s", out)
+			if out, code := e.run(2*time.Minute, "plan", "-detailed-exitcode"); code != 2 || !strings.Contains(out, "webserver") {
+				t.Fatalf("plan after the change: exit %d\n%s", code, out)
 			}
 			start = time.Now()
 			e.must(10*time.Minute, "apply", "-auto-approve")
@@ -196,7 +195,7 @@ func TestComposeWebserverDataKept(t *testing.T) {
 				t.Fatalf("after the replacement the conversations are %+v (%v), want %s", list, err, conv.ConvUID)
 			}
 
-			out = e.must(5*time.Minute, "destroy", "-auto-approve")
+			out := e.must(5*time.Minute, "destroy", "-auto-approve")
 			if !dockerOK("volume", "inspect", dataVolume) {
 				t.Fatalf("destroy removed %s:\n%s", dataVolume, out)
 			}
