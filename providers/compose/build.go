@@ -12,6 +12,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/schema"
 )
@@ -204,9 +205,13 @@ func (p *Project) componentService(c *schema.Cluster, comp *plan.Component, svc 
 			names = append(names, n)
 		}
 		sort.Strings(names)
+		written := 0
 		for _, n := range names {
 			f := l.Files[n]
 			clean := path.Clean(n)
+			if comp.Role == schema.RoleWebserver && strings.HasPrefix(clean, dbgpt.DataDir+"/") {
+				continue // the data volume is mounted over it
+			}
 			if path.IsAbs(clean) || strings.HasPrefix(clean, "..") {
 				return s, fmt.Errorf("compose: %s: settings file %q must be relative to the component directory", comp.Address, n)
 			}
@@ -215,10 +220,16 @@ func (p *Project) componentService(c *schema.Cluster, comp *plan.Component, svc 
 				mode = 0o600
 			}
 			p.addFile(svc+"/"+clean, f.Content, mode)
+			written++
 		}
-		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
-			Type: types.VolumeTypeBind, Source: "./" + svc, Target: ContainerDir,
-		})
+		if written > 0 {
+			s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
+				Type: types.VolumeTypeBind, Source: "./" + svc, Target: ContainerDir,
+			})
+		}
+	}
+	if comp.Role == schema.RoleWebserver {
+		p.addWebserverData(c, &s)
 	}
 	if comp.Role == schema.RoleWorker && c.Compose.ModelsDir != "" {
 		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
@@ -240,6 +251,23 @@ func (p *Project) componentService(c *schema.Cluster, comp *plan.Component, svc 
 	}
 	s.HealthCheck = healthCheck(test)
 	return s, nil
+}
+
+// WebserverDataVolume is the webserver's named volume (scoped to the project
+// by compose: <project>_webserver-data), mounted at its data directory
+// (ContainerDir/data), where its SQLite meta database is (0.7: the
+// [service.web.database] path; 0.6: LOCAL_DB_NAME). It outlives a replaced
+// container and destroy; destroy --purge-registry removes it.
+const WebserverDataVolume = "webserver-data"
+
+func (p *Project) addWebserverData(c *schema.Cluster, s *types.ServiceConfig) {
+	if p.Compose.Volumes == nil {
+		p.Compose.Volumes = types.Volumes{}
+	}
+	p.Compose.Volumes[WebserverDataVolume] = types.VolumeConfig{Labels: types.Labels{LabelProject: p.Name, LabelCluster: esc(c.Name)}}
+	s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
+		Type: types.VolumeTypeVolume, Source: WebserverDataVolume, Target: ContainerDir + "/" + dbgpt.DataDir,
+	})
 }
 
 func (p *Project) addDatabase(c *schema.Cluster) (string, error) {
@@ -283,7 +311,10 @@ func (p *Project) addDatabase(c *schema.Cluster) (string, error) {
 		volKey = invalidName.ReplaceAllString(strings.ToLower(v), "-")
 		vol.Name = esc(v)
 	}
-	p.Compose.Volumes = types.Volumes{volKey: vol}
+	if p.Compose.Volumes == nil {
+		p.Compose.Volumes = types.Volumes{}
+	}
+	p.Compose.Volumes[volKey] = vol
 
 	labels := baseLabels(c, p.Name, svc)
 	labels[LabelRole] = RoleDatabase

@@ -47,6 +47,10 @@
 //     *_PASSWORD for a non-root registry user), which the official mysql and
 //     mariadb images and the test image understand; data in the named volume
 //     compose.database_volume (default <project>_registry-data).
+//   - the webserver's data directory (ContainerDir/data: its SQLite meta
+//     database, both generations) is the named volume
+//     <project>_webserver-data, so a replaced container keeps its chat
+//     history; destroy keeps it, --purge-registry removes it.
 //   - labels on every container: dev.hactl.cluster, .project, .service,
 //     .component (plan address), .role, .name, .port, .hash (settings hash),
 //     .attributes (the plan attributes, secrets redacted). Observe reads the

@@ -481,6 +481,12 @@ func (p *Provider) Remove(ctx context.Context, o providers.Observed) error {
 		fmt.Fprintf(p.opts.Out, "kept the data of %s in %s (a later deploy reuses it; hactl destroy --purge-registry deletes it)\n", o.Address, kept)
 		p.kept = append(p.kept, providers.KeptData{Component: o.Address, Server: "this machine", Path: kept})
 	}
+	if o.Role == schema.RoleWebserver {
+		if _, err := run(ctx, "", "docker", "volume", "inspect", p.WebserverVolume()); err == nil {
+			fmt.Fprintf(p.opts.Out, "kept the data of %s in the volume %s (a later deploy reuses it; hactl destroy --purge-registry deletes it)\n", o.Address, p.WebserverVolume())
+			p.kept = append(p.kept, providers.KeptData{Component: o.Address, Server: "this machine", Path: "volume " + p.WebserverVolume()})
+		}
+	}
 	_ = os.Remove(filepath.Join(p.dir, svc+".env"))
 	if _, statErr := os.Stat(p.file()); statErr == nil {
 		err = p.writeProject()
@@ -679,8 +685,15 @@ func (p *Provider) Teardown(ctx context.Context, purgeRegistry bool) error {
 			errs = append(errs, err)
 		}
 	}
+	var purge []string
 	if purgeRegistry && Managed(p.c) {
-		vol := p.DatabaseVolume()
+		purge = append(purge, p.DatabaseVolume())
+	}
+	if purgeRegistry {
+		// Whether or not the file still has a webserver.
+		purge = append(purge, p.WebserverVolume())
+	}
+	for _, vol := range purge {
 		if _, err := run(ctx, "", "docker", "volume", "inspect", vol); err == nil {
 			if _, err := run(ctx, "", "docker", "volume", "rm", vol); err != nil {
 				errs = append(errs, err)
@@ -776,6 +789,9 @@ func isDir(p string) bool {
 
 // DatabaseVolume is the Docker name of the managed database's volume.
 func (p *Provider) DatabaseVolume() string { return databaseVolume(p.c, p.project) }
+
+// WebserverVolume is the Docker name of the webserver's data volume.
+func (p *Provider) WebserverVolume() string { return p.project + "_" + WebserverDataVolume }
 
 // Close releases nothing: every call runs its own commands.
 func (p *Provider) Close() error { return nil }
