@@ -477,12 +477,15 @@ func sshScenario(t *testing.T, bin, version string) {
 					t.Errorf("%s: process left after destroy: %s", s, line)
 				}
 			}
-			// The 0.7 webserver's own metadata database is kept, like the
+			// The webserver's own metadata database is kept, like the
 			// registry, until destroy --purge-registry.
 			var kept []string
-			if gen == schema.GenerationTOML && s == testcluster.Server3 {
-				web := deployDir + "/e2e/webserver"
-				kept = []string{"/opt/hactl", deployDir, deployDir + "/e2e", web, web + "/.hactl-owner", web + "/data", web + "/data/dbgpt-meta.db"}
+			if s == testcluster.Server3 {
+				web, meta := deployDir+"/e2e/webserver", "/data/dbgpt.db"
+				if gen == schema.GenerationTOML {
+					meta = "/data/dbgpt-meta.db"
+				}
+				kept = []string{"/opt/hactl", deployDir, deployDir + "/e2e", web, web + "/.hactl-owner", web + "/data", web + "/data/README", web + meta}
 			}
 			if left := newItems(before[s], hactlFiles(t, tc, s)); !slices.Equal(left, kept) {
 				t.Errorf("%s: files left after destroy: %v, want %v", s, left, kept)
