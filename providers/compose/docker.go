@@ -84,7 +84,7 @@ func chooseCompose(ctx context.Context, want string, runFn func(ctx context.Cont
 	case "v2":
 		if err := plugin(); err != nil {
 			return nil, &cliError{what: fmt.Sprintf("%s=v2, but the docker compose plugin does not answer: %v", CLIEnv, firstLine(err)),
-				fix: "install the docker compose plugin (make compose-v2 builds it), or unset " + CLIEnv}
+				fix: "install the docker compose plugin or unset " + CLIEnv + "; `make compose-v2` in hactl's source builds the plugin"}
 		}
 		return []string{"docker", "compose"}, nil
 	case "v1":
