@@ -68,9 +68,12 @@
 //
 // The project file lives in a work directory (mode 0700, default
 // ~/.hactl/compose/<project>) and always holds every wanted service. Deploy
-// rewrites it and runs `up -d --no-deps --no-build <service>` (the compose v2
-// plugin when present, else docker-compose); compose leaves an unchanged
-// running container alone. Pre-flight never pulls: images must be local.
+// rewrites it and runs `up -d --no-deps --no-build <service>`; compose
+// leaves an unchanged running container alone. The compose CLI is the one
+// HACTL_COMPOSE_CLI (CLIEnv) names, "v2" the docker compose plugin, "v1"
+// the docker-compose program, unset the plugin when it answers, else
+// docker-compose; an asked-for CLI that does not answer is a pre-flight
+// problem. Both are tested (test/e2e runs the compose tests under each). Pre-flight never pulls: images must be local.
 // Registry gives package registry the project network to reach MySQL from
 // and, for the managed database, the extras it needs: Ensure starts the
 // database service, waits until Docker reports it healthy, and then, as

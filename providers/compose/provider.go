@@ -28,8 +28,8 @@ type Options struct {
 	// (mode 0700). Default: ~/.hactl/compose/<project>.
 	WorkDir string
 	// Compose is the compose command, e.g. ["docker", "compose"] or
-	// ["docker-compose"]. Default: the v2 plugin when present, else
-	// docker-compose.
+	// ["docker-compose"]. Default: as HACTL_COMPOSE_CLI says (CLIEnv),
+	// unset the v2 plugin when present, else docker-compose.
 	Compose []string
 	// HealthTimeout bounds the wait for the managed database to turn
 	// healthy (default 3 minutes).
@@ -204,7 +204,7 @@ func (p *Provider) Preflight(ctx context.Context, c *schema.Cluster, want []*pla
 		return probs
 	}
 	if _, err := p.composeCmd(ctx); err != nil {
-		add("", err.Error(), "install the docker compose plugin or docker-compose")
+		add("", err.Error(), cliFix(err))
 	}
 	if p.c.Registry != nil && p.c.Registry.Type == schema.RegistrySQLite {
 		add("", "the compose provider does not support a sqlite registry", "use a mysql registry (managed_database = true) or deploy over SSH")
