@@ -5,7 +5,7 @@ TESTFLAGS ?=
 # hactl's version: the nearest tag and commit, "-dirty" with local changes.
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: help build test unit e2e fuzz demo demo-destroy bench lint clean stress
+.PHONY: help build test unit e2e fuzz demo demo-destroy bench lint clean stress compose-v2
 
 help:
 	@echo "make build   build bin/hactl and bin/dbgpt-sim (static)"
@@ -18,6 +18,7 @@ help:
 	@echo "make lint    gofmt and go vet"
 	@echo "make images  build (or find cached) the e2e test cluster's Docker images"
 	@echo "make stress  make unit and make test 3 times each with stress-ng --cpu 4 beside them"
+	@echo "make compose-v2  install Compose v2 (the docker compose plugin) when missing, built with Go"
 
 build:
 	$(GO) build -ldflags "-X github.com/hactl/hactl/internal/version.Version=$(VERSION)" -o $(BIN)/hactl ./cmd/hactl
@@ -27,7 +28,7 @@ test: build
 	$(GO) test -count=1 -timeout 45m $(TESTFLAGS) ./...
 
 unit:
-	HACTL_E2E=skip $(GO) test -count=1 $(TESTFLAGS) ./...
+	HACTL_E2E=skip $(GO) test -count=1 -timeout 30m $(TESTFLAGS) ./...
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 30s ./schema
@@ -41,6 +42,11 @@ stress:
 
 clean:
 	rm -rf $(BIN)
+
+# Compose v2 beside docker-compose v1, so the compose tests run under both:
+# built from its Go module (a few minutes, once) when `docker compose` fails.
+compose-v2:
+	test/compose-v2.sh
 
 .PHONY: images
 images:  ## build (or find cached) the e2e test cluster's Docker images

@@ -188,7 +188,10 @@ func Apply(ctx context.Context, prov providers.Provider, c *schema.Cluster, p *p
 		}
 	}
 	deploys := 0
-	var create *plan.Change // the registry's create, when the plan has one
+	// create is the registry's change when the plan has one: a create (of
+	// the database or table), or an update of the database service the
+	// provider runs (recreated with new settings by Ensure).
+	var create *plan.Change
 	for _, ch := range p.Changes {
 		switch {
 		case ch.Level == plan.LevelRegistry:
@@ -202,7 +205,11 @@ func Apply(ctx context.Context, prov providers.Provider, c *schema.Cluster, p *p
 	// complete or could not check it. Only a create, or a preparation of a
 	// registry the plan could not check, is reported: for a complete one
 	// Ensure changes nothing (a compose database service is merely started
-	// if it is not running).
+	// if it is not running). A registry update is carried out by the same
+	// Ensure: the provider starts its database service with the file's
+	// settings (compose recreates the container; the volume keeps the data)
+	// and waits until it answers; the gates then check every component,
+	// whose connections to the database were cut.
 	if create != nil || (deploys > 0 && c.Registry != nil && dbgpt.HasDatabase(c.Registry.Type)) {
 		start := time.Now()
 		announce := create == nil && !p.Registry.Complete()
@@ -220,14 +227,23 @@ func Apply(ctx context.Context, prov providers.Provider, c *schema.Cluster, p *p
 		}
 		switch {
 		case create != nil:
-			e.count(func(r *Result) { r.Added++ })
+			e.count(func(r *Result) {
+				if create.Action == plan.Update {
+					r.Changed++
+				} else {
+					r.Added++
+				}
+			})
 			e.emit(ResourceComplete{Address: create.Address, Action: create.Action, Elapsed: time.Since(start)})
 		case announce:
 			e.emit(RegistryComplete{Step: RegistryPrepare, Elapsed: time.Since(start)})
 		}
 	}
 
-	for level := plan.LevelController; level <= plan.LevelFrontend && (deploys > 0 || p.Waits()); level++ {
+	// The gates run after any deploy, for components still starting, and
+	// after a registry update (the database went away under every component).
+	gates := deploys > 0 || p.Waits() || (create != nil && create.Action == plan.Update)
+	for level := plan.LevelController; level <= plan.LevelFrontend && gates; level++ {
 		var changes []*plan.Change
 		for _, ch := range p.Changes {
 			if ch.Level == level && ch.Action != plan.Destroy {

@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"crypto/pbkdf2"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -336,24 +335,7 @@ func hashComponent(comp *Component) string {
 // the component's address), so the settings hash, which lands in manifests
 // and plan files, is no quick way to test guesses of a weak password.
 func secretDigest(comp *Component) string {
-	if len(comp.Launch.SecretEnv) == 0 {
-		return ""
-	}
-	var b strings.Builder
-	keys := make([]string, 0, len(comp.Launch.SecretEnv))
-	for k := range comp.Launch.SecretEnv {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := comp.Launch.SecretEnv[k]
-		fmt.Fprintf(&b, "%d:%s%d:%s", len(k), k, len(v), v)
-	}
-	dk, err := pbkdf2.Key(sha256.New, b.String(), []byte("hactl-secrets-v1|"+comp.Address), secretIterations, 32)
-	if err != nil {
-		panic(err) // only for an invalid key length
-	}
-	return hex.EncodeToString(dk)
+	return SecretDigest("hactl-secrets-v1|"+comp.Address, comp.Launch.SecretEnv)
 }
 
 const secretIterations = 20000

@@ -66,6 +66,10 @@ type Change struct {
 	Action  Action `json:"action"`
 	// Reason says why, e.g. "settings changed", "not running", "server changed".
 	Reason string `json:"reason,omitempty"`
+	// SensitiveChanged names the attributes shown "(sensitive)" on both
+	// sides whose secret changed (known from their digests): a registry
+	// update's root_password, say.
+	SensitiveChanged []string `json:"sensitive_changed,omitempty"`
 	// Note is a line shown inside the change's block, e.g. what a registry
 	// create makes.
 	Note  string `json:"note,omitempty"`
@@ -104,6 +108,10 @@ type RegistryState struct {
 	TableExists    bool     `json:"table_exists"`
 	MissingColumns []string `json:"missing_columns,omitempty"`
 	Err            string   `json:"error,omitempty"`
+	// Service is the database service the provider runs itself (compose's
+	// managed database), observed also when it does not run; nil for a
+	// database hactl does not run.
+	Service *ServiceState `json:"service,omitempty"`
 }
 
 // Complete reports whether the registry needs nothing: an embedded
@@ -259,12 +267,18 @@ func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
 // Diff compares what the file wants with what is deployed, and the
 // registry database with what DB-GPT needs: a registry whose database (or
 // SQLite file) or table is absent is created first (address "registry",
-// level 0); one that could not be checked (reg.Unknown) is not part of the
+// level 0); a database service the provider runs whose container has
+// other settings than the file's (RegistryState.Service) is updated first
+// (same address and level); one that could not be checked (reg.Unknown) is not part of the
 // changes, apply prepares it anyway before it starts any controller. reg nil:
 // the registry is not considered (destroy).
 func Diff(c *schema.Cluster, desired []*Component, observed []Observed, reg *RegistryState) *Plan {
 	p := &Plan{Desired: desired, Observed: observed, Registry: reg, c: c}
-	if ch := registryCreate(c, reg); ch != nil {
+	create := registryCreate(c, reg)
+	if create != nil {
+		p.Changes = append(p.Changes, create)
+	}
+	if ch := registryUpdate(reg, create); ch != nil {
 		p.Changes = append(p.Changes, ch)
 	}
 	byAddr := map[string][]Observed{}
@@ -455,6 +469,16 @@ func registryLine(s *RegistryState) string {
 	if s == nil {
 		return ""
 	}
-	return strings.Join([]string{"registry", s.Type, strconv.FormatBool(s.Reachable), strconv.FormatBool(s.DatabaseExists),
-		strconv.FormatBool(s.TableExists), strings.Join(s.MissingColumns, ",")}, "|")
+	fields := []string{"registry", s.Type, strconv.FormatBool(s.Reachable), strconv.FormatBool(s.DatabaseExists),
+		strconv.FormatBool(s.TableExists), strings.Join(s.MissingColumns, ",")}
+	if s.Service != nil {
+		// The service's container as found (its settings hash; "-" for
+		// none): recreated since the plan means another plan.
+		have := "-"
+		if s.Service.Have != nil {
+			have = "have:" + s.Service.Have.Hash
+		}
+		fields = append(fields, "service:"+s.Service.Name, have)
+	}
+	return strings.Join(fields, "|")
 }

@@ -28,6 +28,12 @@
 // the provider observes it before the diff (RegistryState). A database (or
 // SQLite file) or registry table that is absent is a counted create, shown
 // with its attributes (the password as "(sensitive)") and what will be made.
+// A database service the provider runs itself (compose's managed database,
+// RegistryState.Service) whose container was made with other settings than
+// the file's (image, volume, database, user, root or user password; secrets
+// compared through salted digests, shown "(sensitive)") is a counted
+// update of the registry: apply has the provider recreate the service with
+// the file's settings (its volume keeps the data) and then runs every gate.
 // A complete table is no change. A table lacking DB-GPT's columns is a
 // foreign table hactl will not alter: CheckRegistry fails the plan. A
 // registry that could not be checked is shown with the reason and not

@@ -468,7 +468,7 @@ func TestHashUnchangedByDisplayNames(t *testing.T) {
 		"controller.ctrl2": "sha256:735e39612acd0a78168087cc9110d02761e5e22f0790aa5de091682bb8c6672a",
 		"worker.llm":       "sha256:fa92bc4719c01f1bba5add9ade1705cb367db7b968dfcb06176cf9033c2ea044",
 		"worker.embedding": "sha256:4604a1a8f70ca947d4179acc25d2fca7cb099c6355267e785ae4ec5697346164",
-		"webserver":        "sha256:4966fc9db4f63cff33a67fe463605db27890ec7b25bf69c843cc0797768c61b6",
+		"webserver":        "sha256:c9328a78d2568739a5a480df45bd06e93685ac1a9f1188d1a2720097b58ab8f3",
 	}
 	d := desired(t, testCluster(t))
 	if len(d) != len(want) {

@@ -174,6 +174,9 @@ func (f *File) Check(path string, fresh *Plan) error {
 			reasons = append(reasons, a+" is no longer in the configuration")
 		}
 	}
+	if then, now := serviceWant(f.Registry), serviceWant(fresh.Registry); then != now {
+		reasons = append(reasons, "the registry database service's settings differ from the plan's (a variable the cluster file reads changed; pass the same --var values as to plan)")
+	}
 	if fp := Fingerprint(fresh.Observed, fresh.Registry); fp != f.ObservedFingerprint {
 		if registryLine(f.Registry) != registryLine(fresh.Registry) {
 			reasons = append(reasons, "the registry changed since the plan was made: "+describeRegistry(f.Registry)+" then, "+describeRegistry(fresh.Registry)+" now")
@@ -188,7 +191,39 @@ func (f *File) Check(path string, fresh *Plan) error {
 	return nil
 }
 
+// serviceWant is the hash of the settings the file wants for the registry's
+// database service, "" when there is none.
+func serviceWant(s *RegistryState) string {
+	if s == nil || s.Service == nil {
+		return ""
+	}
+	return s.Service.Want.Hash
+}
+
 func describeRegistry(s *RegistryState) string {
+	d := describeRegistryTable(s)
+	if s != nil && s.Service != nil {
+		if s.Service.Have == nil {
+			d += ", no container of the database service " + s.Service.Name
+		} else {
+			d += ", database service " + s.Service.Name + " with settings " + shortHash(s.Service.Have.Hash)
+		}
+	}
+	return d
+}
+
+func shortHash(h string) string {
+	h = strings.TrimPrefix(h, "sha256:")
+	if len(h) > 12 {
+		h = h[:12]
+	}
+	if h == "" {
+		return "(not recorded)"
+	}
+	return h
+}
+
+func describeRegistryTable(s *RegistryState) string {
 	switch {
 	case s == nil:
 		return "not observed"

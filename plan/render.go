@@ -149,6 +149,10 @@ func (r Renderer) change(pal palette, ch *Change) {
 			fmt.Fprintf(w, "      %s %s%s = %s %s\n", pal.destroy("-"), k, pad, value(k, old), pal.dim("-> null"))
 		default:
 			switch {
+			case hadOld && hasNew && old == nw && ch.changedSensitive(k):
+				// A secret that changed behind "(sensitive)" (its digest
+				// differs), shown as Terraform shows one.
+				fmt.Fprintf(w, "      %s %s%s = %s\n", pal.change("~"), k, pad, value(k, nw))
 			case hadOld && hasNew && old == nw:
 				hidden++
 			case hadOld && hasNew:
@@ -329,7 +333,7 @@ func (r Renderer) JSON(p *Plan) error {
 		for _, k := range unionKeys(ch.Before, ch.After) {
 			old, hadOld := ch.Before[k]
 			nw, hasNew := ch.After[k]
-			if ch.Action != Create && ch.Action != Destroy && hadOld && hasNew && old == nw {
+			if ch.Action != Create && ch.Action != Destroy && hadOld && hasNew && old == nw && !ch.changedSensitive(k) {
 				continue
 			}
 			var a jsonAttr

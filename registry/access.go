@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"github.com/hactl/hactl/plan"
 )
 
 // Access is how a provider reaches the registry database of one cluster.
@@ -67,6 +69,13 @@ type (
 	// done: there is nothing left to delete row by row.
 	Discarder interface {
 		Discard(ctx context.Context) (done bool, err error)
+	}
+	// Service is a database the provider runs as a service of its own:
+	// ServiceState says which settings the file wants for it and which its
+	// container has (also when it does not run), so a plan shows a change
+	// of them as an update of the registry. Ensure (Start) applies them.
+	Service interface {
+		ServiceState(ctx context.Context) (*plan.ServiceState, error)
 	}
 	// Retrier is a database that may still be starting: a failed first
 	// connection is retried for ConnectRetry.

@@ -12,6 +12,7 @@
 // where an SQLite file lives (opened in place, or copied over SSH and
 // written back). What one provider needs beyond that (compose's managed
 // database: start it, log in as root, tell it is stopped, drop it with its
-// volume) are optional interfaces of the access value. The SQL text itself
+// volume, say which settings its container has and the file wants) are
+// optional interfaces of the access value. The SQL text itself
 // (DDL, queries) is internal/dbgpt's.
 package registry

@@ -222,6 +222,14 @@ func (d *DB) stateMySQL(ctx context.Context) plan.RegistryState {
 	r := d.c.Registry
 	l := userLogin(r)
 	st := plan.RegistryState{Type: r.Type, Where: d.mysqlWhere(l, nil)}
+	if s, ok := d.acc.(Service); ok {
+		svc, err := s.ServiceState(ctx)
+		if err != nil {
+			st.Err = err.Error()
+			return st
+		}
+		st.Service = svc
+	}
 	if s, ok := d.acc.(Stoppable); ok {
 		running, fresh, err := s.Running(ctx)
 		switch {

@@ -277,10 +277,21 @@ type Webserver struct {
 	DefaultLLM       *Model // may be nil
 	DefaultEmbedding *Model // may be nil
 	LogLevel         string
-	ExtraArgs        []string // flags generation only
-	Env              map[string]string
-	DeclRange        hcl.Range
+	// MetaDatabase is where the webserver keeps its own metadata (chat
+	// history, knowledge spaces, apps): MetaDatabaseSQLite (a file in its
+	// data directory) or MetaDatabaseRegistry (the cluster's MySQL
+	// registry database).
+	MetaDatabase string
+	ExtraArgs    []string // flags generation only
+	Env          map[string]string
+	DeclRange    hcl.Range
 }
+
+// The webserver's meta_database values.
+const (
+	MetaDatabaseSQLite   = "sqlite"
+	MetaDatabaseRegistry = "registry"
+)
 
 // APIServer is the optional OpenAI-style API server.
 type APIServer struct {

@@ -698,6 +698,12 @@ func (d *decoder) decodeWebserver(b *hcl.Block) {
 	ws.DefaultLLM = a.modelRef("default_llm")
 	ws.DefaultEmbedding = a.modelRef("default_embedding")
 	d.logLevel(a, ws, &ws.LogLevel, b.DefRange)
+	ws.MetaDatabase = MetaDatabaseSQLite
+	if a.str("meta_database", &ws.MetaDatabase) && ws.MetaDatabase != MetaDatabaseSQLite && ws.MetaDatabase != MetaDatabaseRegistry {
+		d.add(errorf(d.rangeOf(ws, "meta_database", b.DefRange), "Invalid meta database",
+			"meta_database must be %q (a file in the webserver's data directory) or %q (the cluster's MySQL registry database), not %q.",
+			MetaDatabaseSQLite, MetaDatabaseRegistry, ws.MetaDatabase))
+	}
 	d.extraArgs(a, ws, &ws.ExtraArgs, b.DefRange)
 	d.decodeEnv(a, ws, &ws.Env, b.DefRange)
 	d.cluster.Webserver = ws

@@ -204,6 +204,7 @@ var (
 			{Name: "default_llm", Type: "model reference", Doc: "Default LLM; a worker must serve it and it must be an `llm` model."},
 			{Name: "default_embedding", Type: "model reference", Doc: "Default embedding model; a worker must serve it and it must be a `text2vec` model. With DB-GPT 0.6 its name must be one the webserver knows (`text2vec`, `bge-large-zh`, `proxy_openai`, ...: validate lists them)."},
 			{Name: "log_level", Type: "string", Default: quoted(defaults.LogLevel), Doc: logLevelDoc + "."},
+			{Name: "meta_database", Type: "string", Default: quoted("sqlite"), Doc: "Where the webserver keeps its own metadata (chat history, knowledge spaces, apps): `sqlite`, a file in the component's data directory (`<deploy dir>/webserver/data/`, kept across deploys; with `--provider compose` on the named volume `<project>_webserver-data`), or `registry`, the cluster's MySQL registry database (same host, port, user, password and database; needs a `mysql` registry). DB-GPT creates its tables only in SQLite: for `registry` run DB-GPT's `assets/schema/dbgpt.sql` in that database first."},
 			{Name: "extra_args", Type: "list(string)", Default: "[]", Only: GenerationFlags, Doc: "Extra command-line arguments (flags generation only), e.g. `[\"--disable_alembic_upgrade\"]`. No sensitive values."},
 			envAttr,
 		},

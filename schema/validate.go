@@ -107,6 +107,7 @@ var usageRules = []rule{
 	ruleParamsKnown07,
 	ruleExtraArgsNeedsFlagsGeneration,
 	ruleManagedDatabaseNeedsMySQL,
+	ruleMetaDatabaseNeedsMySQL,
 	ruleServersUsed,
 }
 
@@ -610,6 +611,25 @@ func ruleManagedDatabaseNeedsMySQL(v *validation) {
 	}
 	v.add(errorf(v.rangeOf(cp, "managed_database", cp.DeclRange), "Managed database needs a mysql registry",
 		"managed_database runs a MySQL service for the registry, but the registry is %q. Declare registry \"mysql\" or set managed_database = false.", r.Type))
+}
+
+// ruleMetaDatabaseNeedsMySQL: meta_database = "registry" puts the
+// webserver's metadata in the registry's MySQL database, so it needs one.
+func ruleMetaDatabaseNeedsMySQL(v *validation) {
+	ws := v.c.Webserver
+	if ws == nil || ws.MetaDatabase != MetaDatabaseRegistry {
+		return
+	}
+	typ := RegistryEmbedded
+	if r := v.c.Registry; r != nil {
+		if r.Type == RegistryMySQL {
+			return
+		}
+		typ = r.Type
+	}
+	v.add(errorf(v.rangeOf(ws, "meta_database", ws.DeclRange), "Meta database needs a mysql registry",
+		"meta_database = %q keeps the webserver's metadata in the cluster's MySQL registry database, but the registry is %q. Declare registry \"mysql\" or use meta_database = %q.",
+		MetaDatabaseRegistry, typ, MetaDatabaseSQLite))
 }
 
 func ruleServersUsed(v *validation) {

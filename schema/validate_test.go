@@ -527,3 +527,39 @@ func TestValidateQuietAfterErrors(t *testing.T) {
 		t.Errorf("warnings %q, want %q", summaries, want)
 	}
 }
+
+func TestRuleMetaDatabaseNeedsMySQL(t *testing.T) {
+	ws := func(meta string) string {
+		return "webserver {\n  server        = server.s1\n  meta_database = \"" + meta + "\"\n}"
+	}
+	testRule(t, ruleMetaDatabaseNeedsMySQL, []ruleCase{
+		{name: "embedded", lines: []string{s1, ws("registry")}, want: []string{`error 5:19 Meta database needs a mysql registry: but the registry is "embedded"`}},
+		{name: "sqlite registry", lines: []string{s1, `registry "sqlite" { path = "/r.db" }`, ws("registry")}, want: []string{`error 6:19 Meta database needs a mysql registry: but the registry is "sqlite"`}},
+		{name: "mysql", lines: []string{s1, mysql("db"), ws("registry")}},
+		{name: "sqlite meta database", lines: []string{s1, ws("sqlite")}},
+	})
+}
+
+func TestMetaDatabaseDecoded(t *testing.T) {
+	for _, tc := range []struct{ attr, want, err string }{
+		{"", MetaDatabaseSQLite, ""},
+		{`meta_database = "registry"`, MetaDatabaseRegistry, ""},
+		{`meta_database = "postgres"`, "", `Invalid meta database`},
+	} {
+		src := ruleCase{lines: []string{s1, mysql("db"), `controller "c" { server = server.s1 }`, "webserver {\n  server = server.s1\n  " + tc.attr + "\n}"}}.src()
+		c, diags, _ := Decode("cluster.hcl", []byte(src), LoadOptions{AllowUnsetVariables: true})
+		if tc.err != "" {
+			found := false
+			for _, d := range diags {
+				found = found || d.Summary == tc.err
+			}
+			if !found {
+				t.Errorf("%s: diagnostics %q, want %q", tc.attr, diags.Error(), tc.err)
+			}
+			continue
+		}
+		if c == nil || c.Webserver == nil || c.Webserver.MetaDatabase != tc.want {
+			t.Errorf("%s: got %+v (%s), want meta database %q", tc.attr, c, diags.Error(), tc.want)
+		}
+	}
+}

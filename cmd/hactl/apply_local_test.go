@@ -363,8 +363,8 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 			t.Errorf("%s (pid %d) still runs after destroy", a, pid)
 		}
 	}
-	// Nothing is left but, in the TOML generation, the webserver's own
-	// metadata database, which destroy keeps unless purging (as the registry).
+	// Nothing is left but the webserver's own metadata database, which
+	// destroy keeps unless purging (as the registry).
 	var left []string
 	filepath.WalkDir(filepath.Join(root, "deploy"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -373,12 +373,13 @@ func localRoundTrip(t *testing.T, hactl, sim, version string) {
 		}
 		return nil
 	})
-	var keep []string
+	meta := "dbgpt.db" // 0.6: LOCAL_DB_NAME
 	if version != "0.6.3" {
-		keep = []string{"deploy/local-e2e/webserver/.hactl-owner", "deploy/local-e2e/webserver/data/dbgpt-meta.db"}
-		if !strings.Contains(out, "webserver: data kept in "+filepath.Join(root, "deploy/local-e2e/webserver/data")+" on local") {
-			t.Errorf("destroy does not say where it kept the webserver's data:\n%s", out)
-		}
+		meta = "dbgpt-meta.db"
+	}
+	keep := []string{"deploy/local-e2e/webserver/.hactl-owner", "deploy/local-e2e/webserver/data/README", "deploy/local-e2e/webserver/data/" + meta}
+	if !strings.Contains(out, "webserver: data kept in "+filepath.Join(root, "deploy/local-e2e/webserver/data")+" on local") {
+		t.Errorf("destroy does not say where it kept the webserver's data:\n%s", out)
 	}
 	if !slices.Equal(left, keep) {
 		t.Errorf("left under the deploy dir after destroy: %v, want %v", left, keep)

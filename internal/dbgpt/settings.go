@@ -37,11 +37,30 @@ const (
 	// LogDir is where DB-GPT writes its log files (DBGPT_LOG_DIR), so two
 	// components on one host do not share them.
 	LogDir = "logs"
-	// DataDir keeps what a component stores across deploys: the 0.7
-	// webserver's meta database.
+	// DataDir keeps what a component stores across deploys: the
+	// webserver's SQLite meta database.
 	DataDir = "data"
 	// WebMetaDB is the 0.7 webserver's SQLite meta database, under DataDir.
 	WebMetaDB = "dbgpt-meta.db"
+	// WebMetaDBName06 is the 0.6 webserver's LOCAL_DB_NAME for SQLite
+	// under DataDir: 0.6 adds ".db".
+	WebMetaDBName06 = "dbgpt"
+)
+
+// DataReadme is the file that marks the webserver's data directory.
+const DataReadme = "README"
+
+const dataReadme = "hactl keeps this directory across deploys and destroy (hactl destroy --purge-registry deletes it):\n" +
+	"the DB-GPT webserver's SQLite meta database (chat history, knowledge spaces, apps) is here.\n"
+
+// The environment DB-GPT 0.6's webserver reads for its metadata database.
+const (
+	EnvLocalDBType     = "LOCAL_DB_TYPE"
+	EnvLocalDBHost     = "LOCAL_DB_HOST"
+	EnvLocalDBPort     = "LOCAL_DB_PORT"
+	EnvLocalDBUser     = "LOCAL_DB_USER"
+	EnvLocalDBName     = "LOCAL_DB_NAME"
+	EnvLocalDBPassword = "LOCAL_DB_PASSWORD" // secret
 )
 
 // EnvLogDir is DB-GPT's log directory variable.
@@ -307,6 +326,9 @@ func RenderWebserver(c *schema.Cluster) (Launch, error) {
 	if err := l.addEnv(c, ws.Server, ws.Env, "webserver"); err != nil {
 		return Launch{}, err
 	}
+	// Written so that the data directory exists before DB-GPT opens its
+	// SQLite file there (0.6 creates only its own pilot/meta_data).
+	l.Files[DataDir+"/"+DataReadme] = File{Content: []byte(dataReadme)}
 	ctlAddr := strings.Join(c.ControllerURLs(), ",")
 	if c.Generation == schema.GenerationTOML {
 		t := &tomlDoc{}
@@ -320,9 +342,25 @@ func RenderWebserver(c *schema.Cluster) (Launch, error) {
 			s.bool("remote_rerank", true)
 		}
 		d := t.table("service.web.database")
-		d.str("type", "sqlite")
-		// Absolute: 0.7 resolves a relative path against its install root.
-		d.str("path", ComponentDir+"/"+DataDir+"/"+WebMetaDB)
+		if reg, ok := webMetaRegistry(c); ok {
+			d.str("type", "mysql")
+			d.str("host", reg.Host)
+			d.int("port", reg.Port)
+			d.str("database", reg.Database)
+			d.str("user", reg.User)
+			// Always written, as the controller's: without it 0.7 falls
+			// back to ${env:DBGPT_DB_PASSWORD}.
+			if reg.Password.IsSet() {
+				d.str("password", envRef(EnvTOMLRegistryPassword))
+				l.SecretEnv[EnvTOMLRegistryPassword] = reg.Password.Reveal()
+			} else {
+				d.str("password", "")
+			}
+		} else {
+			d.str("type", "sqlite")
+			// Absolute: 0.7 resolves a relative path against its install root.
+			d.str("path", ComponentDir+"/"+DataDir+"/"+WebMetaDB)
+		}
 		logLevel(t, "service.web.log", ws.LogLevel)
 		if ws.DefaultLLM != nil || ws.DefaultEmbedding != nil {
 			m := t.table("models")
@@ -358,11 +396,45 @@ func RenderWebserver(c *schema.Cluster) (Launch, error) {
 	if ws.DefaultEmbedding != nil {
 		l.Env["EMBEDDING_MODEL"] = ws.DefaultEmbedding.Name
 	}
+	metaDatabase06(c, l)
 	if err := checkExtraArgs(c, ws.ExtraArgs, "webserver", "pass it through env instead"); err != nil {
 		return Launch{}, err
 	}
 	l.Args = append(a, ws.ExtraArgs...)
 	return l.Launch, nil
+}
+
+// webMetaRegistry returns the registry when the webserver keeps its
+// metadata in the registry's MySQL database (validate refuses
+// meta_database = "registry" with any other registry).
+func webMetaRegistry(c *schema.Cluster) (*schema.Registry, bool) {
+	if c.Webserver.MetaDatabase != schema.MetaDatabaseRegistry || c.Registry == nil || c.Registry.Type != schema.RegistryMySQL {
+		return nil, false
+	}
+	return c.Registry, true
+}
+
+// metaDatabase06 sets the environment DB-GPT 0.6 reads for its metadata
+// database (dbgpt/_private/config.py; dbgpt/app/base.py _initialize_db):
+// LOCAL_DB_TYPE, and for mysql LOCAL_DB_HOST, LOCAL_DB_PORT, LOCAL_DB_USER,
+// LOCAL_DB_NAME and LOCAL_DB_PASSWORD (a secret). For sqlite 0.6 opens
+// <install>/pilot/meta_data/<LOCAL_DB_NAME>.db with os.path.join, which
+// drops the prefix when the name is absolute: an absolute LOCAL_DB_NAME puts
+// the file in the component's data directory (LOCAL_DB_PATH is read by
+// config.py but not used for the metadata database).
+func metaDatabase06(c *schema.Cluster, l *launchBuilder) {
+	if reg, ok := webMetaRegistry(c); ok {
+		l.Env[EnvLocalDBType] = "mysql"
+		l.Env[EnvLocalDBHost] = reg.Host
+		l.Env[EnvLocalDBPort] = itoa(reg.Port)
+		l.Env[EnvLocalDBUser] = reg.User
+		l.Env[EnvLocalDBName] = reg.Database
+		// Unset, 0.6 would use its built-in default password.
+		l.SecretEnv[EnvLocalDBPassword] = reg.Password.Reveal()
+		return
+	}
+	l.Env[EnvLocalDBType] = "sqlite"
+	l.Env[EnvLocalDBName] = ComponentDir + "/" + DataDir + "/" + WebMetaDBName06
 }
 
 // RenderAPIServer renders the API server.

@@ -459,3 +459,36 @@ func TestComponentDirResolved(t *testing.T) {
 		t.Errorf("In: args %q env %v file:\n%s", in.Args, in.Env, in.Files[TOMLFile].Content)
 	}
 }
+
+// TestWebserverMetaDatabaseRegistry: meta_database = "registry" points the
+// webserver's metadata database at the registry's MySQL database (0.6:
+// LOCAL_DB_* environment; 0.7: [service.web.database] type mysql), the
+// password only through SecretEnv.
+func TestWebserverMetaDatabaseRegistry(t *testing.T) {
+	for _, gen := range []schema.Generation{schema.GenerationFlags, schema.GenerationTOML} {
+		c := testCluster(gen, schema.RegistryMySQL)
+		c.Webserver.MetaDatabase = schema.MetaDatabaseRegistry
+		l, err := RenderWebserver(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkGolden(t, fmt.Sprintf("%s-mysql-webserver-meta-registry.golden", gen), dump(l))
+		want := EnvLocalDBPassword
+		if gen == schema.GenerationTOML {
+			want = EnvTOMLRegistryPassword
+		}
+		if l.SecretEnv[want] != testPassword {
+			t.Errorf("%s: the password is not in SecretEnv %s", gen, want)
+		}
+		for k, v := range l.Env {
+			if strings.Contains(v, testPassword) {
+				t.Errorf("%s: the password is in env %s", gen, k)
+			}
+		}
+		for n, f := range l.Files {
+			if strings.Contains(string(f.Content), testPassword) {
+				t.Errorf("%s: the password is in %s", gen, n)
+			}
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/schema"
 )
@@ -207,9 +208,13 @@ func (p *Project) componentService(c *schema.Cluster, comp *plan.Component, svc 
 			names = append(names, n)
 		}
 		sort.Strings(names)
+		written := 0
 		for _, n := range names {
 			f := l.Files[n]
 			clean := path.Clean(n)
+			if comp.Role == schema.RoleWebserver && strings.HasPrefix(clean, dbgpt.DataDir+"/") {
+				continue // the data volume is mounted over it
+			}
 			if path.IsAbs(clean) || strings.HasPrefix(clean, "..") {
 				return s, fmt.Errorf("compose: %s: settings file %q must be relative to the component directory", comp.Address, n)
 			}
@@ -218,10 +223,16 @@ func (p *Project) componentService(c *schema.Cluster, comp *plan.Component, svc 
 				mode = 0o600
 			}
 			p.addFile(svc+"/"+clean, f.Content, mode)
+			written++
 		}
-		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
-			Type: types.VolumeTypeBind, Source: "./" + svc, Target: ContainerDir,
-		})
+		if written > 0 {
+			s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
+				Type: types.VolumeTypeBind, Source: "./" + svc, Target: ContainerDir,
+			})
+		}
+	}
+	if comp.Role == schema.RoleWebserver {
+		p.addWebserverData(c, &s)
 	}
 	if comp.Role == schema.RoleWorker && c.Compose.ModelsDir != "" {
 		s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
@@ -278,6 +289,23 @@ func checkPublished(c *schema.Cluster, comps []*plan.Component) error {
 	return nil
 }
 
+// WebserverDataVolume is the webserver's named volume (scoped to the project
+// by compose: <project>_webserver-data), mounted at its data directory
+// (ContainerDir/data), where its SQLite meta database is (0.7: the
+// [service.web.database] path; 0.6: LOCAL_DB_NAME). It outlives a replaced
+// container and destroy; destroy --purge-registry removes it.
+const WebserverDataVolume = "webserver-data"
+
+func (p *Project) addWebserverData(c *schema.Cluster, s *types.ServiceConfig) {
+	if p.Compose.Volumes == nil {
+		p.Compose.Volumes = types.Volumes{}
+	}
+	p.Compose.Volumes[WebserverDataVolume] = types.VolumeConfig{Labels: types.Labels{LabelProject: p.Name, LabelCluster: esc(c.Name)}}
+	s.Volumes = append(s.Volumes, types.ServiceVolumeConfig{
+		Type: types.VolumeTypeVolume, Source: WebserverDataVolume, Target: ContainerDir + "/" + dbgpt.DataDir,
+	})
+}
+
 func (p *Project) addDatabase(c *schema.Cluster) (string, error) {
 	svc := DatabaseService(c)
 	r := c.Registry
@@ -319,11 +347,17 @@ func (p *Project) addDatabase(c *schema.Cluster) (string, error) {
 		volKey = invalidName.ReplaceAllString(strings.ToLower(v), "-")
 		vol.Name = esc(v)
 	}
-	p.Compose.Volumes = types.Volumes{volKey: vol}
+	if p.Compose.Volumes == nil {
+		p.Compose.Volumes = types.Volumes{}
+	}
+	p.Compose.Volumes[volKey] = vol
 
 	labels := baseLabels(c, p.Name, svc)
 	labels[LabelRole] = RoleDatabase
 	labels[LabelPort] = "3306"
+	if err := databaseLabels(labels, c, p.Name); err != nil {
+		return "", err
+	}
 	db := esc(r.Database)
 	s := types.ServiceConfig{
 		Name:    svc,

@@ -100,7 +100,7 @@ func TestBuildExternalRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := p.Compose.Services["db"]; ok || len(p.Compose.Volumes) != 0 {
+	if _, ok := p.Compose.Services["db"]; ok || len(p.Compose.Volumes) != 1 || p.Compose.Volumes[WebserverDataVolume].Labels == nil {
 		t.Errorf("an external registry got a database service or volume: %v %v", p.Compose.ServiceNames(), p.Compose.Volumes)
 	}
 	if d := p.Compose.Services["controller-ctrl1"].DependsOn; len(d) != 0 {
@@ -347,6 +347,50 @@ func TestYAMLIsComposeV1Shaped(t *testing.T) {
 	for _, good := range []string{"- ./controller-ctrl1.env", "condition: service_healthy", "$$5", "read_only: true"} {
 		if !strings.Contains(s, good) {
 			t.Errorf("YAML lacks %q:\n%s", good, s)
+		}
+	}
+}
+
+// The webserver's data directory is a named volume of its own, whatever the
+// meta database; the file hactl writes there (for the SSH provider) is not
+// in the project: the volume is mounted over it.
+func TestBuildWebserverDataVolume(t *testing.T) {
+	c := adaptedHA(t, nil)
+	p, err := Build(c, fakeComponents(c), BuildOptions{NoPull: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.Compose.Volumes[WebserverDataVolume]; !ok || len(p.Compose.Volumes) != 2 {
+		t.Errorf("volumes %v, want %s and the registry's", p.Compose.Volumes, WebserverDataVolume)
+	}
+	var got []string
+	for _, v := range p.Compose.Services["webserver"].Volumes {
+		if v.Type == types.VolumeTypeVolume {
+			got = append(got, v.Source+":"+v.Target)
+		}
+	}
+	if want := WebserverDataVolume + ":" + ContainerDir + "/data"; len(got) != 1 || got[0] != want {
+		t.Errorf("webserver volumes %v, want %s", got, want)
+	}
+	for name, s := range p.Compose.Services {
+		if name == "webserver" {
+			continue
+		}
+		for _, v := range s.Volumes {
+			if v.Source == WebserverDataVolume {
+				t.Errorf("service %s mounts the webserver's volume", name)
+			}
+		}
+	}
+	for _, f := range p.Files {
+		if strings.HasPrefix(f.Path, "webserver/data/") {
+			t.Errorf("file %s written under the data volume's mount point", f.Path)
+		}
+	}
+	// No settings file left (0.6): no bind mount of a directory never written.
+	for _, v := range p.Compose.Services["webserver"].Volumes {
+		if v.Type == types.VolumeTypeBind {
+			t.Errorf("webserver binds %s with no file written there", v.Source)
 		}
 	}
 }

@@ -47,10 +47,19 @@
 //     *_PASSWORD for a non-root registry user), which the official mysql and
 //     mariadb images and the test image understand; data in the named volume
 //     compose.database_volume (default <project>_registry-data).
+//   - the webserver's data directory (ContainerDir/data: its SQLite meta
+//     database, both generations) is the named volume
+//     <project>_webserver-data, so a replaced container keeps its chat
+//     history; destroy keeps it, --purge-registry removes it.
 //   - labels on every container: dev.hactl.cluster, .project, .service,
 //     .component (plan address), .role, .name, .port, .hash (settings hash),
 //     .attributes (the plan attributes, secrets redacted). Observe reads the
-//     state from them; no local state file.
+//     state from them; no local state file. The database container carries
+//     .hash, .attributes and .secret-digests of its own settings (image,
+//     volume, database, user; root and user password as salted PBKDF2
+//     digests, never the value): the registry's State reads them, so plan
+//     shows a change as an update of the registry, which Ensure carries out
+//     (`up -d` of the service recreates it; the volume keeps the data).
 //   - ports: each component whose role compose.publish lists ("webserver",
 //     "apiserver", "controllers") is published on compose.publish_address at
 //     its own port (short syntax "ADDR:PORT:PORT", read alike by v1.29 and
@@ -66,9 +75,12 @@
 //
 // The project file lives in a work directory (mode 0700, default
 // ~/.hactl/compose/<project>) and always holds every wanted service. Deploy
-// rewrites it and runs `up -d --no-deps --no-build <service>` (the compose v2
-// plugin when present, else docker-compose); compose leaves an unchanged
-// running container alone. Pre-flight never pulls: images must be local.
+// rewrites it and runs `up -d --no-deps --no-build <service>`; compose
+// leaves an unchanged running container alone. The compose CLI is the one
+// HACTL_COMPOSE_CLI (CLIEnv) names, "v2" the docker compose plugin, "v1"
+// the docker-compose program, unset the plugin when it answers, else
+// docker-compose; an asked-for CLI that does not answer is a pre-flight
+// problem. Both are tested (test/e2e runs the compose tests under each). Pre-flight never pulls: images must be local.
 // Registry gives package registry the project network to reach MySQL from
 // and, for the managed database, the extras it needs: Ensure starts the
 // database service, waits until Docker reports it healthy, and then, as

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -36,26 +38,79 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// detectCompose prefers the docker compose v2 plugin, else docker-compose.
+// CLIEnv is the environment variable that picks the compose CLI: "v2" the
+// docker compose plugin, "v1" the docker-compose program, unset (or empty)
+// the plugin when it answers, else docker-compose.
+const CLIEnv = "HACTL_COMPOSE_CLI"
+
+// cliError is a compose CLI that cannot be had, with what to do about it.
+type cliError struct{ what, fix string }
+
+func (e *cliError) Error() string { return e.what }
+
+// cliFix is what to do about an error of detectCompose.
+func cliFix(err error) string {
+	var ce *cliError
+	if errors.As(err, &ce) {
+		return ce.fix
+	}
+	return "install the docker compose plugin or docker-compose"
+}
+
+// detectCompose finds the compose CLI HACTL_COMPOSE_CLI asks for: by
+// default the docker compose v2 plugin, else docker-compose.
 func detectCompose(ctx context.Context) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	return chooseCompose(ctx, run, exec.LookPath)
+	return chooseCompose(ctx, os.Getenv(CLIEnv), run, exec.LookPath)
 }
 
-// chooseCompose is detectCompose's choice, given how to run a command and
-// find a program.
-func chooseCompose(ctx context.Context, runFn func(ctx context.Context, dir, name string, args ...string) (string, error),
+// chooseCompose is detectCompose's choice for the wanted CLI ("v1", "v2" or
+// "" for either), given how to run a command and find a program.
+func chooseCompose(ctx context.Context, want string, runFn func(ctx context.Context, dir, name string, args ...string) (string, error),
 	lookPath func(string) (string, error)) ([]string, error) {
-	if _, err := runFn(ctx, "", "docker", "compose", "version"); err == nil {
-		return []string{"docker", "compose"}, nil
+	plugin := func() error {
+		_, err := runFn(ctx, "", "docker", "compose", "version")
+		return err
 	}
-	if _, err := lookPath("docker-compose"); err == nil {
-		if _, err := runFn(ctx, "", "docker-compose", "version"); err == nil {
+	standalone := func() error {
+		if _, err := lookPath("docker-compose"); err != nil {
+			return err
+		}
+		_, err := runFn(ctx, "", "docker-compose", "version")
+		return err
+	}
+	switch want {
+	case "v2":
+		if err := plugin(); err != nil {
+			return nil, &cliError{what: fmt.Sprintf("%s=v2, but the docker compose plugin does not answer: %v", CLIEnv, firstLine(err)),
+				fix: "install the docker compose plugin or unset " + CLIEnv + "; `make compose-v2` in hactl's source builds the plugin"}
+		}
+		return []string{"docker", "compose"}, nil
+	case "v1":
+		if err := standalone(); err != nil {
+			return nil, &cliError{what: fmt.Sprintf("%s=v1, but docker-compose does not answer: %v", CLIEnv, firstLine(err)),
+				fix: "install docker-compose, or unset " + CLIEnv}
+		}
+		return []string{"docker-compose"}, nil
+	case "":
+		if plugin() == nil {
+			return []string{"docker", "compose"}, nil
+		}
+		if standalone() == nil {
 			return []string{"docker-compose"}, nil
 		}
+		return nil, &cliError{what: "neither the docker compose plugin nor docker-compose was found",
+			fix: "install the docker compose plugin or docker-compose"}
+	default:
+		return nil, &cliError{what: fmt.Sprintf("%s=%q: want v1 (docker-compose), v2 (the docker compose plugin) or unset (either)", CLIEnv, want),
+			fix: "set " + CLIEnv + " to v1 or v2, or unset it"}
 	}
-	return nil, fmt.Errorf("neither the docker compose plugin nor docker-compose was found")
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
 }
 
 // container is the part of `docker inspect` hactl reads.

@@ -154,18 +154,26 @@ func TestRun(t *testing.T) {
 
 func TestChooseCompose(t *testing.T) {
 	ctx := context.Background()
-	fail := errors.New("fail")
+	fail := errors.New("fail\nsecond line")
 	type call struct{ plugin, lookV1, v1 error }
 	for _, tc := range []struct {
 		name  string
+		want  string // HACTL_COMPOSE_CLI
 		c     call
-		want  string
+		got   string
 		calls string
+		err   string
 	}{
-		{"plugin", call{nil, nil, nil}, "docker compose", "docker compose version"},
-		{"v1", call{fail, nil, nil}, "docker-compose", "docker compose version|docker-compose version"},
-		{"v1 broken", call{fail, nil, fail}, "", "docker compose version|docker-compose version"},
-		{"none", call{fail, fail, nil}, "", "docker compose version"},
+		{"plugin", "", call{nil, nil, nil}, "docker compose", "docker compose version", ""},
+		{"v1", "", call{fail, nil, nil}, "docker-compose", "docker compose version|docker-compose version", ""},
+		{"v1 broken", "", call{fail, nil, fail}, "", "docker compose version|docker-compose version", "neither"},
+		{"none", "", call{fail, fail, nil}, "", "docker compose version", "neither"},
+		{"v2 asked", "v2", call{nil, nil, nil}, "docker compose", "docker compose version", ""},
+		{"v2 asked, absent", "v2", call{fail, nil, nil}, "", "docker compose version", "HACTL_COMPOSE_CLI=v2, but the docker compose plugin does not answer: fail"},
+		{"v1 asked", "v1", call{nil, nil, nil}, "docker-compose", "docker-compose version", ""},
+		{"v1 asked, absent", "v1", call{nil, fail, nil}, "", "", "HACTL_COMPOSE_CLI=v1, but docker-compose does not answer: fail"},
+		{"v1 asked, broken", "v1", call{nil, nil, fail}, "", "docker-compose version", "HACTL_COMPOSE_CLI=v1, but docker-compose does not answer"},
+		{"unknown", "v3", call{nil, nil, nil}, "", "", `HACTL_COMPOSE_CLI="v3": want v1`},
 	} {
 		var calls []string
 		runFn := func(_ context.Context, dir, name string, args ...string) (string, error) {
@@ -176,9 +184,15 @@ func TestChooseCompose(t *testing.T) {
 			return "", tc.c.v1
 		}
 		lookPath := func(string) (string, error) { return "/usr/bin/docker-compose", tc.c.lookV1 }
-		got, err := chooseCompose(ctx, runFn, lookPath)
-		if strings.Join(got, " ") != tc.want || (tc.want == "") != (err != nil) {
+		got, err := chooseCompose(ctx, tc.want, runFn, lookPath)
+		if strings.Join(got, " ") != tc.got || (tc.got == "") != (err != nil) {
 			t.Errorf("%s: %v, %v", tc.name, got, err)
+		}
+		if err != nil && (!strings.Contains(err.Error(), tc.err) || strings.Contains(err.Error(), "second line")) {
+			t.Errorf("%s: error %q, want %q on one line", tc.name, err, tc.err)
+		}
+		if err != nil && (cliFix(err) == "" || tc.want != "" && !strings.Contains(cliFix(err), "HACTL_COMPOSE_CLI")) {
+			t.Errorf("%s: fix %q", tc.name, cliFix(err))
 		}
 		if strings.Join(calls, "|") != tc.calls {
 			t.Errorf("%s: ran %q", tc.name, calls)

@@ -28,8 +28,8 @@ type Options struct {
 	// (mode 0700). Default: ~/.hactl/compose/<project>.
 	WorkDir string
 	// Compose is the compose command, e.g. ["docker", "compose"] or
-	// ["docker-compose"]. Default: the v2 plugin when present, else
-	// docker-compose.
+	// ["docker-compose"]. Default: as HACTL_COMPOSE_CLI says (CLIEnv),
+	// unset the v2 plugin when present, else docker-compose.
 	Compose []string
 	// HealthTimeout bounds the wait for the managed database to turn
 	// healthy (default 3 minutes).
@@ -205,7 +205,7 @@ func (p *Provider) Preflight(ctx context.Context, c *schema.Cluster, want []*pla
 		return probs
 	}
 	if _, err := p.composeCmd(ctx); err != nil {
-		add("", err.Error(), "install the docker compose plugin or docker-compose")
+		add("", err.Error(), cliFix(err))
 	}
 	if p.c.Registry != nil && p.c.Registry.Type == schema.RegistrySQLite {
 		add("", "the compose provider does not support a sqlite registry", "use a mysql registry (managed_database = true) or deploy over SSH")
@@ -525,6 +525,12 @@ func (p *Provider) Remove(ctx context.Context, o providers.Observed) error {
 		fmt.Fprintf(p.opts.Out, "kept the data of %s in %s (a later deploy reuses it; hactl destroy --purge-registry deletes it)\n", o.Address, kept)
 		p.kept = append(p.kept, providers.KeptData{Component: o.Address, Server: "this machine", Path: kept})
 	}
+	if o.Role == schema.RoleWebserver {
+		if _, err := run(ctx, "", "docker", "volume", "inspect", p.WebserverVolume()); err == nil {
+			fmt.Fprintf(p.opts.Out, "kept the data of %s in the volume %s (a later deploy reuses it; hactl destroy --purge-registry deletes it)\n", o.Address, p.WebserverVolume())
+			p.kept = append(p.kept, providers.KeptData{Component: o.Address, Server: "this machine", Path: "volume " + p.WebserverVolume()})
+		}
+	}
 	_ = os.Remove(filepath.Join(p.dir, svc+".env"))
 	if _, statErr := os.Stat(p.file()); statErr == nil {
 		err = p.writeProject()
@@ -717,8 +723,15 @@ func (p *Provider) Teardown(ctx context.Context, purgeRegistry bool) error {
 			errs = append(errs, err)
 		}
 	}
+	var purge []string
 	if purgeRegistry && Managed(p.c) {
-		vol := p.DatabaseVolume()
+		purge = append(purge, p.DatabaseVolume())
+	}
+	if purgeRegistry {
+		// Whether or not the file still has a webserver.
+		purge = append(purge, p.WebserverVolume())
+	}
+	for _, vol := range purge {
 		if _, err := run(ctx, "", "docker", "volume", "inspect", vol); err == nil {
 			if _, err := run(ctx, "", "docker", "volume", "rm", vol); err != nil {
 				errs = append(errs, err)
@@ -813,12 +826,10 @@ func isDir(p string) bool {
 }
 
 // DatabaseVolume is the Docker name of the managed database's volume.
-func (p *Provider) DatabaseVolume() string {
-	if v := p.c.Compose.DatabaseVolume; v != "" {
-		return v
-	}
-	return p.project + "_" + DefaultDatabaseVolume
-}
+func (p *Provider) DatabaseVolume() string { return databaseVolume(p.c, p.project) }
+
+// WebserverVolume is the Docker name of the webserver's data volume.
+func (p *Provider) WebserverVolume() string { return p.project + "_" + WebserverDataVolume }
 
 // Close releases nothing: every call runs its own commands.
 func (p *Provider) Close() error { return nil }

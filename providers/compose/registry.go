@@ -2,11 +2,15 @@ package compose
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/registry"
 	"github.com/hactl/hactl/schema"
 )
@@ -146,4 +150,104 @@ func (p *Provider) startDatabase(ctx context.Context) error {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// LabelSecretDigests is the managed database's label with a salted PBKDF2
+// digest of each of its secrets (JSON, by attribute name: root_password,
+// password), never a secret itself; LabelHash and LabelAttributes carry
+// the hash and the shown attributes of its settings (databaseSettings).
+const LabelSecretDigests = "dev.hactl.secret-digests"
+
+// databaseVolume is the Docker name of the managed database's volume.
+func databaseVolume(c *schema.Cluster, project string) string {
+	if v := c.Compose.DatabaseVolume; v != "" {
+		return v
+	}
+	return project + "_" + DefaultDatabaseVolume
+}
+
+// databaseSettings are the managed database service's settings as the
+// file wants them, as plan shows and compares them: image, volume,
+// database and registry user, and the root password and (for a non-root
+// registry user) the user's password as digests salted with the project.
+// Everything the service's container is made from that a cluster file
+// sets is here, so a change of any of them is an update of the registry.
+func databaseSettings(c *schema.Cluster, project string) plan.ServiceSettings {
+	r := c.Registry
+	image := c.Compose.DatabaseImage
+	if image == "" {
+		image = DefaultDatabaseImage
+	}
+	attrs := map[string]string{
+		"database_image":  image,
+		"database_volume": databaseVolume(c, project),
+		"database":        r.Database,
+	}
+	root := c.Compose.RootPassword
+	if !root.IsSet() && r.User == "root" {
+		root = r.Password
+	}
+	secrets := map[string]string{"root_password": root.Reveal()}
+	if r.User != "" && r.User != "root" && r.Password.IsSet() {
+		attrs["user"] = r.User
+		secrets["password"] = r.Password.Reveal()
+	}
+	return plan.NewServiceSettings("hactl-secrets-v1|registry|"+project, attrs, secrets)
+}
+
+// databaseLabels adds the settings labels to the database service's labels.
+func databaseLabels(labels types.Labels, c *schema.Cluster, project string) error {
+	s := databaseSettings(c, project)
+	attrs, err := json.Marshal(s.Attributes)
+	if err != nil {
+		return err
+	}
+	digests, err := json.Marshal(s.Digests)
+	if err != nil {
+		return err
+	}
+	labels[LabelHash] = esc(s.Hash)
+	labels[LabelAttributes] = esc(string(attrs))
+	labels[LabelSecretDigests] = esc(string(digests))
+	return nil
+}
+
+// ServiceState: the database service's settings as the file wants them and
+// as its container (running or not) was made with. A container without the
+// settings labels (made by an older hactl) has its image read instead.
+func (a managedAccess) ServiceState(ctx context.Context) (*plan.ServiceState, error) {
+	svc := DatabaseService(a.p.c)
+	st := &plan.ServiceState{Name: svc, Want: databaseSettings(a.p.c, a.p.project)}
+	cs, err := containers(ctx, LabelProject+"="+a.p.project, LabelService+"="+svc)
+	if err != nil {
+		return nil, fmt.Errorf("compose: listing the database service %s: %w", svc, err)
+	}
+	if len(cs) == 0 {
+		return st, nil
+	}
+	ct := cs[0]
+	for _, c := range cs {
+		if c.State.Running {
+			ct = c
+		}
+	}
+	st.Have = observedSettings(ct)
+	return st, nil
+}
+
+// observedSettings reads a database container's settings labels.
+func observedSettings(ct container) *plan.ServiceSettings {
+	l := ct.Config.Labels
+	have := &plan.ServiceSettings{Hash: l[LabelHash]}
+	if have.Hash != "" {
+		if json.Unmarshal([]byte(l[LabelAttributes]), &have.Attributes) != nil ||
+			json.Unmarshal([]byte(l[LabelSecretDigests]), &have.Digests) != nil {
+			have.Hash = "" // unreadable: as if not recorded
+		}
+	}
+	if have.Hash == "" {
+		have.Attributes = map[string]string{"database_image": ct.Config.Image}
+		have.Digests = nil
+	}
+	return have
 }

@@ -363,11 +363,68 @@ func containerID(t *testing.T, project, svc string) string {
 
 func dockerOK(args ...string) bool { return exec.Command("docker", args...).Run() == nil }
 
+// composeCLIs are the compose CLIs the compose e2e runs under, by the names
+// HACTL_COMPOSE_CLI gives them (providers/compose.CLIEnv), with how to
+// install each.
+var composeCLIs = []struct{ name, install string }{
+	{"v1", "docker-compose: apt-get install docker-compose"},
+	{"v2", "the docker compose plugin: make compose-v2"},
+}
+
+// composeCLIVersion is the version line of a compose CLI, "" when it is not
+// on this machine.
+func composeCLIVersion(cli string) string {
+	var cmd *exec.Cmd
+	if cli == "v1" {
+		if _, err := exec.LookPath("docker-compose"); err != nil {
+			return ""
+		}
+		cmd = exec.Command("docker-compose", "version", "--short")
+	} else {
+		cmd = exec.Command("docker", "compose", "version", "--short")
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// eachComposeCLI runs f as the subtests v1 and v2, each with that compose
+// CLI, and logs which ran. A CLI missing from this machine skips its subtest,
+// and fails it in CI (CI=true), where both must run.
+func eachComposeCLI(t *testing.T, f func(t *testing.T, cli string)) {
+	for _, c := range composeCLIs {
+		t.Run(c.name, func(t *testing.T) {
+			v := composeCLIVersion(c.name)
+			if v == "" && os.Getenv("CI") == "true" {
+				t.Fatalf("compose %s is not installed, and CI runs the compose tests under both CLIs: install %s", c.name, c.install)
+			}
+			if v == "" {
+				t.Skipf("compose %s is not installed (install %s)", c.name, c.install)
+			}
+			t.Logf("compose CLI %s: version %s", c.name, v)
+			f(t, c.name)
+		})
+	}
+}
+
+// withCLI makes every hactl of e use the compose CLI cli ("v1" or "v2").
+func (e *composeEnv) withCLI(cli string) *composeEnv {
+	e.env = append(e.env, compose.CLIEnv+"="+cli)
+	return e
+}
+
 // Issue 5, must show 1-4: the compose example on this machine's Docker with
 // local images: apply, models through both controllers, a no-op plan, a
-// killed controller, destroy keeping then purging the registry volume.
+// killed controller, destroy keeping then purging the registry volume; under
+// each compose CLI.
 func TestComposeApplyStatusKillDestroy(t *testing.T) {
-	e := newComposeEnv(t, composeExampleVersion)
+	eachComposeCLI(t, composeApplyStatusKillDestroy)
+}
+
+func composeApplyStatusKillDestroy(t *testing.T, cli string) {
+	e := newComposeEnv(t, composeExampleVersion).withCLI(cli)
 	services := []string{"controller1", "controller2", "worker-llm", "worker-embedding", "webserver"}
 
 	// 0. plan from nothing: the registry (no database container, no volume
@@ -450,9 +507,14 @@ func TestComposeApplyStatusKillDestroy(t *testing.T) {
 }
 
 // The TOML generation (DB-GPT 0.7): settings files mounted into the
-// containers, the password only through ${env:...} from a 0600 env file.
+// containers, the password only through ${env:...} from a 0600 env file;
+// under each compose CLI.
 func TestComposeTOMLGeneration(t *testing.T) {
-	e := newComposeEnv(t, "0.7.0")
+	eachComposeCLI(t, composeTOMLGeneration)
+}
+
+func composeTOMLGeneration(t *testing.T, cli string) {
+	e := newComposeEnv(t, "0.7.0").withCLI(cli)
 	start := time.Now()
 	e.must(10*time.Minute, "apply", "-auto-approve")
 	t.Logf("compose apply from nothing (0.7): %s", time.Since(start).Round(100*time.Millisecond))
@@ -475,7 +537,7 @@ func TestComposeTOMLGeneration(t *testing.T) {
 }
 
 // Issue 5, must show 5: the exported HA example loads back through
-// compose-go and the docker compose CLI accepts it.
+// compose-go and each compose CLI accepts it.
 func TestComposeExportHAExample(t *testing.T) {
 	if os.Getenv("HACTL_E2E") == "skip" {
 		t.Skip("HACTL_E2E=skip")
@@ -523,13 +585,15 @@ func TestComposeExportHAExample(t *testing.T) {
 	if n := len(proj.Services); n != 6 {
 		t.Errorf("compose-go sees %d services, want 6 (2 controllers, 2 workers, webserver, database)", n)
 	}
-	cli := []string{"docker", "compose"}
-	if exec.Command("docker", "compose", "version").Run() != nil {
-		cli = []string{"docker-compose"}
-	}
-	check := exec.Command(cli[0], append(cli[1:], "config", "-q")...)
-	check.Dir = dir
-	if out, err := check.CombinedOutput(); err != nil {
-		t.Fatalf("%s config: %v\n%s", strings.Join(cli, " "), err, out)
-	}
+	eachComposeCLI(t, func(t *testing.T, cli string) {
+		cmd := []string{"docker", "compose"}
+		if cli == "v1" {
+			cmd = []string{"docker-compose"}
+		}
+		check := exec.Command(cmd[0], append(cmd[1:], "config", "-q")...)
+		check.Dir = dir
+		if out, err := check.CombinedOutput(); err != nil {
+			t.Fatalf("%s config: %v\n%s", strings.Join(cmd, " "), err, out)
+		}
+	})
 }

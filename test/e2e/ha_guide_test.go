@@ -147,12 +147,16 @@ controller_addr = %q
 
 [service.web.database]
 type = "sqlite"
-path = "meta_data/dbgpt.db"
+path = %q
 
 [models]
 default_llm = "glm-4-9b-chat"
 default_embedding = "text2vec"
-`, controllers)}, "start", "webserver", "-c", "webserver.toml")
+`, controllers, guideDir+"/webserver/meta_data/dbgpt.db")},
+			// DB-GPT 0.7's webserver resolves a relative config path (and
+			// relative paths in it) against its install root, not its working
+			// directory (DBGPT-PROTOCOL.md): the guide's reader gives absolute ones.
+			"start", "webserver", "-c", guideDir+"/webserver/webserver.toml")
 	}
 
 	want := []row{

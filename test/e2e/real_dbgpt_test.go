@@ -326,14 +326,16 @@ func proxyScenario(t *testing.T, bin, version string) {
 		}
 	})
 
+	meta := componentDir + "webserver/data/dbgpt.db" // 0.6: LOCAL_DB_NAME
 	if gen == schema.GenerationTOML {
-		step(t, "meta-database", func(t *testing.T) {
-			mustExec(t, tc, testcluster.Server3, "test -s "+componentDir+"webserver/data/dbgpt-meta.db")
-			if out, err := tc.Exec(testcluster.Server3, "find /usr/local/lib/hactl-e2e -name '*.db'"); err != nil || strings.TrimSpace(out) != "" {
-				t.Errorf("a database landed in DB-GPT's install root: %q %v", out, err)
-			}
-		})
+		meta = componentDir + "webserver/data/dbgpt-meta.db"
 	}
+	step(t, "meta-database", func(t *testing.T) {
+		mustExec(t, tc, testcluster.Server3, "test -s "+meta)
+		if out, err := tc.Exec(testcluster.Server3, "find /usr/local/lib/hactl-e2e -name '*.db'"); err != nil || strings.TrimSpace(out) != "" {
+			t.Errorf("a database landed in DB-GPT's install root: %q %v", out, err)
+		}
+	})
 
 	step(t, "log-level", func(t *testing.T) {
 		p.WebLogLevel = "DEBUG"
@@ -355,11 +357,9 @@ func proxyScenario(t *testing.T, bin, version string) {
 
 	step(t, "destroy", func(t *testing.T) {
 		r := h.must(0, cmdTimeout, "destroy", "-auto-approve")
-		if gen == schema.GenerationTOML {
-			mustExec(t, tc, testcluster.Server3, "test -s "+componentDir+"webserver/data/dbgpt-meta.db")
-			if !strings.Contains(r.Stdout, "webserver: data kept in "+componentDir+"webserver/data on server3") {
-				t.Errorf("destroy does not say where it kept the webserver's data:\n%s", r)
-			}
+		mustExec(t, tc, testcluster.Server3, "test -s "+meta)
+		if !strings.Contains(r.Stdout, "webserver: data kept in "+componentDir+"webserver/data on server3") {
+			t.Errorf("destroy does not say where it kept the webserver's data:\n%s", r)
 		}
 		h.must(0, cmdTimeout, "destroy", "-auto-approve", "--purge-registry")
 		for _, s := range testcluster.Hosts {

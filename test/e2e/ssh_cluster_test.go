@@ -477,8 +477,18 @@ func sshScenario(t *testing.T, bin, version string) {
 					t.Errorf("%s: process left after destroy: %s", s, line)
 				}
 			}
-			if left := newItems(before[s], hactlFiles(t, tc, s)); len(left) > 0 {
-				t.Errorf("%s: files left after destroy: %v", s, left)
+			// The webserver's own metadata database is kept, like the
+			// registry, until destroy --purge-registry.
+			var kept []string
+			if s == testcluster.Server3 {
+				web, meta := deployDir+"/e2e/webserver", "/data/dbgpt.db"
+				if gen == schema.GenerationTOML {
+					meta = "/data/dbgpt-meta.db"
+				}
+				kept = []string{"/opt/hactl", deployDir, deployDir + "/e2e", web, web + "/.hactl-owner", web + "/data", web + "/data/README", web + meta}
+			}
+			if left := newItems(before[s], hactlFiles(t, tc, s)); !slices.Equal(left, kept) {
+				t.Errorf("%s: files left after destroy: %v, want %v", s, left, kept)
 			}
 		}
 		rep := h.status()
@@ -488,6 +498,12 @@ func sshScenario(t *testing.T, bin, version string) {
 		for _, c := range rep.Components {
 			if c.State != status.StateNotDeployed {
 				t.Errorf("after destroy %s is %s", c.Name, c.State)
+			}
+		}
+		h.must(0, cmdTimeout, "destroy", "-auto-approve", "--purge-registry")
+		for _, s := range testcluster.Hosts {
+			if left := newItems(before[s], hactlFiles(t, tc, s)); len(left) > 0 {
+				t.Errorf("%s: files left after destroy --purge-registry: %v", s, left)
 			}
 		}
 	})

@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -240,8 +242,41 @@ func webFromFlags(p *Parsed) (WebSettings, error) {
 		return s, err
 	}
 	var err error
-	s.Port, err = p.Int("port")
+	if s.Port, err = p.Int("port"); err != nil {
+		return s, err
+	}
+	err = metaFromEnv06(&s)
 	return s, err
+}
+
+// metaFromEnv06 reads the metadata database as DB-GPT 0.6 does
+// (dbgpt/_private/config.py, dbgpt/app/base.py _initialize_db): LOCAL_DB_TYPE
+// (sqlite), LOCAL_DB_NAME (dbgpt); for mysql LOCAL_DB_HOST (127.0.0.1),
+// LOCAL_DB_PORT (3306), LOCAL_DB_USER (root), LOCAL_DB_PASSWORD (aa123456);
+// for sqlite the file os.path.join(<root>/pilot/meta_data, NAME + ".db"),
+// which is NAME + ".db" itself when NAME is absolute.
+func metaFromEnv06(s *WebSettings) error {
+	get := func(k, def string) string {
+		if v, ok := os.LookupEnv(k); ok {
+			return v
+		}
+		return def
+	}
+	name := get("LOCAL_DB_NAME", "dbgpt")
+	if get("LOCAL_DB_TYPE", "sqlite") != "mysql" {
+		s.MetaDB = filepath.Join(InstallRoot(), "pilot", "meta_data", name+".db")
+		if filepath.IsAbs(name) {
+			s.MetaDB = name + ".db"
+		}
+		return nil
+	}
+	port, err := strconv.Atoi(get("LOCAL_DB_PORT", "3306"))
+	if err != nil {
+		return valueError(`dbgpt/_private/config.py", line 183, in __init__`, "invalid literal for int() with base 10: '%s'", get("LOCAL_DB_PORT", ""))
+	}
+	s.MetaMySQL = &DBSettings{Type: "mysql", Name: name, Host: get("LOCAL_DB_HOST", "127.0.0.1"), Port: port,
+		User: get("LOCAL_DB_USER", "root"), Password: get("LOCAL_DB_PASSWORD", "aa123456"), PoolSize: 10, MaxOverflow: 20}
+	return nil
 }
 
 func apiFromFlags(p *Parsed) (APISettings, error) {

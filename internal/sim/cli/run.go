@@ -217,17 +217,70 @@ func runWeb(ctx context.Context, s WebSettings) error {
 	if s.LLMModel != "" {
 		log.Infof("Default LLM model: %s", s.LLMModel)
 	}
-	if s.MetaDB != "" {
-		if err := createMetaDB(ctx, s.MetaDB); err != nil {
+	var meta *web.MetaDB
+	switch {
+	case s.MetaMySQL != nil:
+		if meta, err = openMetaMySQL(ctx, s.MetaMySQL, log); err != nil {
+			return err
+		}
+	case s.MetaDB != "":
+		if meta, err = createMetaDB(ctx, s.MetaDB); err != nil {
 			return err
 		}
 		log.Infof("Meta data database: sqlite:///%s", s.MetaDB)
+	}
+	if meta != nil {
+		defer meta.DB.Close()
 	}
 	probe, err := envDuration(EnvProbeInterval, 5*time.Second)
 	if err != nil {
 		return err
 	}
-	return web.RunWebserver(ctx, web.WebConfig{Host: s.Host, Port: s.Port, Light: s.Light, ControllerAddr: s.ControllerAddr, ProbeInterval: probe, Log: log})
+	return web.RunWebserver(ctx, web.WebConfig{Host: s.Host, Port: s.Port, Light: s.Light, ControllerAddr: s.ControllerAddr, ProbeInterval: probe, Log: log, Meta: meta})
+}
+
+// openMetaMySQL opens a MySQL metadata database as DB-GPT does: it creates
+// the database when it is missing (and fails the start on any other
+// connection error), but never its tables: "For safety considerations,
+// MySQL Database not support DDL init and upgrade".
+func openMetaMySQL(ctx context.Context, d *DBSettings, log *simlog.Logger) (*web.MetaDB, error) {
+	c := mysql.NewConfig()
+	c.User, c.Passwd, c.DBName = d.User, d.Password, d.Name
+	c.Net, c.Addr = "tcp", net.JoinHostPort(d.Host, strconv.Itoa(d.Port))
+	c.Params = map[string]string{"charset": "utf8mb4"}
+	c.Timeout = 10 * time.Second
+	db, err := sql.Open("mysql", c.FormatDSN())
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1049 {
+			db.Close()
+			log.Errorf("Error connecting to database %s: %v", d.Name, err)
+			return nil, fmt.Errorf("meta data database mysql://%s@%s/%s: %w", d.User, c.Addr, d.Name, err)
+		}
+		nc := c.Clone()
+		nc.DBName = ""
+		ndb, err := sql.Open("mysql", nc.FormatDSN())
+		if err == nil {
+			_, err = ndb.ExecContext(pctx, "CREATE DATABASE `"+strings.ReplaceAll(d.Name, "`", "``")+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+			ndb.Close()
+		}
+		if err != nil {
+			db.Close()
+			log.Errorf("Failed to create database %s: %v", d.Name, err)
+			return nil, err
+		}
+		log.Infof("Database %s successfully created", d.Name)
+	} else {
+		log.Infof("Database %s already exists", d.Name)
+	}
+	log.Warnf("For safety considerations, MySQL Database not support DDL init and upgrade. 1.If you are use DB-GPT firstly, please manually execute the following command to initialize, `mysql -h127.0.0.1 -uroot -p{your_password} < ./assets/schema/dbgpt.sql`")
+	log.Infof("Meta data database: mysql+pymysql://%s:******@%s/%s", d.User, c.Addr, d.Name)
+	return &web.MetaDB{DB: db, Dialect: "mysql"}, nil
 }
 
 func runAPI(ctx context.Context, s APISettings) error {
@@ -243,20 +296,21 @@ func runAPI(ctx context.Context, s APISettings) error {
 	return web.RunAPIServer(ctx, web.APIConfig{Host: s.Host, Port: s.Port, ControllerAddr: s.ControllerAddr, APIKeys: s.APIKeys, ProbeInterval: probe, Log: log})
 }
 
-// createMetaDB creates the webserver's SQLite metadata database (0.7), so
-// where it lands can be seen.
-func createMetaDB(ctx context.Context, path string) error {
+// createMetaDB opens the webserver's SQLite metadata database and creates
+// its tables, as DB-GPT does for SQLite (create_all).
+func createMetaDB(ctx context.Context, path string) (*web.MetaDB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer db.Close()
-	_, err = db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
-	if err != nil {
-		return fmt.Errorf("meta data database %s: %w", path, err)
+	for _, ddl := range []string{"CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)", web.ChatHistoryDDL("sqlite")} {
+		if _, err = db.ExecContext(ctx, ddl); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("(sqlite3.OperationalError) meta data database %s: %w", path, err)
+		}
 	}
-	return nil
+	return &web.MetaDB{DB: db, Dialect: "sqlite"}, nil
 }

@@ -71,8 +71,13 @@ type WebSettings struct {
 	EmbeddingModel string
 	LLMModel       string
 	CheckEmbedding bool
-	// MetaDB (0.7) is the resolved SQLite path of [service.web.database].
+	// MetaDB is the resolved SQLite path of the metadata database (0.7:
+	// [service.web.database]; 0.6: pilot/meta_data/<LOCAL_DB_NAME>.db);
+	// empty when MetaMySQL is set.
 	MetaDB string
+	// MetaMySQL is a MySQL metadata database (0.7: [service.web.database]
+	// type mysql; 0.6: LOCAL_DB_TYPE=mysql and LOCAL_DB_*).
+	MetaMySQL *DBSettings
 }
 
 // APISettings is the API server's resolved settings.

@@ -457,12 +457,39 @@ func webFromTOML(f *tomlFile) (WebSettings, error) {
 			return s, err
 		}
 		s.MetaDB = ""
-		if typ == "sqlite" {
+		switch typ {
+		case "sqlite":
 			p, err := tStr(db, webPath+".database", "path", "pilot/meta_data/dbgpt.db")
 			if err != nil {
 				return s, err
 			}
 			s.MetaDB = rootRelative(p)
+		case "mysql":
+			at := webPath + ".database"
+			d := &DBSettings{Type: "mysql", PoolSize: 5, MaxOverflow: 10}
+			for _, kv := range []struct {
+				key string
+				dst *string
+				def string
+			}{{"host", &d.Host, ""}, {"database", &d.Name, "dbgpt"}, {"user", &d.User, ""}, {"password", &d.Password, ""}} {
+				if *kv.dst, err = tStr(db, at, kv.key, kv.def); err != nil {
+					return s, err
+				}
+			}
+			if d.Port, err = tInt(db, at, "port", 3306); err != nil {
+				return s, err
+			}
+			if _, ok := db["password"]; !ok {
+				// As the registry's: the default is "${env:DBGPT_DB_PASSWORD}".
+				v, err := resolve("${env:DBGPT_DB_PASSWORD}", at+".password")
+				if err != nil {
+					return s, err
+				}
+				d.Password = v.(string)
+			}
+			s.MetaMySQL = d
+		default:
+			return s, fmt.Errorf("%s.database.type: unsupported database type %q (mysql or sqlite)", webPath, typ)
 		}
 	}
 	t := f.table(webPath)

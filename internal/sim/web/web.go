@@ -28,6 +28,8 @@ type WebConfig struct {
 	ControllerAddr []string
 	ProbeInterval  time.Duration
 	Log            *simlog.Logger
+	// Meta is the webserver's metadata database; nil: no chat-history routes.
+	Meta *MetaDB
 }
 
 // APIConfig is the API server's resolved settings.
@@ -72,6 +74,9 @@ func Serve(ctx context.Context, log *simlog.Logger, host string, port int, h htt
 func RunWebserver(ctx context.Context, c WebConfig) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/health", controller.Health)
+	if c.Meta != nil {
+		registerDialogue(mux, c.Meta, c.Log)
+	}
 	if c.Light {
 		p := upstream.New(c.ControllerAddr, c.ProbeInterval)
 		p.Start(ctx)

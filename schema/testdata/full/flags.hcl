@@ -145,6 +145,7 @@ webserver {
   default_llm       = model.llm
   default_embedding = model.text2vec
   log_level         = "INFO"
+  meta_database     = "registry"
   extra_args        = ["--disable_alembic_upgrade"]
   env               = { B = "2" }
 }
