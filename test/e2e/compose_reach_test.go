@@ -136,15 +136,19 @@ func reachMust(e *composeEnv, timeout time.Duration, args ...string) string {
 // connections to container addresses are refused (and counted: none is
 // tried with exec).
 func TestComposeReachableFromHost(t *testing.T) {
+	eachComposeCLI(t, composeReachable)
+}
+
+func composeReachable(t *testing.T, cli string) {
 	// Not the example's own version: newComposeEnv would sweep the example's
 	// project, which other tests may be running.
-	e := newComposeEnv(t, "0.6.2")
+	e := newComposeEnv(t, "0.6.2").withCLI(cli)
 	port := freePort(t)
 	src, err := os.ReadFile(e.example)
 	if err != nil {
 		t.Fatal(err)
 	}
-	project, volume := fmt.Sprintf("dbgpt-reach-%d", port), fmt.Sprintf("dbgpt-reach-%d-registry", port)
+	project, volume := fmt.Sprintf("dbgpt-reach-%s-%d", cli, port), fmt.Sprintf("dbgpt-reach-%s-%d-registry", cli, port)
 	text := strings.Replace(string(src), `"`+e.project+`"`, `"`+project+`"`, 1)
 	text = strings.Replace(text, `"`+e.volume+`"`, `"`+volume+`"`, 1)
 	text = strings.Replace(text, "webserver {\n", fmt.Sprintf("webserver {\n  port              = %d\n", port), 1)
@@ -174,7 +178,7 @@ func TestComposeReachableFromHost(t *testing.T) {
 
 	start := time.Now()
 	out := reachMust(e, 10*time.Minute, "apply", "-auto-approve")
-	t.Logf("compose apply with access exec: %s", time.Since(start).Round(100*time.Millisecond))
+	t.Logf("compose %s apply with access exec: %s", cli, time.Since(start).Round(100*time.Millisecond))
 	running := projectContainers(t, project)
 	for _, svc := range []string{"controller1", "controller2", "worker-llm", "worker-embedding", "webserver", "registry-db"} {
 		if !running[svc] {
