@@ -89,7 +89,8 @@ func TestRemovedServerRemembered(t *testing.T) {
 		t.Errorf("destroy with an unreachable recorded server:\n%s", out)
 	}
 	os.Remove(recFile)
-	h.run(0, "destroy", "-auto-approve")
+	// --purge-registry: the webserver's metadata database goes too.
+	h.run(0, "destroy", "-auto-approve", "--purge-registry")
 	for _, d := range []string{"deploy", "deploy2"} {
 		if _, err := os.Stat(filepath.Join(root, d)); !os.IsNotExist(err) {
 			t.Errorf("destroy left %s: %v", d, err)

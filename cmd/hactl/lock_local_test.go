@@ -214,7 +214,8 @@ func TestOneOperatorAtATime(t *testing.T) {
 	}
 	h.run(0, "apply", "-auto-approve")
 	h.run(0, "plan", "-detailed-exitcode")
-	h.run(0, "destroy", "-auto-approve")
+	// --purge-registry: the webserver's metadata database goes too.
+	h.run(0, "destroy", "-auto-approve", "--purge-registry")
 	if _, err := os.Stat(filepath.Join(root, "deploy")); !os.IsNotExist(err) {
 		t.Errorf("destroy left the deploy directory: %v", err)
 	}
