@@ -487,7 +487,10 @@ func sshScenario(t *testing.T, bin, version string) {
 				}
 				kept = []string{"/opt/hactl", deployDir, deployDir + "/e2e", web, web + "/.hactl-owner", web + "/data", web + "/data/README", web + meta}
 			}
-			if left := newItems(before[s], hactlFiles(t, tc, s)); !slices.Equal(left, kept) {
+			left := newItems(before[s], hactlFiles(t, tc, s))
+			slices.Sort(left)
+			slices.Sort(kept)
+			if !slices.Equal(left, kept) {
 				t.Errorf("%s: files left after destroy: %v, want %v", s, left, kept)
 			}
 		}
