@@ -22,10 +22,11 @@ import (
 // Image repositories. Tags are a hash of the build inputs; each build also
 // tags ":latest".
 const (
-	BaseRepo = "hactl-e2e/base"
-	HostRepo = "hactl-e2e/host"
-	DBRepo   = "hactl-e2e/db"
-	SimRepo  = "hactl-e2e/dbgpt-sim"
+	BaseRepo    = "hactl-e2e/base"
+	HostRepo    = "hactl-e2e/host"
+	SystemdRepo = "hactl-e2e/systemd"
+	DBRepo      = "hactl-e2e/db"
+	SimRepo     = "hactl-e2e/dbgpt-sim"
 
 	// Label is set on every image (and, by the harness, every container and
 	// network) so leftovers can be found and swept.
@@ -38,12 +39,14 @@ const (
 	recipe = "base-v1"
 )
 
-//go:embed host db sim
+//go:embed host systemd db sim
 var contexts embed.FS
 
 // Images names the built images by full reference (repo:hash).
 type Images struct {
 	Base, Host, DB string
+	// Systemd is built FROM Host: systemd as PID 1, sshd as ssh.service.
+	Systemd string
 }
 
 // Logf receives progress lines; nil discards them.
@@ -55,7 +58,7 @@ func (l Logf) printf(format string, args ...any) {
 	}
 }
 
-// Ensure builds the base, host and database images unless images with the
+// Ensure builds the base, host, systemd and database images unless images with the
 // same build inputs already exist. It is safe to call from several processes
 // at once: builds are serialised by a lock file.
 func Ensure(ctx context.Context, logf Logf) (Images, error) {
@@ -77,11 +80,16 @@ func Ensure(ctx context.Context, logf Logf) (Images, error) {
 	if err != nil {
 		return Images{}, err
 	}
+	// The host image's apt sources are the mirror's; its tag covers them.
+	systemd, err := ensureBuilt(ctx, SystemdRepo, "systemd", host, nil, logf)
+	if err != nil {
+		return Images{}, err
+	}
 	db, err := ensureBuilt(ctx, DBRepo, "db", base, map[string][]byte{"sources.list": sources}, logf)
 	if err != nil {
 		return Images{}, err
 	}
-	return Images{Base: base, Host: host, DB: db}, nil
+	return Images{Base: base, Host: host, Systemd: systemd, DB: db}, nil
 }
 
 // EnsureSim builds the dbgpt-sim image: the base image plus the given static
@@ -227,7 +235,7 @@ func Prune(ctx context.Context, keep []string, logf Logf) {
 	for _, k := range keep {
 		kept[k] = true
 	}
-	for _, repo := range []string{BaseRepo, HostRepo, DBRepo, SimRepo} {
+	for _, repo := range []string{BaseRepo, HostRepo, SystemdRepo, DBRepo, SimRepo} {
 		var out bytes.Buffer
 		if docker(ctx, &out, "images", repo, "--format", "{{.Repository}}:{{.Tag}}") != nil {
 			continue

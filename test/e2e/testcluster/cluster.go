@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -38,16 +39,37 @@ const (
 	Server2 = "server2"
 	Server3 = "server3"
 	DBHost  = "db"
+	// Bastion is the jump host of Options.Bastion (the plain host image).
+	Bastion = "bastion"
 )
 
 // Hosts are the SSH hosts, in order.
 var Hosts = []string{Server1, Server2, Server3}
 
+// Users on every SSH host (both images). The run's key is authorized for
+// User, DeployUser, NoSudoUser and PasswordSudoUser.
 const (
-	// User is the SSH user with the run's key; DeployUser is a non-root user
-	// with the same key and password-less sudo.
-	User       = "root"
+	// User is the SSH user the harness uses.
+	User = "root"
+	// DeployUser (uid 1000) has password-less sudo.
 	DeployUser = "deploy"
+	// NoSudoUser (uid 1001) has no sudo rights at all.
+	NoSudoUser = "nosudo"
+	// PasswordSudoUser (uid 1002) may use sudo, which asks for a password
+	// (a random one nobody knows): `sudo -n` fails.
+	PasswordSudoUser = "pwsudo"
+	// ServiceUser (uid and gid 999) is a system user with no login shell and
+	// no key, home /var/lib/dbgpt: what DB-GPT's processes may run as.
+	ServiceUser = "dbgpt"
+)
+
+// sshUsers are the users whose authorized_keys the harness writes, with their uid.
+var sshUsers = []struct {
+	name string
+	uid  int
+}{{DeployUser, 1000}, {NoSudoUser, 1001}, {PasswordSudoUser, 1002}}
+
+const (
 	// DBUser is the registry database user (MariaDB root, allowed from
 	// anywhere); DBPort its port; Database the registry database created at
 	// start unless Options.NoDatabase.
@@ -81,6 +103,13 @@ type Options struct {
 	NoDatabase bool
 	// NoSim skips building and installing dbgpt-sim (hosts then have no dbgpt).
 	NoSim bool
+	// Systemd runs server1–3 on the systemd image: systemd is PID 1, sshd
+	// runs as ssh.service, enabled units come back after RestartHost.
+	Systemd bool
+	// Bastion adds the host Bastion and makes it the only host of the
+	// cluster this machine can connect to (an iptables rule; needs root):
+	// the harness reaches the others through an SSH connection to it.
+	Bastion bool
 }
 
 // Cluster is one running test cluster.
@@ -99,14 +128,25 @@ type Cluster struct {
 	SimVersion string
 
 	t       testing.TB
+	opts    Options
 	ips     map[string]netip.Addr
 	signer  ssh.Signer
 	hostKey map[string]ssh.PublicKey
+	// dbNet is the go-sql-driver network name that dials through the
+	// bastion; http the transport of HTTPClient.
+	dbNet string
+	http  *http.Transport
 
 	mu      sync.Mutex
 	clients map[string]*ssh.Client
 	dbs     []*sql.DB
 	down    bool
+	ruleSet bool
+
+	// jump is the harness's SSH connection to the bastion; jumpMu
+	// serialises (re)connecting it.
+	jumpMu sync.Mutex
+	jump   *ssh.Client
 }
 
 // Start starts a cluster for t and registers its teardown with t.Cleanup. It
@@ -130,6 +170,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 		Generation: opts.Generation,
 		SimVersion: opts.SimVersion,
 		t:          t,
+		opts:       opts,
 		ips:        map[string]netip.Addr{},
 		hostKey:    map[string]ssh.PublicKey{},
 		clients:    map[string]*ssh.Client{},
@@ -147,6 +188,14 @@ func Start(t testing.TB, opts Options) *Cluster {
 	c.KeyPath = filepath.Join(c.Dir, "id_ed25519")
 	c.KnownHostsPath = filepath.Join(c.Dir, "known_hosts")
 	c.DBPassword = randHex(16)
+	c.http = &http.Transport{
+		DialContext:         func(ctx context.Context, _, addr string) (net.Conn, error) { return c.dialTCP(ctx, addr) },
+		MaxIdleConnsPerHost: 4, IdleConnTimeout: 30 * time.Second,
+	}
+	if opts.Bastion {
+		c.dbNet = "hactl-e2e-" + c.ID
+		mysql.RegisterDialContext(c.dbNet, c.dialTCP)
+	}
 	register(c)
 	t.Cleanup(c.teardown)
 
@@ -180,7 +229,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 		if err := os.WriteFile(c.KeyPath+".pub", ssh.MarshalAuthorizedKey(c.signer.PublicKey()), 0o644); err != nil {
 			return err
 		}
-		for _, h := range Hosts {
+		for _, h := range c.sshHosts() {
 			_, k, err := ed25519.GenerateKey(rand.Reader)
 			if err != nil {
 				return err
@@ -202,8 +251,20 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if err := c.createNetwork(ctx); err != nil {
 		t.Fatalf("test cluster: %v", err)
 	}
+	if opts.Bastion {
+		if os.Geteuid() != 0 {
+			t.Fatalf("test cluster: Options.Bastion needs root (an iptables rule)")
+		}
+		comment := ruleComment(c.ID, os.Getpid())
+		if err := iptables(ctx, nil, append([]string{"-I", "OUTPUT"}, isolationRule(c.Subnet, c.ips[Bastion], comment)...)...); err != nil {
+			t.Fatalf("test cluster: %v", err)
+		}
+		c.mu.Lock()
+		c.ruleSet = true
+		c.mu.Unlock()
+	}
 	var khosts bytes.Buffer
-	for _, h := range Hosts {
+	for _, h := range c.sshHosts() {
 		khosts.WriteString(knownhosts.Line([]string{c.ips[h].String(), h}, c.hostKey[h]) + "\n")
 	}
 	if err := os.WriteFile(c.KnownHostsPath, khosts.Bytes(), 0o600); err != nil {
@@ -211,16 +272,26 @@ func Start(t testing.TB, opts Options) *Cluster {
 	}
 
 	g, gctx = errgroup.WithContext(ctx)
-	for _, h := range Hosts {
+	for _, h := range c.sshHosts() {
 		g.Go(func() error {
 			files, err := c.hostFiles(h, hostKeys[h], simBinary, opts)
 			if err != nil {
 				return err
 			}
-			if err := c.run(gctx, imgs.Host, h, nil, files); err != nil {
+			image, extra := imgs.Host, []string(nil)
+			if c.isSystemd(h) {
+				image, extra = imgs.Systemd, systemdRunFlags
+			}
+			if err := c.run(gctx, image, h, extra, files); err != nil {
 				return err
 			}
-			return c.waitSSH(gctx, h)
+			if err := c.waitSSH(gctx, h); err != nil {
+				return err
+			}
+			if c.isSystemd(h) {
+				return c.waitBooted(gctx, h, true)
+			}
+			return nil
 		})
 	}
 	g.Go(func() error {
@@ -240,15 +311,63 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if err := g.Wait(); err != nil {
 		t.Fatalf("test cluster: %v", err)
 	}
-	t.Logf("test cluster %s up in %s (images and sim ready after %s; containers %s): server1 %s, server2 %s, server3 %s, db %s, dbgpt %s",
+	kind := "tini+sshd"
+	if opts.Systemd {
+		kind = "systemd"
+	}
+	access := "direct from this machine"
+	if opts.Bastion {
+		access = fmt.Sprintf("only through bastion %s (direct connections refused)", c.ips[Bastion])
+	}
+	t.Logf("test cluster %s up in %s (images and sim ready after %s; containers %s): server1 %s, server2 %s, server3 %s (%s), db %s, reached %s, dbgpt %s",
 		c.ID, time.Since(began).Round(10*time.Millisecond), prepared.Sub(began).Round(10*time.Millisecond),
 		time.Since(prepared).Round(10*time.Millisecond),
-		c.ips[Server1], c.ips[Server2], c.ips[Server3], c.ips[DBHost], c.SimVersion)
+		c.ips[Server1], c.ips[Server2], c.ips[Server3], kind, c.ips[DBHost], access, c.SimVersion)
 	return c
 }
 
-// IP returns the address of host (server1..3 or db) on the cluster network;
-// it is reachable from this machine.
+// systemdRunFlags start the systemd image (see test/images/README.md): /run
+// and /run/lock must be tmpfs for systemd, and it needs the cgroup
+// hierarchy (Docker's own mount of it is not enough on a cgroup v1 host).
+var systemdRunFlags = []string{"--tmpfs", "/run", "--tmpfs", "/run/lock", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro"}
+
+// sshHosts are the cluster's SSH hosts: server1..3 and the bastion if any.
+func (c *Cluster) sshHosts() []string {
+	if c.opts.Bastion {
+		return append(append([]string{}, Hosts...), Bastion)
+	}
+	return Hosts
+}
+
+// allHosts are the cluster's containers: server1..3, db, the bastion if any.
+func (c *Cluster) allHosts() []string {
+	hosts := append(append([]string{}, Hosts...), DBHost)
+	if c.opts.Bastion {
+		hosts = append(hosts, Bastion)
+	}
+	return hosts
+}
+
+func (c *Cluster) isSystemd(host string) bool { return c.opts.Systemd && slices.Contains(Hosts, host) }
+
+// waitBooted waits until systemd on host has finished booting; with
+// wantRunning a degraded system (a failed unit) is an error.
+func (c *Cluster) waitBooted(ctx context.Context, host string, wantRunning bool) error {
+	var out bytes.Buffer
+	// is-system-running exits non-zero unless running; --wait blocks until
+	// the boot is over.
+	_ = docker(ctx, &out, "exec", c.Container(host), "systemctl", "is-system-running", "--wait")
+	state := strings.TrimSpace(out.String())
+	if state == "running" || (!wantRunning && state == "degraded") {
+		return nil
+	}
+	failed, _ := c.Exec(host, "systemctl --failed --no-legend --no-pager; journalctl -n 30 --no-pager")
+	return fmt.Errorf("%s: systemd is %q after boot, want running:\n%s", host, state, failed)
+}
+
+// IP returns the address of host (server1..3, db, bastion) on the cluster
+// network. With Options.Bastion only the bastion's is reachable from this
+// machine; the others through it (SSH, DB, HTTPClient).
 func (c *Cluster) IP(host string) string {
 	ip, ok := c.ips[host]
 	if !ok {
@@ -263,11 +382,16 @@ func (c *Cluster) Container(host string) string { return "hactl-e2e-" + c.ID + "
 // DBAddr returns host:port of the registry database as seen from this machine.
 func (c *Cluster) DBAddr() string { return net.JoinHostPort(c.IP(DBHost), strconv.Itoa(DBPort)) }
 
-// DSN returns a go-sql-driver/mysql DSN for database (empty: none) on the db host.
+// DSN returns a go-sql-driver/mysql DSN for database (empty: none) on the db
+// host. With Options.Bastion its network is one registered in this process
+// that dials through the bastion.
 func (c *Cluster) DSN(database string) string {
 	cfg := mysql.NewConfig()
 	cfg.User, cfg.Passwd, cfg.DBName = DBUser, c.DBPassword, database
 	cfg.Net, cfg.Addr = "tcp", c.DBAddr()
+	if c.dbNet != "" {
+		cfg.Net = c.dbNet
+	}
 	cfg.ParseTime = true
 	cfg.Timeout = 5 * time.Second
 	return cfg.FormatDSN()
@@ -328,7 +452,7 @@ func (c *Cluster) createNetwork(ctx context.Context) error {
 		for i := 0; i < 10; i++ {
 			ip = ip.Next()
 		}
-		for _, h := range append(append([]string{}, Hosts...), DBHost) {
+		for _, h := range c.allHosts() {
 			ip = ip.Next()
 			c.ips[h] = ip
 		}
@@ -345,7 +469,7 @@ func (c *Cluster) labels() []string {
 func (c *Cluster) run(ctx context.Context, image, host string, extra []string, files []file) error {
 	args := []string{"create", "--name", c.Container(host), "--hostname", host,
 		"--network", c.Network, "--network-alias", host, "--ip", c.ips[host].String(),
-		"--stop-timeout", "2"}
+		"--stop-timeout", strconv.Itoa(c.stopTimeout(host))}
 	args = append(args, c.labels()...)
 	args = append(args, extra...)
 	args = append(args, image)
@@ -364,6 +488,15 @@ func (c *Cluster) run(ctx context.Context, image, host string, extra []string, f
 	return docker(ctx, nil, "start", c.Container(host))
 }
 
+// stopTimeout is how long docker stop/restart waits before killing: systemd
+// gets time to stop its units as at a shutdown.
+func (c *Cluster) stopTimeout(host string) int {
+	if c.isSystemd(host) {
+		return 10
+	}
+	return 2
+}
+
 func (c *Cluster) hostFiles(host string, hostKey ed25519.PrivateKey, simBinary string, opts Options) ([]file, error) {
 	block, err := ssh.MarshalPrivateKey(hostKey, "")
 	if err != nil {
@@ -375,8 +508,13 @@ func (c *Cluster) hostFiles(host string, hostKey ed25519.PrivateKey, simBinary s
 		{path: "etc/ssh/ssh_host_ed25519_key.pub", mode: 0o644, data: ssh.MarshalAuthorizedKey(c.hostKey[host])},
 		{path: "root/.ssh", mode: 0o700, dir: true},
 		{path: "root/.ssh/authorized_keys", mode: 0o600, data: auth},
-		{path: "home/deploy/.ssh", mode: 0o700, dir: true, uid: 1000},
-		{path: "home/deploy/.ssh/authorized_keys", mode: 0o600, data: auth, uid: 1000},
+	}
+	for _, u := range sshUsers {
+		files = append(files, file{path: "home/" + u.name + "/.ssh", mode: 0o700, dir: true, uid: u.uid},
+			file{path: "home/" + u.name + "/.ssh/authorized_keys", mode: 0o600, data: auth, uid: u.uid})
+	}
+	if host == Bastion {
+		return files, nil
 	}
 	if !opts.NoSim {
 		bin, err := os.ReadFile(simBinary)
@@ -428,8 +566,160 @@ func (c *Cluster) SSHConfig(user string) *ssh.ClientConfig {
 		HostKeyCallback: cb, HostKeyAlgorithms: []string{ssh.KeyAlgoED25519}, Timeout: 5 * time.Second}
 }
 
-func (c *Cluster) dial(host string) (*ssh.Client, error) {
-	return ssh.Dial("tcp", net.JoinHostPort(c.IP(host), "22"), c.SSHConfig(User))
+func (c *Cluster) dial(host string) (*ssh.Client, error) { return c.DialSSH(host, User) }
+
+// connectTimeout bounds a TCP connect and an SSH handshake of the harness.
+const connectTimeout = 5 * time.Second
+
+// DialSSH opens a new SSH connection to host as user (through the bastion
+// with Options.Bastion); the caller closes it.
+func (c *Cluster) DialSSH(host, user string) (*ssh.Client, error) {
+	addr := net.JoinHostPort(c.IP(host), "22")
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	defer cancel()
+	conn, err := c.dialTCP(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	return handshake(conn, addr, c.SSHConfig(user))
+}
+
+// handshake runs the SSH handshake on conn within connectTimeout (a
+// tunnelled connection has no deadlines of its own).
+func handshake(conn net.Conn, addr string, cfg *ssh.ClientConfig) (*ssh.Client, error) {
+	type result struct {
+		conn  ssh.Conn
+		chans <-chan ssh.NewChannel
+		reqs  <-chan *ssh.Request
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		cc, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+		done <- result{cc, chans, reqs, err}
+	}()
+	timer := time.NewTimer(connectTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			conn.Close()
+			return nil, r.err
+		}
+		return ssh.NewClient(r.conn, r.chans, r.reqs), nil
+	case <-timer.C:
+		conn.Close()
+		return nil, fmt.Errorf("ssh %s: no handshake within %s", addr, connectTimeout)
+	}
+}
+
+// dialTCP connects to addr (an address on the cluster network) from this
+// machine, or with Options.Bastion from the bastion, unless addr is the
+// bastion's own.
+func (c *Cluster) dialTCP(ctx context.Context, addr string) (net.Conn, error) {
+	host, _, _ := net.SplitHostPort(addr)
+	if !c.opts.Bastion || host == c.ips[Bastion].String() {
+		d := net.Dialer{Timeout: connectTimeout}
+		return d.DialContext(ctx, "tcp", addr)
+	}
+	for attempt := 0; ; attempt++ {
+		jump, err := c.jumpClient(ctx)
+		if err != nil {
+			return nil, err
+		}
+		conn, err := dialVia(ctx, jump, addr)
+		var refused *ssh.OpenChannelError
+		if err == nil || errors.As(err, &refused) || attempt > 0 || ctx.Err() != nil {
+			return conn, err
+		}
+		// The connection to the bastion broke (it was restarted, say): once more
+		// on a new one.
+		c.dropJump(jump)
+	}
+}
+
+// dialVia opens a direct-tcpip channel to addr on jump; x/crypto/ssh has no
+// deadline for that, so a stuck one is abandoned (and closed when it comes).
+func dialVia(ctx context.Context, jump *ssh.Client, addr string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*connectTimeout)
+	defer cancel()
+	type result struct {
+		conn net.Conn
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		conn, err := jump.Dial("tcp", addr)
+		done <- result{conn, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, fmt.Errorf("through the bastion to %s: %w", addr, r.err)
+		}
+		return r.conn, nil
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.conn != nil {
+				r.conn.Close()
+			}
+		}()
+		return nil, fmt.Errorf("through the bastion to %s: %w", addr, ctx.Err())
+	}
+}
+
+// jumpUser is who the harness's own tunnel logs in as on the bastion: not
+// root, so "Accepted publickey for root" lines in the bastion's log are
+// hactl's logins (and c.SSH(Bastion, ...)'s).
+const jumpUser = DeployUser
+
+// jumpClient returns the harness's SSH connection to the bastion, made on
+// first use and again after it broke.
+func (c *Cluster) jumpClient(ctx context.Context) (*ssh.Client, error) {
+	c.jumpMu.Lock()
+	defer c.jumpMu.Unlock()
+	if c.jump != nil {
+		return c.jump, nil
+	}
+	c.mu.Lock()
+	down := c.down
+	c.mu.Unlock()
+	if down {
+		return nil, errors.New("test cluster: torn down")
+	}
+	addr := net.JoinHostPort(c.ips[Bastion].String(), "22")
+	d := net.Dialer{Timeout: connectTimeout}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("bastion %s: %w", addr, err)
+	}
+	jump, err := handshake(conn, addr, c.SSHConfig(jumpUser))
+	if err != nil {
+		return nil, fmt.Errorf("bastion %s: %w", addr, err)
+	}
+	c.jump = jump
+	go func() {
+		jump.Wait()
+		c.dropJump(jump)
+	}()
+	return jump, nil
+}
+
+// dropJump forgets (and closes) jump if it is still the current connection.
+func (c *Cluster) dropJump(jump *ssh.Client) {
+	c.jumpMu.Lock()
+	if c.jump == jump {
+		c.jump = nil
+	}
+	c.jumpMu.Unlock()
+	jump.Close()
+}
+
+// HTTPClient returns an HTTP client that reaches the cluster's hosts (c.URL):
+// through the bastion with Options.Bastion, directly otherwise. Its Timeout
+// is 30 s; it is a new client each time, so a caller may change it.
+func (c *Cluster) HTTPClient() *http.Client {
+	return &http.Client{Transport: c.http, Timeout: 30 * time.Second}
 }
 
 // SSHClient returns a connected SSH client to host as root, reused between
@@ -528,9 +818,10 @@ func (c *Cluster) Exec(host, script string) (string, error) {
 // cut); StartHost brings it back with the same address and host key.
 func (c *Cluster) Kill(host string) error { return c.lever(host, "kill", c.Container(host)) }
 
-// StopHost stops host's container gracefully (SIGTERM, then kill after 2 s).
+// StopHost stops host's container gracefully (SIGTERM, then kill after 2 s;
+// on a systemd host a shutdown, killed after 10 s).
 func (c *Cluster) StopHost(host string) error {
-	return c.lever(host, "stop", "-t", "2", c.Container(host))
+	return c.lever(host, "stop", "-t", strconv.Itoa(c.stopTimeout(host)), c.Container(host))
 }
 
 // StartHost starts host's stopped or killed container and waits until it
@@ -539,12 +830,7 @@ func (c *Cluster) StartHost(host string) error {
 	if err := c.lever(host, "start", c.Container(host)); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if host == DBHost {
-		return c.waitDB(ctx)
-	}
-	return c.waitSSH(ctx, host)
+	return c.waitServing(host)
 }
 
 // Pause freezes every process of host (it stays on the network but answers
@@ -561,9 +847,64 @@ func (c *Cluster) Reconnect(host string) error {
 	return c.lever(host, "network", "connect", "--alias", host, "--ip", c.IP(host), c.Network, c.Container(host))
 }
 
+// RestartHost restarts host's container as a reboot: processes stop (on a
+// systemd host, systemd stops its units within 10 s), the container starts
+// again with the same address, host key and files, and RestartHost waits
+// until it serves again (sshd answers and, on a systemd host, the boot is
+// over; or the database accepts a login).
+func (c *Cluster) RestartHost(host string) error {
+	if err := c.lever(host, "restart", "-t", strconv.Itoa(c.stopTimeout(host)), c.Container(host)); err != nil {
+		return err
+	}
+	return c.waitServing(host)
+}
+
+func (c *Cluster) waitServing(host string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if host == DBHost {
+		return c.waitDB(ctx)
+	}
+	if err := c.waitSSH(ctx, host); err != nil {
+		return err
+	}
+	if c.isSystemd(host) {
+		return c.waitBooted(ctx, host, false)
+	}
+	return nil
+}
+
+// ContainerLog returns what host logged since its container was made: for a
+// systemd host the journal (journalctl, through docker exec; the container's
+// own output is empty), else the container's output (sshd's log on the
+// plain image: "Accepted publickey for <user> from ..." per login).
+func (c *Cluster) ContainerLog(host string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	if c.isSystemd(host) {
+		err := docker(ctx, &out, "exec", c.Container(host), "journalctl", "--no-pager", "-q")
+		return out.String(), err
+	}
+	cmd := exec.CommandContext(ctx, "docker", "logs", c.Container(host))
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("docker logs %s: %w", c.Container(host), err)
+	}
+	return out.String(), nil
+}
+
 func (c *Cluster) lever(host string, args ...string) error {
 	c.IP(host) // fails the test on an unknown host
 	c.dropClient(host)
+	if host == Bastion {
+		c.jumpMu.Lock()
+		jump := c.jump
+		c.jumpMu.Unlock()
+		if jump != nil {
+			c.dropJump(jump)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	return docker(ctx, nil, args...)
@@ -631,17 +972,33 @@ func (c *Cluster) teardown() {
 	for _, db := range c.dbs {
 		db.Close()
 	}
+	ruleSet := c.ruleSet
 	c.mu.Unlock()
+	c.jumpMu.Lock()
+	if c.jump != nil {
+		c.jump.Close()
+	}
+	c.jumpMu.Unlock()
+	c.http.CloseIdleConnections()
 	unregister(c)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if c.t.Failed() {
-		for _, h := range append(append([]string{}, Hosts...), DBHost) {
+		for _, h := range c.allHosts() {
+			if c.isSystemd(h) {
+				c.t.Logf("test cluster %s: last lines of %s's journal:\n%s", c.ID, h, journalTail(ctx, c.Container(h), 30))
+				continue
+			}
 			c.t.Logf("test cluster %s: last lines of %s's container log:\n%s", c.ID, h, containerLogs(ctx, c.Container(h), 15))
 		}
 	}
 	if err := removeRun(ctx, labelRun+"="+c.ID); err != nil {
 		c.t.Errorf("test cluster %s teardown: %v", c.ID, err)
+	}
+	if ruleSet {
+		if err := deleteRunRules(ctx, c.ID); err != nil {
+			c.t.Errorf("test cluster %s teardown: %v", c.ID, err)
+		}
 	}
 }
 

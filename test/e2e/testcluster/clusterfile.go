@@ -30,6 +30,25 @@ type HAParams struct {
 	// NoDefaultModels leaves default_llm and default_embedding out of the
 	// webserver, so removing a worker changes nothing else.
 	NoDefaultModels bool
+
+	// User is the SSH user of every server (default "root"); ServerUsers
+	// overrides it per server (e.g. server1 and server2 as NoSudoUser).
+	User        string
+	ServerUsers map[string]string
+	// Sudo runs hactl's commands through sudo (for a non-root User).
+	Sudo bool
+	// RunAs is the user the DB-GPT processes run as (default: hactl's).
+	RunAs string
+	// LogMaxSize caps each component's log, e.g. "256KiB" (default: hactl's).
+	LogMaxSize string
+	// Jump, when set, is the bastion every server is reached through.
+	Jump *JumpParams
+}
+
+// JumpParams are a jump block's values; the key is the servers' key_file.
+type JumpParams struct {
+	Address string
+	User    string // default: the server's user
 }
 
 var haTemplate = template.Must(template.New("cluster.hcl").Funcs(template.FuncMap{"inc": func(i int) int { return i + 1 }}).Parse(`# The DB-GPT HA guide's topology on the hactl e2e test cluster.
@@ -46,7 +65,16 @@ variable "registry_password" {
 }
 
 defaults {
-  user             = "root"
+  user             = "{{.User}}"
+{{- if .Sudo}}
+  sudo             = true
+{{- end}}
+{{- if .RunAs}}
+  run_as           = "{{.RunAs}}"
+{{- end}}
+{{- if .LogMaxSize}}
+  log_max_size     = "{{.LogMaxSize}}"
+{{- end}}
   key_file         = "{{.KeyFile}}"
   known_hosts_file = "{{.KnownHostsFile}}"
   host_key_policy  = "strict"
@@ -57,10 +85,22 @@ defaults {
 {{- if .CommandTimeout}}
   command_timeout  = "{{.CommandTimeout}}"
 {{- end}}
+{{- with .Jump}}
+
+  jump {
+    address = "{{.Address}}"
+{{- if .User}}
+    user    = "{{.User}}"
+{{- end}}
+  }
+{{- end}}
 }
 {{range $name := .ServerNames}}
 server "{{$name}}" {
   address = "{{index $.Servers $name}}"
+{{- with index $.ServerUsers $name}}
+  user    = "{{.}}"
+{{- end}}
 }
 {{end}}
 registry "mysql" {
@@ -123,6 +163,9 @@ func HAClusterFile(p HAParams) []byte {
 	if p.DeployDir == "" {
 		p.DeployDir = "/opt/hactl/e2e"
 	}
+	if p.User == "" {
+		p.User = User
+	}
 	if p.HeartbeatInterval == 0 {
 		p.HeartbeatInterval = 20
 	}
@@ -147,14 +190,19 @@ func HAClusterFile(p HAParams) []byte {
 }
 
 // HAParams returns the parameters of this cluster: its addresses, key,
-// known_hosts file, database and the version dbgpt claims.
+// known_hosts file (which has the bastion's key too), database, the version
+// dbgpt claims, and with Options.Bastion the jump host (the bastion, as root).
 func (c *Cluster) HAParams() HAParams {
 	servers := map[string]string{}
 	for _, h := range Hosts {
 		servers[h] = c.IP(h)
 	}
-	return HAParams{Version: c.SimVersion, Servers: servers, KeyFile: c.KeyPath, KnownHostsFile: c.KnownHostsPath,
-		DBHost: c.IP(DBHost), DBPort: DBPort, DBUser: DBUser}
+	p := HAParams{Version: c.SimVersion, Servers: servers, KeyFile: c.KeyPath, KnownHostsFile: c.KnownHostsPath,
+		DBHost: c.IP(DBHost), DBPort: DBPort, DBUser: DBUser, User: User}
+	if c.opts.Bastion {
+		p.Jump = &JumpParams{Address: c.IP(Bastion), User: User}
+	}
+	return p
 }
 
 // WriteClusterFile writes HAClusterFile(p) into the run's directory and

@@ -76,3 +76,37 @@ func TestHAClusterFileOptions(t *testing.T) {
 		t.Errorf("command timeout %s", got)
 	}
 }
+
+// The issue-10 knobs: a non-root user with sudo, per-server users, a jump
+// host in defaults; run_as and log_max_size are rendered as written.
+func TestHAClusterFileUsersAndJump(t *testing.T) {
+	p := HAParams{Version: "0.6.3", Servers: map[string]string{Server1: "10.0.0.11", Server2: "10.0.0.12", Server3: "10.0.0.13"},
+		KeyFile: "/k/id", KnownHostsFile: "/k/known_hosts", DBHost: "10.0.0.14", DBPort: DBPort, DBUser: DBUser,
+		User: DeployUser, Sudo: true, ServerUsers: map[string]string{Server1: NoSudoUser, Server2: NoSudoUser},
+		Jump: &JumpParams{Address: "10.0.0.15", User: User}}
+	src := HAClusterFile(p)
+	c, diags, _ := schema.Decode("cluster.hcl", src, schema.LoadOptions{Environ: []string{"HACTL_VAR_registry_password=pw"}})
+	if diags.HasErrors() || c == nil {
+		t.Fatalf("%s\n%s", diags.Error(), src)
+	}
+	want := map[string]string{Server1: NoSudoUser, Server2: NoSudoUser, Server3: DeployUser}
+	for _, s := range c.Servers {
+		if s.SSH.User != want[s.Name] || !s.SSH.Sudo {
+			t.Errorf("%s: user %q sudo %v, want %q with sudo", s.Name, s.SSH.User, s.SSH.Sudo, want[s.Name])
+		}
+		if j := s.SSH.Jump; j == nil || j.Address != "10.0.0.15" || j.User != User || j.Port != 22 || j.KeyFile != "/k/id" {
+			t.Errorf("%s: jump %+v", s.Name, j)
+		}
+	}
+
+	p = HAParams{Version: "0.6.3", Servers: p.Servers, RunAs: ServiceUser, LogMaxSize: "256KiB"}
+	src = HAClusterFile(p)
+	for _, line := range []string{`user             = "root"`, `run_as           = "dbgpt"`, `log_max_size     = "256KiB"`} {
+		if !strings.Contains(string(src), line) {
+			t.Errorf("no %s in\n%s", line, src)
+		}
+	}
+	if strings.Contains(string(src), "jump") || strings.Contains(string(src), "sudo") {
+		t.Errorf("jump or sudo without being asked:\n%s", src)
+	}
+}

@@ -53,6 +53,15 @@ func containerLogs(ctx context.Context, container string, n int) string {
 	return string(out)
 }
 
+// journalTail returns the last n lines of a systemd container's journal.
+func journalTail(ctx context.Context, container string, n int) string {
+	out, err := exec.CommandContext(ctx, "docker", "exec", container, "journalctl", "-n", strconv.Itoa(n), "--no-pager").CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("(journalctl in %s: %v: %s)", container, err, out)
+	}
+	return string(out)
+}
+
 func dockerUsable(ctx context.Context) error {
 	if _, err := exec.LookPath("docker"); err != nil {
 		return err
@@ -63,8 +72,8 @@ func dockerUsable(ctx context.Context) error {
 
 var sweepOnce sync.Once
 
-// sweep removes containers and networks left by test processes that are no
-// longer alive (killed by a timeout, say). Clusters of live processes, such as
+// sweep removes containers, networks and iptables rules left by test
+// processes that are no longer alive (killed by a timeout, say). Clusters of live processes, such as
 // another test package running at the same time, are left alone.
 func sweep(t testing.TB) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -87,9 +96,20 @@ func sweep(t testing.TB) {
 			if err != nil || pid <= 0 {
 				continue
 			}
-			if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			if processDead(pid) {
 				dead[f[0]] = true
 			}
+		}
+	}
+	// A dead run's iptables rule (Options.Bastion) would keep this machine
+	// from reaching whatever later gets its subnet.
+	if hasIptables() {
+		ids, err := deleteDeadRules(ctx)
+		if err != nil {
+			t.Logf("test cluster: sweep: %v", err)
+		}
+		for _, id := range ids {
+			t.Logf("test cluster: deleted the iptables rule of dead run %s", id)
 		}
 	}
 	for id := range dead {
@@ -148,6 +168,9 @@ func register(c *Cluster) {
 			for _, c := range clusters {
 				fmt.Fprintf(os.Stderr, "test cluster %s: %v: tearing down\n", c.ID, sig)
 				_ = removeRun(ctx, labelRun+"="+c.ID)
+				if c.opts.Bastion {
+					_ = deleteRunRules(ctx, c.ID)
+				}
 			}
 			os.Exit(130)
 		}()

@@ -27,14 +27,14 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("base %s\nhost %s\ndb   %s\n", imgs.Base, imgs.Host, imgs.DB)
-	keep := []string{imgs.Base, imgs.Host, imgs.DB}
+	fmt.Printf("base    %s\nhost    %s\nsystemd %s\ndb      %s\n", imgs.Base, imgs.Host, imgs.Systemd, imgs.DB)
+	keep := []string{imgs.Base, imgs.Host, imgs.Systemd, imgs.DB}
 	if *sim != "" {
 		ref, err := images.EnsureSim(ctx, *sim, logf)
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("sim  %s\n", ref)
+		fmt.Printf("sim     %s\n", ref)
 		keep = append(keep, ref)
 	}
 	if *prune {
