@@ -43,6 +43,9 @@ type HAParams struct {
 	LogMaxSize string
 	// Jump, when set, is the bastion every server is reached through.
 	Jump *JumpParams
+	// ServerEnv is each server's env (server name → variables), e.g. a
+	// dbgpt-sim knob for every process on server3.
+	ServerEnv map[string]map[string]string
 }
 
 // JumpParams are a jump block's values; the key is the servers' key_file.
@@ -100,6 +103,13 @@ server "{{$name}}" {
   address = "{{index $.Servers $name}}"
 {{- with index $.ServerUsers $name}}
   user    = "{{.}}"
+{{- end}}
+{{- with index $.ServerEnv $name}}
+  env     = {
+{{- range $k, $v := .}}
+    {{$k}} = "{{$v}}"
+{{- end}}
+  }
 {{- end}}
 }
 {{end}}

@@ -1,6 +1,7 @@
 package testcluster
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -83,7 +84,7 @@ func TestHAClusterFileUsersAndJump(t *testing.T) {
 	p := HAParams{Version: "0.6.3", Servers: map[string]string{Server1: "10.0.0.11", Server2: "10.0.0.12", Server3: "10.0.0.13"},
 		KeyFile: "/k/id", KnownHostsFile: "/k/known_hosts", DBHost: "10.0.0.14", DBPort: DBPort, DBUser: DBUser,
 		User: DeployUser, Sudo: true, ServerUsers: map[string]string{Server1: NoSudoUser, Server2: NoSudoUser},
-		Jump: &JumpParams{Address: "10.0.0.15", User: User}}
+		Jump: &JumpParams{Address: "10.0.0.15", User: User}, ServerEnv: map[string]map[string]string{Server3: {"B": "2", "A": "1"}}}
 	src := HAClusterFile(p)
 	c, diags, _ := schema.Decode("cluster.hcl", src, schema.LoadOptions{Environ: []string{"HACTL_VAR_registry_password=pw"}})
 	if diags.HasErrors() || c == nil {
@@ -93,6 +94,9 @@ func TestHAClusterFileUsersAndJump(t *testing.T) {
 	for _, s := range c.Servers {
 		if s.SSH.User != want[s.Name] || !s.SSH.Sudo {
 			t.Errorf("%s: user %q sudo %v, want %q with sudo", s.Name, s.SSH.User, s.SSH.Sudo, want[s.Name])
+		}
+		if wantEnv := p.ServerEnv[s.Name]; fmt.Sprint(s.Env) != fmt.Sprint(wantEnv) && len(s.Env)+len(wantEnv) > 0 {
+			t.Errorf("%s: env %v, want %v", s.Name, s.Env, wantEnv)
 		}
 		if j := s.SSH.Jump; j == nil || j.Address != "10.0.0.15" || j.User != User || j.Port != 22 || j.KeyFile != "/k/id" {
 			t.Errorf("%s: jump %+v", s.Name, j)
