@@ -44,6 +44,15 @@ func (p *Provider) Preflight(ctx context.Context, c *schema.Cluster, want []*pla
 			add(providers.Problem{Server: s.Name, What: "not reachable: " + err.Error(), Fix: reachFix(s)})
 			return nil
 		}
+		if s.SSH.Sudo {
+			// Every command there would fail the same way: one problem.
+			if _, err := p.host(s).Run(ctx, "true", nil); err != nil {
+				if se, ok := host.IsSudo(err); ok {
+					add(providers.Problem{Server: s.Name, What: se.What(), Fix: se.Fix()})
+					return nil
+				}
+			}
+		}
 		add(p.preflightServer(ctx, c, s, byServer[s.Name], want)...)
 		if c.Registry != nil && c.Registry.Type == schema.RegistryMySQL {
 			for _, ctl := range c.Controllers {
@@ -64,6 +73,26 @@ func (p *Provider) Preflight(ctx context.Context, c *schema.Cluster, want []*pla
 		return problems[i].Component < problems[j].Component
 	})
 	return problems
+}
+
+// sudoErrors runs a no-op through sudo on every server with sudo = true,
+// in parallel, and returns the sudo refusals (see host.SudoError), one
+// per server, in server order; nil when there are none.
+func (p *Provider) sudoErrors(ctx context.Context, servers []*schema.Server) error {
+	var sudoers []*schema.Server
+	for _, s := range servers {
+		if s.SSH.Sudo {
+			sudoers = append(sudoers, s)
+		}
+	}
+	errs := p.eachServer(ctx, sudoers, func(ctx context.Context, s *schema.Server) error {
+		_, err := p.host(s).Run(ctx, "true", nil)
+		if _, ok := host.IsSudo(err); ok {
+			return err
+		}
+		return nil
+	})
+	return joinServerErrors(errs)
 }
 
 func reachFix(s *schema.Server) string {
@@ -318,6 +347,9 @@ func (p *Provider) preflightServer(ctx context.Context, c *schema.Cluster, s *sc
 		}
 	}
 	out, err := p.host(s).Run(ctx, preflightScript(c, s, comps, modelPaths), nil)
+	if se, ok := host.IsSudo(err); ok {
+		return []providers.Problem{{Server: s.Name, What: se.What(), Fix: se.Fix()}}
+	}
 	if err != nil {
 		return []providers.Problem{{Server: s.Name, What: "pre-flight checks failed to run: " + err.Error(), Fix: "check that the ssh user can run sh (and sudo -n when sudo is set)"}}
 	}
