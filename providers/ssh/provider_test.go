@@ -412,7 +412,7 @@ func TestObserveSharedLocalDir(t *testing.T) {
 }
 
 func TestUnitFile(t *testing.T) {
-	u := string(unitFile("prod", "worker.llm", "/opt/hactl/prod/worker.llm", 15*time.Second))
+	u := string(unitFile("prod", "worker.llm", "/opt/hactl/prod/worker.llm", 15*time.Second, "", ""))
 	for _, want := range []string{
 		"WorkingDirectory=/opt/hactl/prod/worker.llm\n",
 		"ExecStart=/bin/sh \"/opt/hactl/prod/worker.llm/start.sh\"\n",
