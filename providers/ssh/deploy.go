@@ -333,7 +333,12 @@ func (p *Provider) Remove(ctx context.Context, o providers.Observed) error {
 	[ -d "$1" ] || return 0
 	_u=$(cat "$1/unit" 2>/dev/null)
 	stop_component "$1" || return 1
-	case $_u in hactl-*.service) rm -f "/etc/systemd/system/$_u"; systemctl daemon-reload 2>/dev/null;; esac
+	case $_u in hactl-*.service)
+		rm -f "/etc/systemd/system/$_u"
+		systemctl daemon-reload 2>/dev/null
+		systemctl reset-failed "$_u" >/dev/null 2>&1
+		;;
+	esac
 	# The data directory stays (with the owner mark, so the next deploy may
 	# reuse it); destroy --purge-registry deletes it (Teardown).
 	if [ -d "$1/`+dirData+`" ]; then
@@ -413,13 +418,21 @@ func (p *Provider) tailCommand(o providers.Observed, lines int, follow bool) (*s
 	if lines <= 0 {
 		lines = 20
 	}
-	tail := "exec tail -n " + strconv.Itoa(lines)
+	n := strconv.Itoa(lines)
+	tail := "exec tail -n " + n + ` "$f"`
 	if follow {
-		tail += " -F"
+		tail = "exec tail -n " + n + ` -F "$f"`
+	} else {
+		// Rotated a moment ago (see shRotate): the last lines begin in log.1.
+		tail = `if [ -f "$f.1" ] && [ "$(wc -l < "$f")" -lt ` + n + ` ]; then
+	{ tail -n ` + n + ` "$f.1"; cat "$f"; } | tail -n ` + n + `
+else
+	` + tail + `
+fi`
 	}
 	// A component not yet moved from the old layout logs there.
 	return s, fmt.Sprintf(`f=%s
 [ -f "$f" ] || [ ! -f %s ] || f=%s
-%s "$f"`, host.Quote(path.Join(dir, fileLog)), host.Quote(path.Join(legacyDir(s, o.Address), fileManifest)),
+%s`, host.Quote(path.Join(dir, fileLog)), host.Quote(path.Join(legacyDir(s, o.Address), fileManifest)),
 		host.Quote(path.Join(legacyDir(s, o.Address), fileLog)), tail), nil
 }
