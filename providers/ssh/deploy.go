@@ -137,6 +137,7 @@ echo 0 > "$d/restarts"
 	if useSystemd {
 		b.WriteString(host.FileScript("/etc/systemd/system/"+unit, unitFile(p.cluster.Name, comp.Address, dir, p.opts.StopTimeout, runAs, group), 0o644))
 	}
+	b.WriteString(p.registryChown(comp))
 	b.WriteString(host.FileScript(path.Join(dir, fileManifest), manifest, 0o644))
 	b.WriteString(startAndWatch(dir, unit, useSystemd, p.opts.StartCheck, runAs))
 	out, err := host.RunStdinScript(ctx, h, b.String())

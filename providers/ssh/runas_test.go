@@ -29,6 +29,9 @@ server "s1" {
   run_as        = %q
   log_max_size  = "64KiB"
 }
+registry "sqlite" {
+  path = %q
+}
 controller "c1" {
   server = server.s1
   port   = %d
@@ -50,8 +53,9 @@ func runAsUser(t *testing.T) *user.User {
 	return u
 }
 
-// TestRunAsAndLogCap deploys a dbgpt-sim controller that runs as another
-// user and writes 200 KiB of log a second, over SSH and locally: the
+// TestRunAsAndLogCap deploys a dbgpt-sim controller with an SQLite
+// registry that runs as another user and writes 200 KiB of log a second,
+// over SSH and locally: the registry, the
 // process and every file of its directory are that user's (the secret
 // environment still 0600), its log stays near its 64 KiB cap with the
 // rest in log.1, and removing it leaves no process (the rotator neither).
@@ -75,9 +79,10 @@ func TestRunAsAndLogCap(t *testing.T) {
 			}
 			port := freePort(t)
 			deployDir := filepath.Join(root, "deploy")
+			regFile := filepath.Join(root, "reg", "registry.db")
 			load := func(runAs string) *schema.Cluster {
 				file := filepath.Join(root, "cluster-"+runAs+".hcl")
-				os.WriteFile(file, []byte(fmt.Sprintf(runAsCluster, conn, deployDir, wrapper, runAs, port)), 0o644)
+				os.WriteFile(file, []byte(fmt.Sprintf(runAsCluster, conn, deployDir, wrapper, runAs, regFile, port)), 0o644)
 				c, err := schema.Load(file, schema.LoadOptions{})
 				if err != nil {
 					t.Fatal(err)
@@ -106,8 +111,18 @@ func TestRunAsAndLogCap(t *testing.T) {
 			if probs := p.Preflight(ctx, c, want); len(probs) != 0 {
 				t.Fatalf("pre-flight: %v", probs)
 			}
+			// hactl creates the SQLite registry (as root): its directory and
+			// file go to the user, whose controller writes it.
+			if err := p.Registry(c).Ensure(ctx); err != nil {
+				t.Fatal(err)
+			}
 			if err := p.Deploy(ctx, want[0]); err != nil {
 				t.Fatal(err)
+			}
+			for _, f := range []string{regFile, filepath.Dir(regFile)} {
+				if fi, err := os.Stat(f); err != nil || int(fi.Sys().(*syscall.Stat_t).Uid) != uid {
+					t.Errorf("%s is not %s's: %v", f, u.Username, err)
+				}
 			}
 			dir := filepath.Join(deployDir, "runas", "controller.c1")
 			removed := false
