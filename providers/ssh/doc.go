@@ -47,6 +47,8 @@
 // With run_as another user than hactl's commands run as, the component
 // directory is chowned to it after every deploy and the process runs as it
 // (the unit's User=/Group=, or run.sh started through setpriv or runuser);
-// root keeps stopping, removing and observing it. Root never follows a
-// link in such a directory: the few files it opens there are checked.
+// root keeps stopping, removing and observing it. Deploy clears the
+// directory (but for log, log.1 and data/) after stopping the component's
+// processes and removes a link left where it keeps a file, before root
+// writes there.
 package ssh
