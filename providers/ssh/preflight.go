@@ -218,7 +218,7 @@ for c in "$d"/*/*/manifest.json "$d"/*/manifest.json; do
 	done
 	r=$(cd "$c" 2>/dev/null && pwd -P) || continue
 	for x in $(strays "$c" "$r"); do
-		ls -l "/proc/$x/fd" 2>/dev/null | grep 'socket:' | sed "s|^|@@sock $rel |"
+		as_owner "$r" ls -l "/proc/$x/fd" 2>/dev/null | grep 'socket:' | sed "s|^|@@sock $rel |"
 	done
 done
 if [ -n "$sids" ]; then
@@ -229,7 +229,7 @@ if [ -n "$sids" ]; then
 		sid=$4
 		for e in $sids; do
 			if [ "${e%%%%:*}" = "$sid" ] || [ "${e%%%%:*}" = "${p#/proc/}" ]; then
-				ls -l "$p/fd" 2>/dev/null | grep 'socket:' | sed "s|^|@@sock ${e#*:} |"
+				as_owner "$d/${e#*:}" ls -l "$p/fd" 2>/dev/null | grep 'socket:' | sed "s|^|@@sock ${e#*:} |"
 			fi
 		done
 	done

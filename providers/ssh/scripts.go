@@ -30,11 +30,12 @@ const shAlive = `alive() {
 // files).
 const envMarker = "HACTL_DIR"
 
-// shStrays defines strays DIR REAL: the pids (one a line) of processes
-// working in REAL (DIR's physical path) whose environment says they were
-// started by hactl for DIR. One ls of every cwd link, then builtins; only
-// candidates have their environment read.
-const shStrays = `strays() {
+// shStraysHere defines strays_here DIR REAL: the pids (one a line) of
+// processes working in REAL (DIR's physical path) whose environment says
+// they were started by hactl for DIR, among those whose /proc entries this
+// user may read. One ls of every cwd link, then builtins; only candidates
+// have their environment read.
+const shStraysHere = `strays_here() {
 	ls -l /proc/[0-9]*/cwd 2>/dev/null | while IFS= read -r _line; do
 		case $_line in *" -> $2") ;; *) continue;; esac
 		_p=${_line%%/cwd -> *}
@@ -43,6 +44,43 @@ const shStrays = `strays() {
 		[ "$_p" = "$$" ] && continue
 		tr '\0' '\n' < "/proc/$_p/environ" 2>/dev/null | grep -qxF "` + envMarker + `=$1" && echo "$_p"
 	done
+}
+`
+
+// shAsOwner defines as_owner DIR CMD...: CMD, or, where hactl is root
+// without CAP_SYS_PTRACE (a container's root: then it may not read another
+// user's /proc/PID/cwd, fd or environ), CMD as the owner of DIR, a
+// component directory, which is the user its processes run as (run_as).
+// It needs as_user (shAsUser).
+const shAsOwner = `hactl_noptrace=
+if [ "$(id -u)" = 0 ]; then
+	_ce=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status 2>/dev/null)
+	[ $(( 0x${_ce:-0} >> 19 & 1 )) = 0 ] && hactl_noptrace=1
+fi
+as_owner() {
+	_od=$1
+	shift
+	if [ -n "$hactl_noptrace" ]; then
+		_oo=$(stat -c %U "$_od" 2>/dev/null)
+		if [ -n "$_oo" ] && [ "$_oo" != root ] && [ "$_oo" != UNKNOWN ]; then
+			as_user "$_oo" "$@" </dev/null
+			return
+		fi
+	fi
+	"$@"
+}
+`
+
+// shStrays defines strays DIR REAL: strays_here, and where root may not
+// read the /proc entries of the directory owner's processes, strays_here
+// again as that owner (see shAsOwner).
+var shStrays = shAsUser + shAsOwner + shStraysHere + `hactl_strays_def=` + host.Quote(shStraysHere) + `
+strays() {
+	{
+		strays_here "$1" "$2"
+		[ -n "$hactl_noptrace" ] && as_owner "$2" sh -c "$hactl_strays_def"'
+strays_here "$1" "$2"' _ "$1" "$2" 2>/dev/null
+	} | sort -u
 }
 `
 
@@ -55,7 +93,9 @@ func shStop(stopTimeout time.Duration) string {
 	ticks := int(stopTimeout/(100*time.Millisecond)) + 30
 	return shAlive + shStrays + fmt.Sprintf(`ours() {
 	case $1 in ''|*[!0-9]*) return 1;; esac
-	[ "$(readlink "/proc/$1/cwd" 2>/dev/null)" = "$2" ]
+	[ -d "/proc/$1" ] || return 1
+	_cw=$(readlink "/proc/$1/cwd" 2>/dev/null) || _cw=$(as_owner "$2" readlink "/proc/$1/cwd" 2>/dev/null)
+	[ "$_cw" = "$2" ]
 }
 stop_component() {
 	[ -d "$1" ] || return 0
