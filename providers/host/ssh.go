@@ -482,6 +482,12 @@ func (h *sshHost) Stream(ctx context.Context, script string, stdout io.Writer) e
 	}
 	var ee *ssh.ExitError
 	if errors.As(err, &ee) {
+		if h.settings.Sudo {
+			plain := func(ctx context.Context, script string) ([]byte, error) { return h.run(ctx, script, nil, false) }
+			if se := sudoError(ctx, h.name, h.user(), ee.ExitStatus(), stderr.String(), plain); se != nil {
+				return se
+			}
+		}
 		return &ExitError{Host: h.name, Status: ee.ExitStatus(), Stderr: stderr.String()}
 	}
 	if err != nil {
