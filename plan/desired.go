@@ -44,6 +44,10 @@ func Desired(c *schema.Cluster) ([]*Component, error) {
 		attrs["port"] = strconv.Itoa(port)
 		attrs["dbgpt_version"] = c.Version
 		attrs["dbgpt_command"] = srv.DBGPTCommand
+		setIf(attrs, "run_as", srv.RunAs)
+		if srv.LogMaxSize != 0 && srv.LogMaxSize != schema.DefaultLogMaxSize {
+			attrs["log_max_size"] = schema.FormatSize(srv.LogMaxSize)
+		}
 		comp := &Component{
 			Address: addr, Role: role, Name: name, Server: srv, Port: port,
 			Launch: l, Level: level, Attributes: attrs, StartTimeout: startTimeout,
@@ -308,6 +312,16 @@ func hashComponent(comp *Component) string {
 	put(comp.Server.Address)
 	put(comp.Server.DeployDir)
 	put(comp.Server.DBGPTCommand)
+	// Hashed only when set, so components deployed before these existed
+	// keep their hash.
+	if u := comp.Server.RunAs; u != "" {
+		put("run_as")
+		put(u)
+	}
+	if n := comp.Server.LogMaxSize; n != 0 && n != schema.DefaultLogMaxSize {
+		put("log_max_size")
+		put(strconv.FormatInt(n, 10))
+	}
 	put(strconv.Itoa(comp.Port))
 	put(strconv.Itoa(len(comp.Launch.Args)))
 	for _, a := range comp.Launch.Args {

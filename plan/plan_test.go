@@ -800,3 +800,23 @@ func TestServerEnvChangeUpdates(t *testing.T) {
 		t.Errorf("changes %s", got)
 	}
 }
+
+// TestHashRunAsLogMaxSize: run_as and log_max_size restart a component
+// when set, and leave the hash of one that sets neither as it was.
+func TestHashRunAsLogMaxSize(t *testing.T) {
+	c := testCluster(t)
+	base := desired(t, c)[0].Hash
+	s := c.Controllers[0].Server
+	s.RunAs = "dbgpt"
+	withUser := desired(t, c)[0].Hash
+	s.RunAs = ""
+	s.LogMaxSize = schema.DefaultLogMaxSize
+	if got := desired(t, c)[0].Hash; got != base {
+		t.Errorf("the default log_max_size changed the hash")
+	}
+	s.LogMaxSize = 1 << 20
+	withSize := desired(t, c)[0].Hash
+	if withUser == base || withSize == base || withUser == withSize {
+		t.Errorf("hashes: base %s, run_as %s, log_max_size %s", base, withUser, withSize)
+	}
+}

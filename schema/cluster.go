@@ -2,6 +2,7 @@ package schema
 
 import (
 	"net"
+	"os/user"
 	"strconv"
 	"strings"
 	"time"
@@ -135,8 +136,39 @@ type Server struct {
 	DBGPTArgv []string
 	// Env is the environment every component on this server gets (defaults'
 	// env merged under the server's own); a component's env wins.
-	Env       map[string]string
-	DeclRange hcl.Range
+	Env map[string]string
+	// RunAs is the user the components' processes run as and who owns
+	// their files; "" = the user hactl's commands run as (see CommandUser).
+	RunAs string
+	// LogMaxSize caps each component's hactl log in bytes (log_max_size):
+	// past it the log is moved aside to log.1.
+	LogMaxSize int64
+	DeclRange  hcl.Range
+}
+
+// CommandUser is the user hactl's commands run as on the server: root
+// with sudo, else the SSH user (with the local transport, the user
+// running hactl).
+func (s *Server) CommandUser() string {
+	if s.SSH.Sudo {
+		return "root"
+	}
+	if s.Transport == TransportLocal {
+		if u, err := user.Current(); err == nil {
+			return u.Username
+		}
+		return ""
+	}
+	return s.SSH.User
+}
+
+// ProcessUser is the user the server's components run as: RunAs, or the
+// command user.
+func (s *Server) ProcessUser() string {
+	if s.RunAs != "" {
+		return s.RunAs
+	}
+	return s.CommandUser()
 }
 
 // SSHSettings says how to reach a server over SSH.

@@ -305,6 +305,8 @@ func (d *decoder) decodeServer(sd *serverDecl, shared *hcl.BodyContent) {
 	a.str("known_hosts_file", &s.SSH.KnownHostsFile)
 	s.SSH.KnownHostsFile = d.localPath(s.SSH.KnownHostsFile)
 	a.boolean("sudo", &s.SSH.Sudo)
+	d.decodeRunAs(a, s, b.DefRange)
+	d.decodeLogMaxSize(a, s, b.DefRange)
 	a.duration("connect_timeout", &s.SSH.ConnectTimeout)
 	a.duration("command_timeout", &s.SSH.CommandTimeout)
 	if a.str("dbgpt_command", &s.DBGPTCommand) {
@@ -335,6 +337,46 @@ func (d *decoder) decodeServer(sd *serverDecl, shared *hcl.BodyContent) {
 	d.servers[name] = s
 	d.changed(rootServer)
 	d.cluster.Servers = append(d.cluster.Servers, s)
+}
+
+// userNameRe is a portable user name (useradd's default NAME_REGEX, with
+// upper case allowed): it goes into shell commands and systemd units.
+var userNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,31}$`)
+
+// decodeRunAs reads run_as: another user than the one hactl's commands run
+// as needs root to switch to it (and to chown the files).
+func (d *decoder) decodeRunAs(a *attrs, s *Server, def hcl.Range) {
+	if !a.str("run_as", &s.RunAs) {
+		return
+	}
+	rng := d.rangeOf(s, "run_as", def)
+	switch cu := s.CommandUser(); {
+	case !userNameRe.MatchString(s.RunAs):
+		d.add(errorf(rng, "Invalid run_as", "run_as %q is not a user name (letters, digits, `_`, `.`, `-`, at most 32, not starting with a digit, `.` or `-`).", s.RunAs))
+		s.RunAs = ""
+	case s.RunAs != cu && cu != "root":
+		d.add(errorf(rng, "run_as needs root",
+			"Server %q runs hactl's commands as %q, which cannot start processes as %q or give it their files: set sudo = true (or user = \"root\"), or leave run_as out to run them as %q.", s.Name, cu, s.RunAs, cu))
+	}
+}
+
+// decodeLogMaxSize reads log_max_size (default DefaultLogMaxSize).
+func (d *decoder) decodeLogMaxSize(a *attrs, s *Server, def hcl.Range) {
+	s.LogMaxSize = DefaultLogMaxSize
+	var v string
+	if !a.str("log_max_size", &v) {
+		return
+	}
+	rng := d.rangeOf(s, "log_max_size", def)
+	n, err := ParseSize(v)
+	switch {
+	case err != nil:
+		d.add(errorf(rng, "Invalid log_max_size", "log_max_size: %s.", err))
+	case n < MinLogMaxSize:
+		d.add(errorf(rng, "log_max_size too small", "log_max_size %q is less than the minimum of %s: the log is checked once a second, and a smaller cap would rotate away the lines that tell why a process failed.", v, FormatSize(MinLogMaxSize)))
+	default:
+		s.LogMaxSize = n
+	}
 }
 
 func (d *decoder) decodeDeployDir(a *attrs, s *Server, def hcl.Range) {

@@ -106,6 +106,9 @@ func TestFullValues(t *testing.T) {
 	if s1.Env["SHARED"] != "s1" || s1.Env["PYTHONPATH"] != "/opt/lib" || s1.Env["KEY"] != "secret" || s2.Env["SHARED"] != "defaults" || len(s2.Env) != 2 {
 		t.Errorf("env s1 %v s2 %v", s1.Env, s2.Env)
 	}
+	if s1.RunAs != "ops" || s2.RunAs != "dbgpt" || s1.LogMaxSize != 1<<20 || s2.LogMaxSize != 1<<20 || c.ServerByName("s3") != nil && c.ServerByName("s3").LogMaxSize != DefaultLogMaxSize {
+		t.Errorf("run_as s1 %q s2 %q, log_max_size s1 %d s2 %d", s1.RunAs, s2.RunAs, s1.LogMaxSize, s2.LogMaxSize)
+	}
 	gpt := c.ModelByName("gpt-4o")
 	if gpt.Provider != "proxy/openai" || gpt.APIBase != "https://api.example.com/v1" || gpt.APIKey.Reveal() != "secret" || gpt.Backend != "gpt-4o-mini" ||
 		gpt.StartTimeout != 90*time.Second || gpt.Path != "" || c.ModelByName("llm").Provider != ProviderHF {

@@ -52,4 +52,7 @@
 //	DBGPT_SIM_MANAGER_HEARTBEAT  WorkerManager@service heartbeat (default 20s)
 //	DBGPT_SIM_TRACE_CHECKER      non-empty: a controller logs "dbgpt-sim: heartbeat checker pass N"
 //	                             after each pass of its checker (DB-GPT logs nothing; for tests)
+//	DBGPT_SIM_CHATTY             a byte rate ("200KiB", "1MiB", bytes): every server process writes
+//	                             uvicorn-style access log lines ("GET /api/health ... 200 OK") to
+//	                             stdout at that rate, as a DB-GPT that logs every probe does
 package main

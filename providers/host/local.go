@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os/exec"
+	"os/user"
 	"syscall"
 	"time"
 )
@@ -29,9 +30,13 @@ func (h *localHost) DialContext(ctx context.Context, network, addr string) (net.
 }
 
 func (h *localHost) Run(ctx context.Context, script string, stdin io.Reader) ([]byte, error) {
+	return h.run(ctx, script, stdin, h.sudo)
+}
+
+func (h *localHost) run(ctx context.Context, script string, stdin io.Reader, sudo bool) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
-	argv := shellCommand(script, h.sudo)
+	argv := shellCommand(script, sudo)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdin = stdin
@@ -51,12 +56,25 @@ func (h *localHost) Run(ctx context.Context, script string, stdin io.Reader) ([]
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
+		if sudo {
+			plain := func(ctx context.Context, script string) ([]byte, error) { return h.run(ctx, script, nil, false) }
+			if se := sudoError(ctx, h.name, currentUser(), ee.ExitCode(), stderr.String(), plain); se != nil {
+				return stdout.Bytes(), se
+			}
+		}
 		return stdout.Bytes(), &ExitError{Host: h.name, Status: ee.ExitCode(), Stderr: stderr.String()}
 	}
 	if err != nil && !errors.Is(err, exec.ErrWaitDelay) {
 		return stdout.Bytes(), fmt.Errorf("%s: %w", h.name, err)
 	}
 	return stdout.Bytes(), nil
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "(this user)"
 }
 
 func (h *localHost) Stream(ctx context.Context, script string, stdout io.Writer) error {

@@ -482,6 +482,12 @@ func (h *sshHost) Stream(ctx context.Context, script string, stdout io.Writer) e
 	}
 	var ee *ssh.ExitError
 	if errors.As(err, &ee) {
+		if h.settings.Sudo {
+			plain := func(ctx context.Context, script string) ([]byte, error) { return h.run(ctx, script, nil, false) }
+			if se := sudoError(ctx, h.name, h.user(), ee.ExitStatus(), stderr.String(), plain); se != nil {
+				return se
+			}
+		}
 		return &ExitError{Host: h.name, Status: ee.ExitStatus(), Stderr: stderr.String()}
 	}
 	if err != nil {
@@ -491,6 +497,10 @@ func (h *sshHost) Stream(ctx context.Context, script string, stdout io.Writer) e
 }
 
 func (h *sshHost) Run(ctx context.Context, script string, stdin io.Reader) ([]byte, error) {
+	return h.run(ctx, script, stdin, h.settings.Sudo)
+}
+
+func (h *sshHost) run(ctx context.Context, script string, stdin io.Reader, sudo bool) ([]byte, error) {
 	timeout := orDefault(h.settings.CommandTimeout, defaults.CommandTimeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -498,12 +508,12 @@ func (h *sshHost) Run(ctx context.Context, script string, stdin io.Reader) ([]by
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer func() { release() }()
 	var stdout, stderr bytes.Buffer
 	sess.Stdin = stdin
 	sess.Stdout = &stdout
 	sess.Stderr = &stderr
-	argv := shellCommand(script, h.settings.Sudo)
+	argv := shellCommand(script, sudo)
 	if err := start(ctx, sess, Join(argv...)); err != nil {
 		if ctx.Err() != nil {
 			err = h.ctxErr(ctx)
@@ -522,8 +532,14 @@ func (h *sshHost) Run(ctx context.Context, script string, stdin io.Reader) ([]by
 	var ee *ssh.ExitError
 	if errors.As(err, &ee) {
 		status := ee.ExitStatus()
-		if h.settings.Sudo && status == 1 && strings.Contains(stderr.String(), "sudo:") && strings.Contains(stderr.String(), "password") {
-			return stdout.Bytes(), fmt.Errorf("server %s: sudo asks for a password for %s: allow it without one (NOPASSWD in sudoers) or connect as root: %s", h.name, h.user(), strings.TrimSpace(stderr.String()))
+		if sudo {
+			// The session is released before classifying: that runs a command too.
+			release()
+			release = func() {}
+			plain := func(ctx context.Context, script string) ([]byte, error) { return h.run(ctx, script, nil, false) }
+			if se := sudoError(ctx, h.name, h.user(), status, stderr.String(), plain); se != nil {
+				return stdout.Bytes(), se
+			}
 		}
 		return stdout.Bytes(), &ExitError{Host: h.name, Status: status, Stderr: stderr.String()}
 	}

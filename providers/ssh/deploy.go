@@ -65,13 +65,22 @@ func (p *Provider) Deploy(ctx context.Context, comp *plan.Component) error {
 	}
 	files[fileEnv] = fileSpec{env, 0o644}
 	files[fileSecretEnv] = fileSpec{secretEnv, 0o600}
-	files[fileStart] = fileSpec{startScript(comp.Address, dir, dbgptArgv(s), launch.Args), 0o755}
+	files[fileStart] = fileSpec{startScript(comp.Address, dir, dbgptArgv(s), launch.Args, logMaxSize(s)), 0o755}
 	m := Manifest{
 		Format: 1, Cluster: p.cluster.Name, Address: comp.Address, Role: comp.Role, Name: comp.Name,
 		Server: s.Name, Port: comp.Port, Hash: comp.Hash, Attributes: comp.Attributes,
 		Supervisor: supervisorProcess, DeployedAt: time.Now().UTC().Truncate(time.Second),
 	}
 	unit := unitName(p.cluster.Name, comp.Address)
+	runAs := switchUser(s)
+	group := ""
+	if useSystemd && runAs != "" {
+		out, err := h.Run(ctx, "id -gn "+host.Quote(runAs), nil)
+		if err != nil {
+			return fail("finding the group of run_as user "+runAs, err)
+		}
+		group = strings.TrimSpace(string(out))
+	}
 	if useSystemd {
 		m.Supervisor, m.Unit = supervisorSystemd, unit
 		files[fileUnit] = fileSpec{[]byte(unit + "\n"), 0o644}
@@ -100,11 +109,14 @@ if ! owned "$d"; then
 	exit 1
 fi
 stop_component "$d" || exit 1
+# The directory may belong to the user the processes run as: what root
+# writes or opens in it is never a link that user could have planted.
+for f in `+fileOwner+` `+fileLog+` `+fileLogOld+`; do [ -L "$d/$f" ] && rm -f "$d/$f"; done
 moved=
 if ours_manifest "$o"; then stop_component "$o" || exit 1; moved=1; fi
 mkdir -p "$d" && chmod 0755 "$d" || exit 1
 printf '%%s\n' %s > "$d/%s" || exit 1
-find "$d" -mindepth 1 -maxdepth 1 ! -name log ! -name `+dirData+` ! -name %s -exec rm -rf {} + || exit 1
+find "$d" -mindepth 1 -maxdepth 1 ! -name log ! -name `+fileLogOld+` ! -name `+dirData+` ! -name %s -exec rm -rf {} + || exit 1
 if [ -n "$moved" ]; then
 	[ -f "$o/log" ] && [ ! -f "$d/log" ] && mv "$o/log" "$d/log"
 	rm -rf "$o"
@@ -123,10 +135,11 @@ echo 0 > "$d/restarts"
 		b.WriteString(host.FileScript(path.Join(dir, name), files[name].content, files[name].mode))
 	}
 	if useSystemd {
-		b.WriteString(host.FileScript("/etc/systemd/system/"+unit, unitFile(p.cluster.Name, comp.Address, dir, p.opts.StopTimeout), 0o644))
+		b.WriteString(host.FileScript("/etc/systemd/system/"+unit, unitFile(p.cluster.Name, comp.Address, dir, p.opts.StopTimeout, runAs, group), 0o644))
 	}
+	b.WriteString(p.registryChown(comp))
 	b.WriteString(host.FileScript(path.Join(dir, fileManifest), manifest, 0o644))
-	b.WriteString(startAndWatch(dir, unit, useSystemd, p.opts.StartCheck))
+	b.WriteString(startAndWatch(dir, unit, useSystemd, p.opts.StartCheck, runAs))
 	out, err := host.RunStdinScript(ctx, h, b.String())
 	if err != nil {
 		return fail("writing files and starting", err)
@@ -162,10 +175,60 @@ type fileSpec struct {
 	mode    os.FileMode
 }
 
+// switchUser is the user the server's processes are started as when that
+// is not the user hactl's commands run as (run_as); "" when no switch is
+// needed.
+func switchUser(s *schema.Server) string {
+	if s.RunAs == "" || s.RunAs == s.CommandUser() {
+		return ""
+	}
+	return s.RunAs
+}
+
+func logMaxSize(s *schema.Server) int64 {
+	if s.LogMaxSize <= 0 {
+		return schema.DefaultLogMaxSize
+	}
+	return s.LogMaxSize
+}
+
+// shOwnTo defines own_to DIR USER: when hactl runs as root, give DIR and
+// everything in it (not following links) to USER and its primary group,
+// if anything there is not theirs already. Modes stay: secret files stay
+// 0600, now the process user's.
+const shOwnTo = `own_to() {
+	[ "$(id -u)" = 0 ] || return 0
+	_ou=$(id -u "$2") && _og=$(id -g "$2") || { echo "run_as user $2 does not exist" >&2; return 1; }
+	[ -z "$(find "$1" \( ! -user "$_ou" -o ! -group "$_og" \) -print -quit 2>/dev/null)" ] && return 0
+	chown -R "$_ou:$_og" "$1"
+}
+`
+
+// shAsUser defines as_user USER CMD...: run CMD as USER (with its HOME,
+// USER and LOGNAME), through setpriv or, without it, runuser (both of
+// util-linux); it fails saying so when neither is installed.
+const shAsUser = `as_user() {
+	_au=$1
+	shift
+	if command -v setpriv >/dev/null 2>&1; then
+		_ah=$(getent passwd "$_au" | cut -d: -f6)
+		_ag=$(id -g "$_au") || return 1
+		HOME=${_ah:-/} USER=$_au LOGNAME=$_au setpriv --reuid="$_au" --regid="$_ag" --init-groups -- "$@"
+	elif command -v runuser >/dev/null 2>&1; then
+		runuser -u "$_au" -- "$@"
+	else
+		echo "neither setpriv nor runuser (util-linux) is installed: cannot run processes as run_as user $_au" >&2
+		return 127
+	fi
+}
+`
+
 // startAndWatch starts the supervisor (or unit) and prints "ok <pid>" when
 // the process is still up after the check period and was not restarted,
-// else "failed <why>", "alive 0|1" and the new lines of the log.
-func startAndWatch(dir, unit string, useSystemd bool, check time.Duration) string {
+// else "failed <why>", "alive 0|1" and the new lines of the log. runAs,
+// when set, is the user the processes run as (see switchUser); the
+// component directory is given to the user the processes run as.
+func startAndWatch(dir, unit string, useSystemd bool, check time.Duration, runAs string) string {
 	ticks := int(check / (200 * time.Millisecond))
 	if ticks < 1 {
 		ticks = 1
@@ -173,17 +236,38 @@ func startAndWatch(dir, unit string, useSystemd bool, check time.Duration) strin
 	start := `setsid=; command -v setsid >/dev/null 2>&1 && setsid=setsid
 $setsid nohup sh ./run.sh >> log 2>&1 < /dev/null &
 `
+	if runAs != "" {
+		// The supervisor runs as the user, and opens the log as it.
+		start = `setsid=; command -v setsid >/dev/null 2>&1 && setsid=setsid
+u=` + host.Quote(runAs) + `
+as_user "$u" true || exit 1
+sup='exec '$setsid' nohup sh ./run.sh >> log 2>&1 < /dev/null'
+(
+	trap '' HUP
+	if command -v setpriv >/dev/null 2>&1; then
+		h=$(getent passwd "$u" | cut -d: -f6)
+		HOME=${h:-/} USER=$u LOGNAME=$u exec setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups -- sh -c "$sup"
+	fi
+	exec runuser -u "$u" -- sh -c "$sup"
+) >/dev/null 2>&1 < /dev/null &
+`
+	}
 	restarts := `r=$(cat restarts 2>/dev/null)`
 	if useSystemd {
-		start = "systemctl daemon-reload && systemctl enable " + host.Quote(unit) + " >/dev/null 2>&1 && systemctl restart " + host.Quote(unit) + " || exit 1\n"
+		start = "systemctl daemon-reload && systemctl reset-failed " + host.Quote(unit) + " >/dev/null 2>&1; systemctl enable " + host.Quote(unit) + " >/dev/null 2>&1 && systemctl restart " + host.Quote(unit) + " || exit 1\n"
 		restarts = `r=$(systemctl show -p NRestarts --value ` + host.Quote(unit) + ` 2>/dev/null)`
 	}
-	return shAlive + fmt.Sprintf(`cd %s || exit 1
+	owner := `"$(id -un)"`
+	if runAs != "" {
+		owner = host.Quote(runAs)
+	}
+	return shAlive + shOwnTo + shAsUser + fmt.Sprintf(`cd %s || exit 1
 `+envMarker+`=%s
 export `+envMarker+`
 (umask 077 && : >> log) && chmod 0600 log
 size=$(wc -c < log)
 echo "hactl: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) deploy: starting" >> log
+own_to . %s || exit 1
 %s
 i=0
 while [ $i -lt %d ]; do
@@ -199,8 +283,13 @@ if [ "${r:-0}" = 0 ] && alive "$c"; then
 fi
 echo "failed: restarted ${r:-0} times, pid ${c:-none}"
 if alive "$c"; then echo "alive 1"; else echo "alive 0"; fi
-tail -c +$((size + 1)) log | tail -n `+strconv.Itoa(logTailLines)+`
-`, host.Quote(dir), host.Quote(dir), start, ticks, restarts)
+# Rotated since (see shRotate): the new lines start in log.1.
+if [ "$(wc -c < log)" -lt "$size" ]; then
+	{ tail -c +$((size + 1)) `+fileLogOld+` 2>/dev/null; cat log; } | tail -n `+strconv.Itoa(logTailLines)+`
+else
+	tail -c +$((size + 1)) log | tail -n `+strconv.Itoa(logTailLines)+`
+fi
+`, host.Quote(dir), host.Quote(dir), owner, start, ticks, restarts)
 }
 
 // usesSystemd reports (once per server) whether components there run as
@@ -245,7 +334,12 @@ func (p *Provider) Remove(ctx context.Context, o providers.Observed) error {
 	[ -d "$1" ] || return 0
 	_u=$(cat "$1/unit" 2>/dev/null)
 	stop_component "$1" || return 1
-	case $_u in hactl-*.service) rm -f "/etc/systemd/system/$_u"; systemctl daemon-reload 2>/dev/null;; esac
+	case $_u in hactl-*.service)
+		rm -f "/etc/systemd/system/$_u"
+		systemctl daemon-reload 2>/dev/null
+		systemctl reset-failed "$_u" >/dev/null 2>&1
+		;;
+	esac
 	# The data directory stays (with the owner mark, so the next deploy may
 	# reuse it); destroy --purge-registry deletes it (Teardown).
 	if [ -d "$1/`+dirData+`" ]; then
@@ -325,13 +419,21 @@ func (p *Provider) tailCommand(o providers.Observed, lines int, follow bool) (*s
 	if lines <= 0 {
 		lines = 20
 	}
-	tail := "exec tail -n " + strconv.Itoa(lines)
+	n := strconv.Itoa(lines)
+	tail := "exec tail -n " + n + ` "$f"`
 	if follow {
-		tail += " -F"
+		tail = "exec tail -n " + n + ` -F "$f"`
+	} else {
+		// Rotated a moment ago (see shRotate): the last lines begin in log.1.
+		tail = `if [ -f "$f.1" ] && [ "$(wc -l < "$f")" -lt ` + n + ` ]; then
+	{ tail -n ` + n + ` "$f.1"; cat "$f"; } | tail -n ` + n + `
+else
+	` + tail + `
+fi`
 	}
 	// A component not yet moved from the old layout logs there.
 	return s, fmt.Sprintf(`f=%s
 [ -f "$f" ] || [ ! -f %s ] || f=%s
-%s "$f"`, host.Quote(path.Join(dir, fileLog)), host.Quote(path.Join(legacyDir(s, o.Address), fileManifest)),
+%s`, host.Quote(path.Join(dir, fileLog)), host.Quote(path.Join(legacyDir(s, o.Address), fileManifest)),
 		host.Quote(path.Join(legacyDir(s, o.Address), fileLog)), tail), nil
 }

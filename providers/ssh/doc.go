@@ -31,7 +31,10 @@
 //	data/           DB-GPT's own data (the webserver's meta database): kept
 //	                by deploys and by Remove (with the owner mark, so a later
 //	                deploy reuses it); Teardown with purge deletes it
-//	log             stdout and stderr of the process and the supervisor, 0600
+//	log             stdout and stderr of the process and the supervisor, 0600;
+//	                past log_max_size copied to log.1 and emptied in place
+//	                (start.sh's rotator, see shRotate)
+//	log.1           the log before its last rotation
 //	unit            name of the systemd unit, when systemd supervises
 //
 // The supervisor restarts the process when it exits (backoff 1 s doubling to
@@ -40,4 +43,12 @@
 // process's working directory is the component directory, so a recycled pid
 // is never signalled. Where systemd is PID 1 and hactl is root, a unit
 // hactl-<cluster>-<address>.service (Restart=always) runs start.sh instead.
+//
+// With run_as another user than hactl's commands run as, the component
+// directory is chowned to it after every deploy and the process runs as it
+// (the unit's User=/Group=, or run.sh started through setpriv or runuser);
+// root keeps stopping, removing and observing it. Deploy clears the
+// directory (but for log, log.1 and data/) after stopping the component's
+// processes and removes a link left where it keeps a file, before root
+// writes there.
 package ssh

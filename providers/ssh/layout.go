@@ -23,6 +23,7 @@ const (
 	fileStart      = "start.sh"     // cd, source env files, exec dbgpt
 	fileRun        = "run.sh"       // supervisor loop
 	fileLog        = "log"
+	fileLogOld     = "log.1" // the log before its last rotation (see shRotate)
 	fileRestarts   = "restarts"
 	fileSupervisor = "supervisor.pid"
 	fileChild      = "child.pid"
@@ -36,7 +37,7 @@ const (
 var reserved = map[string]bool{
 	fileManifest: true, fileEnv: true, fileSecretEnv: true, fileStart: true, fileRun: true,
 	fileLog: true, fileOwner: true, fileRestarts: true, fileSupervisor: true, fileChild: true, fileStartedAt: true, fileUnit: true,
-	fileExits: true, fileExits + ".tmp": true, fileAttempts: true,
+	fileExits: true, fileExits + ".tmp": true, fileAttempts: true, fileLogOld: true, fileLogOld + ".tmp": true,
 }
 
 // Supervisor kinds recorded in the manifest.

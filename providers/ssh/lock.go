@@ -60,6 +60,14 @@ echo "@@held"
 cat "$f" 2>/dev/null
 `
 	out, err := host.RunStdinScript(ctx, l.p.host(l.server), script)
+	if _, ok := host.IsSudo(err); ok {
+		// The lock is the first command of an apply or a destroy: name
+		// every server where sudo refuses, not only the lock's.
+		if all := l.p.sudoErrors(ctx, l.p.cluster.Servers); all != nil {
+			return nil, all
+		}
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -214,15 +214,20 @@ func (f found) observed() providers.Observed {
 	if o.Address == "" {
 		o.Address = f.dir
 	}
+	o.PID = f.child
 	switch {
 	case f.unitSeen:
-		o.Running = f.unitActive && f.childAlive
+		// systemd knows the process: start.sh execs it as the unit's main
+		// process, so MainPID is it (child.pid says the same once written).
+		o.Running = f.unitActive && (f.unitMainPID > 0 || f.childAlive)
+		if f.unitMainPID > 0 {
+			o.PID = f.unitMainPID
+		}
 	default:
 		o.Running = f.supAlive && f.childAlive
 	}
-	if o.Running {
-		o.PID = f.child
-	} else {
+	if !o.Running {
+		o.PID = 0
 		o.StartedAt = time.Time{}
 	}
 	return o

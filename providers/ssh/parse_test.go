@@ -68,6 +68,16 @@ func TestParseObserve(t *testing.T) {
 	if !o.Running || o.PID != 300 || o.Restarts != 4 {
 		t.Errorf("systemd: %+v", o)
 	}
+	// systemd restarted the process and start.sh has not written child.pid
+	// yet: the unit's MainPID is the process; an inactive unit runs nothing.
+	fs, _ = parseObserve([]byte("@@component c/x\n@@manifest {}\n@@supervisor 0 0\n@@child 300 0\n@@restarts 0\n@@unit active 412 5\n" +
+		"@@component c/y\n@@manifest {}\n@@supervisor 0 0\n@@child 300 1\n@@unit activating 0 6\n"))
+	if o := fs[0].observed(); !o.Running || o.PID != 412 || o.Restarts != 5 {
+		t.Errorf("systemd, MainPID: %+v", o)
+	}
+	if o := fs[1].observed(); o.Running || o.PID != 0 || o.Restarts != 6 {
+		t.Errorf("systemd, restarting: %+v", o)
+	}
 	if _, err := parseObserve([]byte("@@component x\n@@manifest {not json\n")); err == nil || !strings.Contains(err.Error(), "manifest of x") {
 		t.Errorf("bad manifest: %v", err)
 	}

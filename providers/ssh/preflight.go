@@ -44,6 +44,15 @@ func (p *Provider) Preflight(ctx context.Context, c *schema.Cluster, want []*pla
 			add(providers.Problem{Server: s.Name, What: "not reachable: " + err.Error(), Fix: reachFix(s)})
 			return nil
 		}
+		if s.SSH.Sudo {
+			// Every command there would fail the same way: one problem.
+			if _, err := p.host(s).Run(ctx, "true", nil); err != nil {
+				if se, ok := host.IsSudo(err); ok {
+					add(providers.Problem{Server: s.Name, What: se.What(), Fix: se.Fix()})
+					return nil
+				}
+			}
+		}
 		add(p.preflightServer(ctx, c, s, byServer[s.Name], want)...)
 		if c.Registry != nil && c.Registry.Type == schema.RegistryMySQL {
 			for _, ctl := range c.Controllers {
@@ -64,6 +73,26 @@ func (p *Provider) Preflight(ctx context.Context, c *schema.Cluster, want []*pla
 		return problems[i].Component < problems[j].Component
 	})
 	return problems
+}
+
+// sudoErrors runs a no-op through sudo on every server with sudo = true,
+// in parallel, and returns the sudo refusals (see host.SudoError), one
+// per server, in server order; nil when there are none.
+func (p *Provider) sudoErrors(ctx context.Context, servers []*schema.Server) error {
+	var sudoers []*schema.Server
+	for _, s := range servers {
+		if s.SSH.Sudo {
+			sudoers = append(sudoers, s)
+		}
+	}
+	errs := p.eachServer(ctx, sudoers, func(ctx context.Context, s *schema.Server) error {
+		_, err := p.host(s).Run(ctx, "true", nil)
+		if _, ok := host.IsSudo(err); ok {
+			return err
+		}
+		return nil
+	})
+	return joinServerErrors(errs)
 }
 
 func reachFix(s *schema.Server) string {
@@ -91,6 +120,24 @@ func preflightScript(c *schema.Cluster, s *schema.Server, comps []*plan.Componen
 	if [ -d "$_d" ] && [ -w "$_d" ]; then echo "ok $_d"; else echo "no $_d"; fi
 }
 `)
+	// run_as: the user must exist, and the checks of what it will use run
+	// as it ($ru empty: no other user).
+	ru := switchUser(s)
+	fmt.Fprintf(&b, "ru=%s\n", host.Quote(ru))
+	b.WriteString(shAsUser)
+	b.WriteString(`as_ru() { if [ -n "$ru" ]; then as_user "$ru" "$@" 2>/dev/null; else "$@"; fi; }
+if [ -n "$ru" ]; then
+	if ! id -u "$ru" >/dev/null 2>&1; then
+		echo "@@runas absent"
+		ru=
+	elif ! command -v setpriv >/dev/null 2>&1 && ! command -v runuser >/dev/null 2>&1; then
+		echo "@@runas noswitch"
+		ru=
+	else
+		echo "@@runas ok"
+	fi
+fi
+`)
 	if len(comps) > 0 {
 		argv := dbgptArgv(s)
 		fmt.Fprintf(&b, `cmd=%s
@@ -98,6 +145,13 @@ hactl_dbgpt() { %s "$@"; }
 if ! command -v "$cmd" >/dev/null 2>&1; then
 	echo "@@nocmd"
 else
+	if [ -n "$ru" ]; then
+		if as_ru test -x "$(command -v "$cmd")"; then
+			hactl_dbgpt() { as_user "$ru" %[2]s "$@"; }
+		else
+			echo "@@runascmd no"
+		fi
+	fi
 	v=$(hactl_dbgpt --version 2>&1 </dev/null)
 	echo "@@versionrc $?"
 	printf '%%s\n' "$v" | head -n 5 | sed 's/^/@@version /'
@@ -114,12 +168,27 @@ fi
 `, host.Quote(argv[0]), host.Join(argv...))
 	}
 	fmt.Fprintf(&b, "echo \"@@deploydir $(writable %s)\"\n", host.Quote(s.DeployDir))
+	// The user must reach its component directories under deploy_dir.
+	fmt.Fprintf(&b, "if [ -n \"$ru\" ] && [ -d %[1]s ] && ! as_ru test -x %[1]s; then echo '@@runasdeploydir no'; fi\n", host.Quote(s.DeployDir))
 	for i, mp := range modelPaths {
-		fmt.Fprintf(&b, "if [ -e %s ]; then echo '@@model %d 1'; else echo '@@model %d 0'; fi\n", host.Quote(mp), i, i)
+		fmt.Fprintf(&b, `if [ -e %[1]s ]; then
+	echo '@@model %[2]d 1'
+	if [ -n "$ru" ] && ! as_ru sh -c '[ -r "$1" ] && { [ ! -d "$1" ] || [ -x "$1" ]; }' _ %[1]s; then echo '@@modelunreadable %[2]d'; fi
+else
+	echo '@@model %[2]d 0'
+fi
+`, host.Quote(mp), i)
 	}
 	if r := c.Registry; r != nil && r.Type == schema.RegistrySQLite && len(c.Controllers) > 0 && c.Controllers[0].Server != nil && c.Controllers[0].Server.Name == s.Name {
 		fmt.Fprintf(&b, "echo \"@@sqlitedir $(writable %s)\"\n", host.Quote(path.Dir(r.Path)))
 		fmt.Fprintf(&b, "if [ -e %[1]s ]; then if [ -w %[1]s ]; then echo '@@sqlitefile ok'; else echo '@@sqlitefile readonly'; fi; else echo '@@sqlitefile absent'; fi\n", host.Quote(r.Path))
+		// SQLite writes its journal next to the file: the controllers'
+		// user needs the directory writable (hactl gives it one it creates).
+		fmt.Fprintf(&b, `if [ -n "$ru" ]; then
+	if [ -d %[1]s ] && ! as_ru sh -c '[ -w "$1" ] && [ -x "$1" ]' _ %[1]s; then echo '@@runassqlite dir'; fi
+	if [ -e %[2]s ] && ! as_ru test -w %[2]s; then echo '@@runassqlite file'; fi
+fi
+`, host.Quote(path.Dir(r.Path)), host.Quote(r.Path))
 	}
 	b.WriteString(`cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | sed 's/^/@@tcp /'
 `)
@@ -149,7 +218,7 @@ for c in "$d"/*/*/manifest.json "$d"/*/manifest.json; do
 	done
 	r=$(cd "$c" 2>/dev/null && pwd -P) || continue
 	for x in $(strays "$c" "$r"); do
-		ls -l "/proc/$x/fd" 2>/dev/null | grep 'socket:' | sed "s|^|@@sock $rel |"
+		as_owner "$r" ls -l "/proc/$x/fd" 2>/dev/null | grep 'socket:' | sed "s|^|@@sock $rel |"
 	done
 done
 if [ -n "$sids" ]; then
@@ -160,7 +229,7 @@ if [ -n "$sids" ]; then
 		sid=$4
 		for e in $sids; do
 			if [ "${e%%%%:*}" = "$sid" ] || [ "${e%%%%:*}" = "${p#/proc/}" ]; then
-				ls -l "$p/fd" 2>/dev/null | grep 'socket:' | sed "s|^|@@sock ${e#*:} |"
+				as_owner "$d/${e#*:}" ls -l "$p/fd" 2>/dev/null | grep 'socket:' | sed "s|^|@@sock ${e#*:} |"
 			fi
 		done
 	done
@@ -191,6 +260,11 @@ type preflightFacts struct {
 	socketDir   map[string]string   // inode → component directory, relative to deploy_dir
 	manifests   map[string]Manifest // component directory (relative) → its manifest
 	foreignDirs map[string]bool     // wanted address → its directory holds files not of this cluster
+	runAs       string              // "ok", "absent" (no such user), "noswitch" (no setpriv/runuser); "" without run_as
+	runAsCmd    bool                // the run_as user cannot execute the dbgpt command
+	runAsDeploy bool                // the run_as user cannot enter deploy_dir
+	unreadable  map[int]bool        // model path i exists but the run_as user cannot read it
+	runAsSQLite map[string]bool     // "dir" / "file": the run_as user cannot write the SQLite registry's directory / file
 	// Filled by owners: inode → this cluster's component address, or a
 	// description of another cluster's component.
 	socketOwner   map[string]string
@@ -216,7 +290,8 @@ func (f *preflightFacts) owners(cluster, deployDir string) {
 }
 
 func parsePreflight(out []byte) preflightFacts {
-	f := preflightFacts{models: map[int]bool{}, socketDir: map[string]string{}, manifests: map[string]Manifest{}, foreignDirs: map[string]bool{}}
+	f := preflightFacts{models: map[int]bool{}, socketDir: map[string]string{}, manifests: map[string]Manifest{}, foreignDirs: map[string]bool{},
+		unreadable: map[int]bool{}, runAsSQLite: map[string]bool{}}
 	var tcp strings.Builder
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
@@ -239,6 +314,18 @@ func parsePreflight(out []byte) preflightFacts {
 				i, _ := strconv.Atoi(x[0])
 				f.models[i] = x[1] == "1"
 			}
+		case "@@runas":
+			f.runAs = rest
+		case "@@runascmd":
+			f.runAsCmd = true
+		case "@@runasdeploydir":
+			f.runAsDeploy = true
+		case "@@modelunreadable":
+			if i, err := strconv.Atoi(rest); err == nil {
+				f.unreadable[i] = true
+			}
+		case "@@runassqlite":
+			f.runAsSQLite[rest] = true
 		case "@@sqlitedir":
 			f.sqliteDir = rest
 		case "@@sqlitefile":
@@ -318,6 +405,9 @@ func (p *Provider) preflightServer(ctx context.Context, c *schema.Cluster, s *sc
 		}
 	}
 	out, err := p.host(s).Run(ctx, preflightScript(c, s, comps, modelPaths), nil)
+	if se, ok := host.IsSudo(err); ok {
+		return []providers.Problem{{Server: s.Name, What: se.What(), Fix: se.Fix()}}
+	}
 	if err != nil {
 		return []providers.Problem{{Server: s.Name, What: "pre-flight checks failed to run: " + err.Error(), Fix: "check that the ssh user can run sh (and sudo -n when sudo is set)"}}
 	}
@@ -325,6 +415,37 @@ func (p *Provider) preflightServer(ctx context.Context, c *schema.Cluster, s *sc
 	f.owners(c.Name, s.DeployDir)
 	var ps []providers.Problem
 	cmd := strings.Join(dbgptArgv(s), " ")
+	ru := switchUser(s)
+	switch f.runAs {
+	case "absent":
+		ps = append(ps, providers.Problem{Server: s.Name, What: fmt.Sprintf("run_as user %q does not exist", ru),
+			Fix: "create it, e.g. useradd --system --no-create-home " + ru})
+	case "noswitch":
+		ps = append(ps, providers.Problem{Server: s.Name, What: fmt.Sprintf("neither setpriv nor runuser is installed, so hactl cannot run processes as run_as user %q", ru),
+			Fix: "install util-linux there"})
+	}
+	if f.runAsCmd {
+		ps = append(ps, providers.Problem{Server: s.Name, What: fmt.Sprintf("run_as user %q cannot execute the dbgpt command %q", ru, cmd),
+			Fix: "make it (and the directories on its way) readable and executable for " + ru + ", or install DB-GPT where " + ru + " can run it"})
+	}
+	if f.runAsDeploy {
+		ps = append(ps, providers.Problem{Server: s.Name, What: fmt.Sprintf("run_as user %q cannot enter deploy directory %s", ru, s.DeployDir),
+			Fix: "chmod o+x (or a+rx) it and its parents, or choose another deploy_dir"})
+	}
+	for i, comp := range modelOwners {
+		if f.unreadable[i] {
+			ps = append(ps, providers.Problem{Server: s.Name, Component: comp.Address, What: fmt.Sprintf("run_as user %q cannot read model path %s", ru, modelPaths[i]),
+				Fix: "make the model readable for " + ru + " (e.g. chmod -R a+rX " + modelPaths[i] + ")"})
+		}
+	}
+	if f.runAsSQLite["dir"] {
+		ps = append(ps, providers.Problem{Server: s.Name, What: fmt.Sprintf("run_as user %q cannot write the SQLite registry's directory %s (SQLite writes its journal there)", ru, path.Dir(c.Registry.Path)),
+			Fix: "chown it to " + ru + ", or put the registry in a directory " + ru + " may write (or one hactl creates)"})
+	}
+	if f.runAsSQLite["file"] {
+		ps = append(ps, providers.Problem{Server: s.Name, What: fmt.Sprintf("run_as user %q cannot write the SQLite registry %s", ru, c.Registry.Path),
+			Fix: "chown it to " + ru})
+	}
 	if len(comps) > 0 {
 		switch gen, shown := detectGeneration(f.versionRC, f.version, f.help); {
 		case f.noCmd:

@@ -412,7 +412,7 @@ func TestObserveSharedLocalDir(t *testing.T) {
 }
 
 func TestUnitFile(t *testing.T) {
-	u := string(unitFile("prod", "worker.llm", "/opt/hactl/prod/worker.llm", 15*time.Second))
+	u := string(unitFile("prod", "worker.llm", "/opt/hactl/prod/worker.llm", 15*time.Second, "", ""))
 	for _, want := range []string{
 		"WorkingDirectory=/opt/hactl/prod/worker.llm\n",
 		"ExecStart=/bin/sh \"/opt/hactl/prod/worker.llm/start.sh\"\n",
@@ -422,5 +422,37 @@ func TestUnitFile(t *testing.T) {
 		if !strings.Contains(u, want) {
 			t.Errorf("unit lacks %q:\n%s", want, u)
 		}
+	}
+}
+
+// TestUnitFileRunAs: with run_as the unit names the user and its primary
+// group; without, neither (systemd runs it as root); systemd never gives up
+// restarting it.
+func TestUnitFileRunAs(t *testing.T) {
+	u := string(unitFile("prod", "worker.llm", "/opt/hactl/prod/worker.llm", 15*time.Second, "dbgpt", "nogroup"))
+	for _, want := range []string{"\nUser=dbgpt\nGroup=nogroup\nWorkingDirectory=", "\nStartLimitIntervalSec=0\n"} {
+		if !strings.Contains(u, want) {
+			t.Errorf("unit lacks %q:\n%s", want, u)
+		}
+	}
+	if u := string(unitFile("prod", "worker.llm", "/d", time.Second, "", "")); strings.Contains(u, "User=") || strings.Contains(u, "Group=") {
+		t.Errorf("unit without run_as names a user:\n%s", u)
+	}
+}
+
+// TestStartScriptRotates: start.sh starts the rotator with the server's cap
+// before it execs the process, watching its own pid (which the process takes).
+func TestStartScriptRotates(t *testing.T) {
+	s := string(startScript("worker.llm", "/d", []string{"dbgpt"}, []string{"start", "worker"}, 65536))
+	rot := strings.Index(s, "hactl_rotate $$ </dev/null >/dev/null 2>&1 &\n")
+	exec := strings.Index(s, "exec dbgpt start worker\n")
+	if rot < 0 || exec < rot || !strings.Contains(s, `[ "${_n:-0}" -gt 65536 ] || continue`) ||
+		!strings.Contains(s, "cp log log.1.tmp && mv -f log.1.tmp log.1 && : > log") {
+		t.Errorf("start.sh:\n%s", s)
+	}
+	if switchUser(&schema.Server{RunAs: "root", SSH: schema.SSHSettings{User: "deploy", Sudo: true}}) != "" ||
+		switchUser(&schema.Server{RunAs: "deploy", SSH: schema.SSHSettings{User: "deploy"}}) != "" ||
+		switchUser(&schema.Server{RunAs: "dbgpt", SSH: schema.SSHSettings{User: "deploy", Sudo: true}}) != "dbgpt" {
+		t.Error("switchUser")
 	}
 }

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
+	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers/host"
 	"github.com/hactl/hactl/registry"
 	"github.com/hactl/hactl/schema"
@@ -47,7 +50,7 @@ func (a registryAccess) SQLiteFile() (registry.File, error) {
 	s := a.servers[0]
 	file := a.r.Path
 	if s.Transport == schema.TransportLocal {
-		return registry.LocalFile(s.Name, file), nil
+		return localRegistryFile{registry.LocalFile(s.Name, file), s, file}, nil
 	}
 	return &remoteFile{p: a.p, s: s, file: file}, nil
 }
@@ -118,15 +121,80 @@ func (f *remoteFile) WriteBack(ctx context.Context, local string) error {
 		return err
 	}
 	h := f.p.host(f.s)
-	if _, err := h.Run(ctx, "mkdir -p "+host.Quote(path.Dir(f.file)), nil); err != nil {
+	// A directory hactl creates is the controllers' user's: SQLite writes
+	// its journal next to the file.
+	mk := "d=" + host.Quote(path.Dir(f.file)) + "\n[ -d \"$d\" ] && exit 0\nmkdir -p \"$d\" || exit 1\n"
+	if u := switchUser(f.s); u != "" {
+		mk += "chown " + host.Quote(u) + ":\"$(id -g " + host.Quote(u) + ")\" \"$d\"\n"
+	}
+	if _, err := h.Run(ctx, mk, nil); err != nil {
 		return err
 	}
 	if err := host.WriteFile(ctx, h, f.file, data, 0o600); err != nil {
 		return err
+	}
+	if u := switchUser(f.s); u != "" {
+		if _, err := h.Run(ctx, "chown "+host.Quote(u)+":\"$(id -g "+host.Quote(u)+")\" "+host.Quote(f.file), nil); err != nil {
+			return err
+		}
 	}
 	if _, err := h.Run(ctx, "rm -f "+host.Quote(f.file+"-wal")+" "+host.Quote(f.file+"-shm"), nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(f.p.opts.Out, "%s: wrote the SQLite registry %s\n", f.s.Name, f.file)
 	return nil
+}
+
+// localRegistryFile is the SQLite registry on this machine, opened in
+// place: a directory it creates for it (as root) goes to the controllers'
+// run_as user. The file itself is handed over by the controller's Deploy
+// (registryChown).
+type localRegistryFile struct {
+	registry.File
+	s    *schema.Server
+	file string
+}
+
+func (f localRegistryFile) Local(ctx context.Context) (string, bool, func(), error) {
+	dir := filepath.Dir(f.file)
+	if u := switchUser(f.s); u != "" && os.Geteuid() == 0 {
+		if _, err := os.Stat(dir); os.IsNotExist(err) {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return "", false, nil, err
+			}
+			if err := chownTo(dir, u); err != nil {
+				return "", false, nil, err
+			}
+		}
+	}
+	return f.File.Local(ctx)
+}
+
+func chownTo(p, name string) error {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return fmt.Errorf("run_as user %s: %w", name, err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return os.Lchown(p, uid, gid)
+}
+
+// registryChown is the shell lines that give the SQLite registry file (and
+// its WAL and shared memory) to the controllers' run_as user: hactl created
+// it as root. Empty when the component is not such a controller.
+func (p *Provider) registryChown(comp *plan.Component) string {
+	r := p.cluster.Registry
+	u := switchUser(comp.Server)
+	if u == "" || comp.Role != schema.RoleController || r == nil || r.Type != schema.RegistrySQLite {
+		return ""
+	}
+	if cs := controllerServers(p.cluster); len(cs) == 0 || cs[0].Name != comp.Server.Name {
+		return ""
+	}
+	q := host.Quote(r.Path)
+	return fmt.Sprintf(`for f in %s %s %s; do
+	[ -f "$f" ] && [ ! -L "$f" ] && { chown %s:"$(id -g %s)" "$f" || exit 1; }
+done
+`, q, host.Quote(r.Path+"-wal"), host.Quote(r.Path+"-shm"), host.Quote(u), host.Quote(u))
 }

@@ -30,11 +30,12 @@ const shAlive = `alive() {
 // files).
 const envMarker = "HACTL_DIR"
 
-// shStrays defines strays DIR REAL: the pids (one a line) of processes
-// working in REAL (DIR's physical path) whose environment says they were
-// started by hactl for DIR. One ls of every cwd link, then builtins; only
-// candidates have their environment read.
-const shStrays = `strays() {
+// shStraysHere defines strays_here DIR REAL: the pids (one a line) of
+// processes working in REAL (DIR's physical path) whose environment says
+// they were started by hactl for DIR, among those whose /proc entries this
+// user may read. One ls of every cwd link, then builtins; only candidates
+// have their environment read.
+const shStraysHere = `strays_here() {
 	ls -l /proc/[0-9]*/cwd 2>/dev/null | while IFS= read -r _line; do
 		case $_line in *" -> $2") ;; *) continue;; esac
 		_p=${_line%%/cwd -> *}
@@ -43,6 +44,43 @@ const shStrays = `strays() {
 		[ "$_p" = "$$" ] && continue
 		tr '\0' '\n' < "/proc/$_p/environ" 2>/dev/null | grep -qxF "` + envMarker + `=$1" && echo "$_p"
 	done
+}
+`
+
+// shAsOwner defines as_owner DIR CMD...: CMD, or, where hactl is root
+// without CAP_SYS_PTRACE (a container's root: then it may not read another
+// user's /proc/PID/cwd, fd or environ), CMD as the owner of DIR, a
+// component directory, which is the user its processes run as (run_as).
+// It needs as_user (shAsUser).
+const shAsOwner = `hactl_noptrace=
+if [ "$(id -u)" = 0 ]; then
+	_ce=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status 2>/dev/null)
+	[ $(( 0x${_ce:-0} >> 19 & 1 )) = 0 ] && hactl_noptrace=1
+fi
+as_owner() {
+	_od=$1
+	shift
+	if [ -n "$hactl_noptrace" ]; then
+		_oo=$(stat -c %U "$_od" 2>/dev/null)
+		if [ -n "$_oo" ] && [ "$_oo" != root ] && [ "$_oo" != UNKNOWN ]; then
+			as_user "$_oo" "$@" </dev/null
+			return
+		fi
+	fi
+	"$@"
+}
+`
+
+// shStrays defines strays DIR REAL: strays_here, and where root may not
+// read the /proc entries of the directory owner's processes, strays_here
+// again as that owner (see shAsOwner).
+var shStrays = shAsUser + shAsOwner + shStraysHere + `hactl_strays_def=` + host.Quote(shStraysHere) + `
+strays() {
+	{
+		strays_here "$1" "$2"
+		[ -n "$hactl_noptrace" ] && as_owner "$2" sh -c "$hactl_strays_def"'
+strays_here "$1" "$2"' _ "$1" "$2" 2>/dev/null
+	} | sort -u
 }
 `
 
@@ -55,7 +93,9 @@ func shStop(stopTimeout time.Duration) string {
 	ticks := int(stopTimeout/(100*time.Millisecond)) + 30
 	return shAlive + shStrays + fmt.Sprintf(`ours() {
 	case $1 in ''|*[!0-9]*) return 1;; esac
-	[ "$(readlink "/proc/$1/cwd" 2>/dev/null)" = "$2" ]
+	[ -d "/proc/$1" ] || return 1
+	_cw=$(readlink "/proc/$1/cwd" 2>/dev/null) || _cw=$(as_owner "$2" readlink "/proc/$1/cwd" 2>/dev/null)
+	[ "$_cw" = "$2" ]
 }
 stop_component() {
 	[ -d "$1" ] || return 0
@@ -97,7 +137,7 @@ stop_component() {
 // component directory as working directory and the env files exported.
 // Each run counts itself in attempts and marks its start in the log (see
 // attemptRe), so the lines of the attempt that failed can be told apart.
-func startScript(address, dir string, argv, args []string) []byte {
+func startScript(address, dir string, argv, args []string, logMax int64) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#!/bin/sh\n# hactl: starts %s; overwritten on every deploy\n", address)
 	fmt.Fprintf(&b, "cd %s || exit 1\n", host.Quote(dir))
@@ -105,9 +145,35 @@ func startScript(address, dir string, argv, args []string) []byte {
 	b.WriteString("echo $$ > child.pid\ndate +%s > started_at\n")
 	b.WriteString("a=$(cat " + fileAttempts + " 2>/dev/null)\na=$(( ${a:-0} + 1 ))\necho \"$a\" > " + fileAttempts + "\n")
 	b.WriteString("echo \"hactl: $(date -u +%Y-%m-%dT%H:%M:%SZ) attempt $a starting\"\n")
+	b.WriteString(shAlive)
+	b.WriteString(shRotate(logMax))
+	// $$ is this shell, which becomes the process: the rotator lives as
+	// long as it does (and is one of the component's processes, see
+	// envMarker, so stopping the component stops it too).
+	b.WriteString("hactl_rotate $$ </dev/null >/dev/null 2>&1 &\n")
 	b.WriteString("set -a\n. ./env\n. ./secret.env\nset +a\n")
 	b.WriteString("exec " + host.Join(append(append([]string(nil), argv...), args...)...) + "\n")
 	return []byte(b.String())
+}
+
+// shRotate defines hactl_rotate PID: while PID lives, once a second, when
+// the log is larger than max bytes, copy it to log.1 and empty it in place
+// (copytruncate). Every writer of the log (run.sh's >> log, systemd's
+// StandardOutput=append:) opens it with O_APPEND, so after the truncation
+// each writes at the new end; lines written between the copy and the
+// truncation are lost. Two forks a second (sleep, wc).
+func shRotate(max int64) string {
+	return fmt.Sprintf(`hactl_rotate() {
+	umask 077
+	while alive "$1"; do
+		sleep 1
+		_n=$(wc -c < %[1]s 2>/dev/null) || continue
+		[ "${_n:-0}" -gt %[2]d ] || continue
+		cp %[1]s %[3]s.tmp && mv -f %[3]s.tmp %[3]s && : > %[1]s &&
+			echo "hactl: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) log rotated at $_n bytes (cap %[2]d): the earlier lines are in %[3]s" >> %[1]s
+	done
+}
+`, fileLog, max, fileLogOld)
 }
 
 // dbgptArgv is the server's dbgpt command as words (program first).
@@ -186,8 +252,9 @@ done
 `, address, host.Quote(dir), secs*10, secs))
 }
 
-// unitFile is the systemd unit used instead of run.sh where systemd runs.
-func unitFile(cluster, address, dir string, stopTimeout time.Duration) []byte {
+// unitFile is the systemd unit used instead of run.sh where systemd runs;
+// user and group, when set, are whom its processes run as.
+func unitFile(cluster, address, dir string, stopTimeout time.Duration, user, group string) []byte {
 	// systemd.unit(5): '%' starts a specifier in every value here, "%%" is
 	// a literal '%'. systemd.service(5): ExecStart expands $NAME and ${NAME},
 	// "$$" is a literal '$'; a double-quoted word takes C-style escapes.
@@ -196,14 +263,25 @@ func unitFile(cluster, address, dir string, stopTimeout time.Duration) []byte {
 		s = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "%", "%%", "$", "$$").Replace(s)
 		return `"` + s + `"`
 	}
+	// User names are plain (schema checks them): no quoting needed.
+	ids := ""
+	if user != "" {
+		ids = "User=" + user + "\n"
+		if group != "" {
+			ids += "Group=" + group + "\n"
+		}
+	}
+	// StartLimitIntervalSec=0: restart for ever, as run.sh does (the
+	// default gives up after 5 starts in 10 s).
 	return []byte(fmt.Sprintf(`# hactl: %s of cluster %s; overwritten on every deploy
 [Unit]
 Description=hactl %s %s
 After=network-online.target
+StartLimitIntervalSec=0
 
 [Service]
 Type=simple
-WorkingDirectory=%s
+%sWorkingDirectory=%s
 ExecStart=/bin/sh %s
 Restart=always
 RestartSec=2
@@ -213,5 +291,5 @@ StandardError=append:%s
 
 [Install]
 WantedBy=multi-user.target
-`, address, cluster, pct(cluster), pct(address), pct(dir), q(dir+"/start.sh"), int(stopTimeout/time.Second)+1, pct(dir+"/log"), pct(dir+"/log")))
+`, address, cluster, pct(cluster), pct(address), ids, pct(dir), q(dir+"/start.sh"), int(stopTimeout/time.Second)+1, pct(dir+"/log"), pct(dir+"/log")))
 }

@@ -134,7 +134,7 @@ if [ -n "$u" ] && command -v systemctl >/dev/null 2>&1; then
 		[ -n "$t" ] && echo "@@sdts $k $(date -d "$t" +%%s 2>/dev/null)"
 	done
 fi
-[ -f "$c/log" ] && tail -n %d "$c/log" | sed 's/^/@@log /'
+[ -f "$c/log" ] && { tail -n %[2]d "$c/`+fileLogOld+`" 2>/dev/null; tail -n %[2]d "$c/log"; } | tail -n %[2]d | sed 's/^/@@log /'
 exit 0
 `, host.Quote(dir), logTailLines)
 }

@@ -56,7 +56,7 @@ func TestUnitFileEscapesHostileValues(t *testing.T) {
 		`/srv/a "quoted" dir/%%/$$`,
 		"/srv/%i%u%h/$(id)/`id`",
 	} {
-		u := string(unitFile("c%n", "worker.w$x", dir, 15*time.Second))
+		u := string(unitFile("c%n", "worker.w$x", dir, 15*time.Second, "", ""))
 		got := map[string]string{}
 		for _, line := range strings.Split(u, "\n") {
 			if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {

@@ -129,3 +129,16 @@ func TestProxyKeyLookup(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRate(t *testing.T) {
+	for in, want := range map[string]int64{"200KiB": 200 << 10, "1MiB": 1 << 20, "4096": 4096, "3k": 3 << 10, "0": 0} {
+		if got, err := parseRate(in); err != nil || got != want {
+			t.Errorf("parseRate(%q) = %d, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "fast", "-1", "1.5MiB"} {
+		if _, err := parseRate(in); err == nil {
+			t.Errorf("parseRate(%q): no error", in)
+		}
+	}
+}

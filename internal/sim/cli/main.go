@@ -25,6 +25,7 @@ const (
 	EnvTraceChecker     = "DBGPT_SIM_TRACE_CHECKER"     // non-empty: a controller logs each heartbeat checker pass
 	EnvFailAfter        = "DBGPT_SIM_FAIL_AFTER"        // worker crashes with a traceback and exit 1 after this long
 	EnvRoot             = "DBGPT_SIM_ROOT"              // install root, default the parent of the executable's directory
+	// EnvChatty (chatty.go): bytes per second of access log lines on stdout.
 )
 
 // InstallRoot is where DB-GPT is "installed": the webserver resolves a
@@ -221,6 +222,15 @@ func start(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), sigs...)
 	defer stop()
+	if v := os.Getenv(EnvChatty); v != "" {
+		rate, err := parseRate(v)
+		if err != nil {
+			return report(err, stderr)
+		}
+		if rate > 0 {
+			go chatter(ctx, stdout, rate)
+		}
+	}
 	switch role {
 	case "controller":
 		var s ControllerSettings

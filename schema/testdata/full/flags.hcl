@@ -30,6 +30,8 @@ defaults {
   connect_timeout  = "5s"
   command_timeout  = "2m"
   env              = { PYTHONPATH = "/opt/lib", SHARED = "defaults" }
+  run_as           = "dbgpt"
+  log_max_size     = "1MiB"
 
   jump {
     address  = "10.0.0.254"
@@ -54,6 +56,8 @@ server "s1" {
   connect_timeout  = "3s"
   command_timeout  = "30s"
   env              = { SHARED = "s1", KEY = var.pw }
+  run_as           = "ops"
+  log_max_size     = 1048576
 
   jump {
     address = "10.0.0.253"
