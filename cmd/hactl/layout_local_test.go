@@ -153,7 +153,7 @@ func TestOldLayoutMoved(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(newDir, "log")); !strings.Contains(string(b), "deploy: starting") || strings.Count(string(b), "deploy: starting") < 2 {
 		t.Errorf("the log was not kept:\n%s", b)
 	}
-	if pids := processesIn(newDir); len(pids) != 2 {
+	if pids := supervised(newDir); len(pids) != 2 {
 		t.Errorf("processes in %s: %v", newDir, pids)
 	}
 	if out := h.run(0, "plan", "-detailed-exitcode"); !strings.Contains(out, "No changes.") {

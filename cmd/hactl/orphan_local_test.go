@@ -49,6 +49,47 @@ func processAlive(pid int) bool {
 	return !strings.HasPrefix(s[strings.LastIndex(s, ") ")+2:], "Z")
 }
 
+// supervised lists the live processes working in dir but for the log
+// rotator start.sh runs beside the process (and its sleep): the supervisor
+// and the process itself.
+func supervised(dir string) []int {
+	child := 0
+	if b, err := os.ReadFile(filepath.Join(dir, "child.pid")); err == nil {
+		child, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	}
+	var out []int
+	for _, pid := range processesIn(dir) {
+		if !descendsFrom(pid, child) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// descendsFrom reports whether pid is a child, grandchild… of ancestor.
+func descendsFrom(pid, ancestor int) bool {
+	for p := parentOf(pid); p > 1; p = parentOf(p) {
+		if p == ancestor {
+			return true
+		}
+	}
+	return false
+}
+
+func parentOf(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndex(s, ") ")+2:])
+	if len(f) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
+}
+
 // processesIn lists the live processes working in dir.
 func processesIn(dir string) []int {
 	var pids []int
@@ -97,7 +138,7 @@ func TestKilledSupervisorOrphanReplaced(t *testing.T) {
 		t.Errorf("the orphaned worker process %d still runs", orphan)
 	}
 	real, _ := filepath.EvalSymlinks(dir)
-	if pids := processesIn(real); len(pids) != 2 {
+	if pids := supervised(real); len(pids) != 2 {
 		t.Errorf("processes in %s: %v, want the supervisor and the worker", dir, pids)
 	}
 	if n := supervisors(filepath.Join(root, "deploy"))[real]; n != 1 {
