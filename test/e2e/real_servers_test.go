@@ -51,6 +51,7 @@ var acceptedRe = regexp.MustCompile(`Accepted publickey for root from`)
 // chatty component's log under its cap, a reboot of a host (its components
 // come back without hactl), a port change, destroy leaving nothing.
 func TestRealServers(t *testing.T) {
+	t.Parallel() // a test cluster of its own
 	bin := hactlBinary(t)
 	tc := testcluster.Start(t, testcluster.Options{Systemd: true, Bastion: true, SimEnv: map[string]string{
 		"DBGPT_SIM_MANAGER_HEARTBEAT": "2s",
@@ -337,6 +338,7 @@ func TestRealServers(t *testing.T) {
 // as the service user, own their files, keep their logs under the cap, and
 // destroy leaves nothing.
 func TestSudoAndRunAsWithoutSystemd(t *testing.T) {
+	t.Parallel() // a test cluster of its own
 	bin := hactlBinary(t)
 	tc := testcluster.Start(t, testcluster.Options{SimEnv: map[string]string{
 		"DBGPT_SIM_MANAGER_HEARTBEAT": "2s",

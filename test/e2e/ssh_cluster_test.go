@@ -27,8 +27,13 @@ func TestSSHCluster(t *testing.T) {
 		t.Skip("HACTL_E2E=skip")
 	}
 	bin := hactlBinary(t)
+	// The two generations have test clusters of their own: they run side
+	// by side (most of their time is waiting on heartbeats).
 	for _, version := range []string{"0.6.3", "0.7.0"} {
-		t.Run(version, func(t *testing.T) { sshScenario(t, bin, version) })
+		t.Run(version, func(t *testing.T) {
+			t.Parallel()
+			sshScenario(t, bin, version)
+		})
 	}
 }
 
