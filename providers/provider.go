@@ -160,6 +160,7 @@ type KeptData struct {
 // FaultMode is how hactl drill takes a component down.
 type FaultMode string
 
+// Fault modes.
 const (
 	FaultStop FaultMode = "stop" // a clean stop: SIGTERM to the process, as on shutdown
 	FaultKill FaultMode = "kill" // SIGKILL to the process and its supervisor at once
