@@ -299,21 +299,11 @@ func sinceMark(text, mark string) string {
 }
 
 // CheckerDeath finds DB-GPT's heartbeat checker traceback in a
-// controller's log and returns its error line.
+// controller's log (providers.CheckerError) and returns its error line.
 func CheckerDeath(log string) (string, bool) {
-	lines := strings.Split(log, "\n")
-	for k, l := range lines {
-		if !strings.Contains(l, "Exception in thread") || !strings.Contains(l, "_heartbeat_checker") {
-			continue
-		}
-		for _, e := range lines[k+1:] {
-			t := strings.TrimRight(e, "\r")
-			if t == "" || strings.HasPrefix(t, " ") || strings.HasPrefix(t, "\t") || strings.HasPrefix(t, "Traceback") {
-				continue
-			}
-			return short(strings.TrimSpace(t)), true
-		}
-		return "no error line", true
+	why, died, _ := providers.CheckerError(strings.NewReader(log))
+	if died && why == "" {
+		why = "no error line"
 	}
-	return "", false
+	return why, died
 }
