@@ -103,7 +103,7 @@ func TestWindowVerdicts(t *testing.T) {
 		w := newWindow(c.Workers, []string{"controller.c2"})
 		w.add(1, "controller.c1", 0, []through{{Controller: "controller.c2", Rows: rows(c, t0, health.Live, time.Second)}}, nil)
 		ch := w.add(1, "controller.c1", 3, []through{{Controller: "controller.c2", Rows: rows(c, t0, health.Stale, 3*time.Second)}}, errors.New("webserver: boom 1"))
-		if ch.OK || len(ch.Errors) != 3 || !strings.Contains(ch.Errors[0], "glm@llm at 10.0.0.3:8001 stale through controller.c2 (last heartbeat 3s ago)") {
+		if ch.OK || len(ch.Errors) != 2 || ch.WebserverError != "webserver: boom 1" || !strings.Contains(ch.Errors[0], "glm@llm at 10.0.0.3:8001 stale through controller.c2 (last heartbeat 3s ago)") {
 			t.Errorf("failed check %+v", ch)
 		}
 		w.add(1, "controller.c1", 4, []through{{Controller: "controller.c2", Err: errors.New("controller.c2: refused")}}, errors.New("webserver: boom 2"))
@@ -113,10 +113,28 @@ func TestWindowVerdicts(t *testing.T) {
 			t.Errorf("report %+v", sr)
 		}
 		all := strings.Join(sr.Problems, "\n")
-		for _, want := range []string{"2 of 3 checks failed; the first at 3s: glm@llm", "heartbeats of glm@llm at 10.0.0.3:8001 did not advance through controller.c2", "failed 2 time(s)"} {
+		for _, want := range []string{"2 of 3 checks failed; the first at 3s: glm@llm", "heartbeats of glm@llm at 10.0.0.3:8001 did not advance through controller.c2", "still failed at the end of the window (2 failures, the last: webserver: boom 2)"} {
 			if !strings.Contains(all, want) {
 				t.Errorf("problems lack %q:\n%s", want, all)
 			}
+		}
+	})
+	t.Run("a webserver error at the switch is counted, not a verdict", func(t *testing.T) {
+		w := newWindow(c.Workers, []string{"controller.c2"})
+		for s := range 3 {
+			var web error
+			if s == 0 {
+				web = errors.New("webserver: E0003")
+			}
+			ch := w.add(1, "controller.c1", s, []through{{Controller: "controller.c2", Rows: rows(c, t0.Add(time.Duration(s)*time.Second), health.Live, 0)}}, web)
+			if !ch.OK {
+				t.Fatalf("check %d failed: %+v", s, ch)
+			}
+		}
+		sr := StepReport{Target: "controller.c1"}
+		w.verdict(&sr, true)
+		if sr.Verdict != VerdictHA || sr.WebserverErrors.Count != 1 || sr.WebserverErrors.First != "webserver: E0003" {
+			t.Errorf("report %+v", sr)
 		}
 	})
 	t.Run("no other controller", func(t *testing.T) {

@@ -81,6 +81,9 @@ type Check struct {
 	Want                   int      `json:"want"`
 	MaxHeartbeatAgeSeconds *float64 `json:"max_heartbeat_age_seconds,omitempty"`
 	Errors                 []string `json:"errors,omitempty"` // at most 3
+	// WebserverError: the webserver's or API server's failed answer; it
+	// does not fail the check (it is counted in the report).
+	WebserverError string `json:"webserver_error,omitempty"`
 }
 
 // Type implements apply.Event.
@@ -88,8 +91,12 @@ func (Check) Type() string { return "drill_check" }
 
 // String is the check's text line (the human view does not print it).
 func (c Check) String() string {
-	if c.OK {
-		return fmt.Sprintf("drill %s: %ds ok (%d/%d live)", c.Target, c.Second, c.Live, c.Want)
+	web := ""
+	if c.WebserverError != "" {
+		web = "; " + c.WebserverError
 	}
-	return fmt.Sprintf("drill %s: %ds failed: %s", c.Target, c.Second, strings.Join(c.Errors, "; "))
+	if c.OK {
+		return fmt.Sprintf("drill %s: %ds ok (%d/%d)%s", c.Target, c.Second, c.Live, c.Want, web)
+	}
+	return fmt.Sprintf("drill %s: %ds failed: %s%s", c.Target, c.Second, strings.Join(c.Errors, "; "), web)
 }

@@ -166,8 +166,8 @@ func (r *runner) registry(ctx context.Context, i int, s Step, sr *StepReport) (e
 			ch.Live++
 		}
 		if frontErr != nil {
-			sr.WebserverErrors.add(short(frontErr.Error()))
-			errs = append(errs, short(frontErr.Error()))
+			ch.WebserverError = short(frontErr.Error())
+			sr.WebserverErrors.add(ch.WebserverError)
 		}
 		sr.Checks++
 		if len(errs) > 0 {
@@ -223,8 +223,8 @@ func (d *detection) add(step int, s Step, second int, wk *schema.Worker, ths []t
 		ch.Live++
 	}
 	if frontErr != nil {
-		d.web.add(short(frontErr.Error()))
-		errs = append(errs, short(frontErr.Error()))
+		ch.WebserverError = short(frontErr.Error())
+		d.web.add(ch.WebserverError)
 	}
 	d.checks++
 	if len(errs) > 0 {
@@ -262,9 +262,6 @@ func (d *detection) verdict(sr *StepReport, timeout, interval, tick time.Duratio
 	sr.Verdict = VerdictHA
 	if len(sr.Problems) > 0 || d.failed > 0 {
 		sr.Verdict = VerdictNotHA
-	}
-	if d.web.Count > 0 {
-		sr.Problems = append(sr.Problems, fmt.Sprintf("the webserver or API server failed %d time(s)", d.web.Count))
 	}
 	if d.failed > 0 {
 		sr.Problems = append(sr.Problems, fmt.Sprintf("%d of %d checks failed", d.failed, d.checks))
