@@ -210,6 +210,19 @@ func (r *runner) bringBack(ctx context.Context, i int, s Step, sr *StepReport, s
 	return nil
 }
 
+// next is when the check after the one due at went: a tick later, or at
+// once when the checks fell behind (a slow answer), never in a burst.
+func (r *runner) next(at time.Time) time.Time {
+	return maxTime(at.Add(r.tick), time.Now())
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // sleep waits until next or ctx ends; false when ctx ended.
 func sleep(ctx context.Context, until time.Time) bool {
 	t := time.NewTimer(time.Until(until))
@@ -224,7 +237,7 @@ func sleep(ctx context.Context, until time.Time) bool {
 
 // interrupted is the error of a step whose checks ctx ended.
 func interrupted(ctx context.Context, s Step) error {
-	return fmt.Errorf("%w during %s (restored): %w", ErrInterrupted, s.Target, context.Cause(ctx))
+	return fmt.Errorf("%w during %s: %w", ErrInterrupted, s.Target, context.Cause(ctx))
 }
 
 func (r *runner) controller(ctx context.Context, i int, s Step, sr *StepReport) (err error) {
@@ -260,11 +273,7 @@ func (r *runner) controller(ctx context.Context, i int, s Step, sr *StepReport) 
 		}
 	}()
 	end := downAt.Add(s.Window)
-	for second := 0; ; second++ {
-		at := downAt.Add(time.Duration(second) * r.tick)
-		if at.After(end) {
-			break
-		}
+	for at := downAt; !at.After(end); at = r.next(at) {
 		if !sleep(ctx, at) {
 			w.verdict(sr, false)
 			sr.Verdict = VerdictAborted

@@ -48,11 +48,7 @@ func (r *runner) worker(ctx context.Context, i int, s Step, sr *StepReport) (err
 	}()
 	d := newDetection(sr.Through)
 	end := downAt.Add(s.Window)
-	for second := 0; ; second++ {
-		at := downAt.Add(time.Duration(second) * r.tick)
-		if at.After(end) {
-			break
-		}
+	for at := downAt; !at.After(end); at = r.next(at) {
 		if !sleep(ctx, at) {
 			sr.Verdict = VerdictAborted
 			return interrupted(ctx, s)
@@ -141,11 +137,7 @@ func (r *runner) registry(ctx context.Context, i int, s Step, sr *StepReport) (e
 	ctlErrs := &ErrorCount{}
 	sr.ControllerErrors = ctlErrs
 	end := downAt.Add(s.Window)
-	for second := 0; ; second++ {
-		at := downAt.Add(time.Duration(second) * r.tick)
-		if at.After(end) {
-			break
-		}
+	for at := downAt; !at.After(end); at = r.next(at) {
 		if !sleep(ctx, at) {
 			sr.Verdict = VerdictAborted
 			return interrupted(ctx, s)
