@@ -172,8 +172,10 @@ done
 // line>" when its log since its current process started (start.sh's last
 // "attempt N starting" line; the log and, rotated, log.1) holds the
 // heartbeat checker thread's traceback (see providers.CheckerScan, which
-// this awk program mirrors). One grep of the log when the word is not
-// there, which is the rule: the awk reads the log only when it is.
+// this awk program mirrors). The rule, a log without the word, costs one
+// grep -F; with it (a traceback of an earlier process, say), a grep for
+// the last attempt's line and one of the lines since; the awk reads only
+// those, and only when the word is among them.
 const shChecker = `checker() {
 	_cd=$1
 	set --
@@ -181,7 +183,7 @@ const shChecker = `checker() {
 	[ -f "$_cd/` + fileLog + `" ] && set -- "$@" "$_cd/` + fileLog + `"
 	[ $# -gt 0 ] || return 0
 	grep -qF _heartbeat_checker "$@" 2>/dev/null || return 0
-	awk '
+	_aw='
 /^hactl: [^ ]* attempt [0-9]* starting$/ { inb = 0; found = 0; out = ""; next }
 found { next }
 /^Exception in thread / { inb = 1; n = 0; tr = 0; chk = (index($0, "_heartbeat_checker") > 0); next }
@@ -195,7 +197,14 @@ found { next }
 	if (n >= 200) inb = 0
 }
 END { if (found) print "@@checker " substr(out, 1, 300) }
-' "$@" 2>/dev/null
+'
+	_n=$(grep -n '^hactl: [^ ]* attempt [0-9]* starting$' "$_cd/` + fileLog + `" 2>/dev/null | tail -n 1 | cut -d: -f1)
+	if [ -n "$_n" ]; then
+		tail -n "+$_n" "$_cd/` + fileLog + `" | grep -qF _heartbeat_checker || return 0
+		tail -n "+$_n" "$_cd/` + fileLog + `" | awk "$_aw" 2>/dev/null
+		return 0
+	fi
+	awk "$_aw" "$@" 2>/dev/null
 }
 `
 
