@@ -2,11 +2,14 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"slices"
 
 	"github.com/hactl/hactl/apply"
 	"github.com/hactl/hactl/drill"
 	"github.com/hactl/hactl/internal/health"
 	"github.com/hactl/hactl/internal/status"
+	"github.com/hactl/hactl/providers/compose"
 )
 
 // Drill runs hactl drill (package drill) on the session's cluster: it
@@ -15,6 +18,11 @@ import (
 // ctx was cancelled. A dry run takes no lock and changes nothing. The lock
 // of a run that is certainly gone is broken (OnBrokenLock hears of it).
 func (s *Session) Drill(ctx context.Context, o drill.Options, emit func(apply.Event)) (rep *drill.Report, err error) {
+	if slices.Contains(o.Targets, drill.TargetRegistry) {
+		if _, ok := s.Provider.(*compose.Provider); ok && !compose.Managed(s.Cluster) {
+			return nil, errors.New("target registry: the compose project does not run this cluster's registry database (it is an external one), so hactl cannot stop it; drill the controllers and workers instead")
+		}
+	}
 	cl := health.NewClient(s.Provider, s.Cluster, 0)
 	defer cl.Close()
 	d := drill.Deps{
