@@ -11,6 +11,7 @@ import (
 
 	"github.com/hactl/hactl/apply"
 	"github.com/hactl/hactl/internal/defaults"
+	"github.com/hactl/hactl/lock"
 	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/providers/compose"
 	"github.com/hactl/hactl/providers/ssh"
@@ -85,6 +86,9 @@ type Session struct {
 	// starting rather than unhealthy (a component's own start timeout wins).
 	// Zero values are the defaults.
 	GateTimeouts apply.Timeouts
+	// OnBrokenLock, when set, hears of a lock of a run that is certainly
+	// gone that Drill broke to take it.
+	OnBrokenLock func(*lock.Info)
 	opts         Options
 }
 

@@ -31,6 +31,12 @@ type Observed struct {
 	// it is although its settings are unchanged (a provider's layout
 	// changed, e.g. "in the old directory layout …").
 	Relocate string `json:"-"`
+	// Defect, when set, says why the running process must be restarted
+	// although its settings are unchanged: a defect of DB-GPT the provider
+	// found in its log since the process started (a controller whose
+	// heartbeat checker thread died, see CheckerDefect). Plan shows it as a
+	// replace of that component in place; it is part of the fingerprint.
+	Defect string `json:"defect,omitempty"`
 }
 
 // Action is what apply does to one component.
@@ -45,7 +51,10 @@ type Action string
 //   - replace: found, but on another server than the file says. Apply
 //     creates it on the new server first, waits for its health gate, then
 //     removes the old copy, so a moving controller or worker never leaves
-//     a gap.
+//     a gap. Also: found as wanted and running, but with a Defect (a
+//     controller whose heartbeat checker died): the process is replaced
+//     where it is (redeployed and restarted; no old copy to remove, so the
+//     change's Observed is empty and OldServers names its own server).
 //   - destroy: found on a server but no longer in the file (or a stray
 //     second copy of a component on a server the file does not name).
 //
@@ -337,6 +346,14 @@ func Diff(c *schema.Cluster, desired []*Component, observed []Observed, reg *Reg
 			case here.Relocate != "":
 				ch.Action = Update
 				ch.Reason = here.Relocate
+			case here.Defect != "":
+				// A new process where the old one runs: apply deploys
+				// (restarts) it and waits for its gate; Observed stays
+				// empty, as apply removes the Observed of a replace.
+				ch.Action = Replace
+				ch.Reason = here.Defect
+				ch.Observed = nil
+				ch.OldServers = []string{here.Server}
 			default:
 				p.Unchanged = append(p.Unchanged, ch)
 				continue
@@ -462,7 +479,24 @@ func Fingerprint(observed []Observed, reg *RegistryState) string {
 }
 
 func observedLine(o Observed) string {
-	return strings.Join([]string{o.Address, o.Server, o.Role, strconv.Itoa(o.Port), o.Hash, strconv.FormatBool(o.Running)}, "|")
+	fields := []string{o.Address, o.Server, o.Role, strconv.Itoa(o.Port), o.Hash, strconv.FormatBool(o.Running)}
+	if o.Defect != "" {
+		// Only when set, so the fingerprints of plan files made before
+		// defects were observed stay valid.
+		fields = append(fields, "defect:"+o.Defect)
+	}
+	return strings.Join(fields, "|")
+}
+
+// CheckerDefect is Observed.Defect of a controller whose heartbeat checker
+// thread died with the given error (the exception's first line): DB-GPT's
+// checker never restarts, so its stale rows stay healthy until the
+// controller's process is restarted.
+func CheckerDefect(errLine string) string {
+	if errLine == "" {
+		errLine = "an exception"
+	}
+	return "its heartbeat checker thread died (" + errLine + "): stale rows are never marked unhealthy until it restarts"
 }
 
 func registryLine(s *RegistryState) string {

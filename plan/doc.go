@@ -20,7 +20,11 @@
 //     running but failing its health check: redeployed and restarted there;
 //   - replace: deployed on another server than the file names: created on
 //     the new server, healthy, then the old copy removed (Terraform's
-//     create_before_destroy, shown +/-; no action destroys first);
+//     create_before_destroy, shown +/-; no action destroys first); or
+//     deployed as wanted and running but with a Defect the provider found
+//     in its log (a controller whose heartbeat checker thread died): its
+//     process is replaced where it is (redeployed, restarted, gated), the
+//     defect shown as the reason;
 //   - destroy: deployed but no longer in the file (frontends first,
 //     controllers last), or a stray second copy on another server.
 //
@@ -44,7 +48,7 @@
 // Plan files (`hactl plan --out FILE`, mode 0600) are JSON: format_version,
 // cluster, the cluster file's absolute path and sha256, the hash of every
 // wanted component, the observed components (address, server, role, port,
-// hash, running) and registry state with their fingerprint, and the
+// hash, running, defect) and registry state with their fingerprint, and the
 // changes with their shown attributes. No secret is stored: apply renders the components again from
 // the cluster file and refuses the plan when the file's bytes, any
 // component's hash or the observed fingerprint (components and registry)

@@ -262,6 +262,10 @@ func describeDrift(before, after []Observed) string {
 			out = append(out, k+" started running")
 		case old.Hash != o.Hash || old.Port != o.Port:
 			out = append(out, k+" was redeployed with other settings")
+		case old.Defect == "" && o.Defect != "":
+			out = append(out, k+": "+o.Defect)
+		case old.Defect != "" && o.Defect == "":
+			out = append(out, k+" was restarted (its defect is gone)")
 		}
 	}
 	for k := range b {

@@ -178,6 +178,9 @@ func (r Renderer) change(pal palette, ch *Change) {
 		if ch.Action == Update && ch.Reason == "not running" {
 			fmt.Fprintf(w, "        %s\n", pal.dim("# (the process is not running: it will be restarted)"))
 		}
+		if ch.Action == Replace && len(ch.OldServers) == 1 && ch.OldServers[0] == ch.Server {
+			fmt.Fprintf(w, "        %s\n", pal.dim("# (its settings are unchanged: its process will be restarted where it is)"))
+		}
 		if ch.Action == Update && strings.HasPrefix(ch.Reason, "unhealthy") {
 			fmt.Fprintf(w, "        %s\n", pal.dim("# (it runs but fails its health check: it will be restarted)"))
 		}

@@ -156,3 +156,29 @@ type KeptData struct {
 	Server    string
 	Path      string // where it is on the server (or the machine, for compose)
 }
+
+// FaultMode is how hactl drill takes a component down.
+type FaultMode string
+
+// Fault modes.
+const (
+	FaultStop FaultMode = "stop" // a clean stop: SIGTERM to the process, as on shutdown
+	FaultKill FaultMode = "kill" // SIGKILL to the process and its supervisor at once
+)
+
+// FaultInjector is implemented by providers that can take a component's
+// process down on purpose, keep it down (its supervisor does not restart
+// it), and bring it back, for hactl drill.
+type FaultInjector interface {
+	Down(ctx context.Context, o Observed, mode FaultMode) error
+	// Up starts the component again as deployed (same files, no redeploy)
+	// and returns once its process runs (not once it is healthy).
+	Up(ctx context.Context, o Observed) error
+}
+
+// RegistryFaulter is implemented by providers that manage the registry
+// database themselves (compose: its own database service).
+type RegistryFaulter interface {
+	RegistryDown(ctx context.Context) error
+	RegistryUp(ctx context.Context) error // returns once it accepts connections
+}

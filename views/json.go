@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hactl/hactl/apply"
+	"github.com/hactl/hactl/drill"
 	"github.com/hactl/hactl/internal/version"
 	"github.com/hactl/hactl/plan"
 )
@@ -18,7 +19,7 @@ import (
 // UIVersion is the version of the JSON UI stream's format: the minor number
 // grows when messages or fields are added, the major when one changes or
 // goes (docs/json-output.md).
-const UIVersion = "1.1"
+const UIVersion = "1.2"
 
 // Module is every stream message's @module.
 const Module = "hactl.ui"
@@ -244,6 +245,13 @@ func (j *JSON) Event(ev apply.Event) {
 		m.Level = "error"
 		m.Hook = gateHook{Gate: e.Gate, Count: e.Count, ElapsedSeconds: secsp(e.Elapsed),
 			Resource: &resource{e.Address}, Server: e.Server, Error: errText(e.Err)}
+	case drill.StepEvent:
+		if e.Phase == drill.PhaseLeftDown {
+			m.Level = "error"
+		} else if e.Phase == drill.PhaseVerdict && e.Verdict != drill.VerdictHA {
+			m.Level = "warn"
+		}
+		m.Hook = e
 	default:
 		// Another engine's event: its exported fields are its hook.
 		m.Hook = ev

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hactl/hactl/apply"
+	"github.com/hactl/hactl/drill"
 	"github.com/hactl/hactl/plan"
 )
 
@@ -168,6 +169,8 @@ func line(ev apply.Event) (text string, human bool) {
 			return fmt.Sprintf("gate %s: %v", e.Gate, gc), false
 		}
 		return fmt.Sprintf("gate %s: %s not healthy after %s", e.Gate, e.Address, seconds(e.Elapsed)), false
+	case drill.Check:
+		return e.String(), false // one a second: too many for people
 	case fmt.Stringer:
 		return e.String(), true
 	}

@@ -24,6 +24,7 @@ values (also after a flag's one-dash spelling, as in -var-file TAB):
                           (controller.NAME, worker.NAME, webserver, apiserver),
                           read from -f FILE or cluster.hcl; nothing is contacted
   --provider TAB          ssh, compose
+  hactl drill --target TAB  the controllers, workers and registry of the file
   -f TAB                  *.hcl files
   --var-file TAB          *.hcl and *.tfvars files
   hactl docs TAB          the documents built into hactl

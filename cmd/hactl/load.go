@@ -91,7 +91,7 @@ var terraformStyleFlags = []string{
 	"var", "var-file", "json", "check", "diff", "out", "output", "detailed-exitcode",
 	"auto-approve", "no-color", "parallelism", "concurrency", "file", "single", "force", "provider",
 	"lines", "follow", "purge-registry", "timeout", "timeout-controllers", "timeout-workers", "timeout-webserver",
-	"version", "no-descriptions",
+	"version", "no-descriptions", "target", "mode", "duration", "dry-run",
 }
 
 // normalizeArgs rewrites the one-dash spellings of terraformStyleFlags in

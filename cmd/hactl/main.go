@@ -20,7 +20,7 @@ const (
 	exitOK       = 0
 	exitError    = 1
 	exitChanges  = 2 // plan -detailed-exitcode: the plan has changes
-	exitDegraded = 2 // status --check: the cluster is degraded
+	exitDegraded = 2 // status --check: the cluster is degraded; drill: not HA
 )
 
 // exitCodeError carries a specific exit code out of a command without printing
@@ -47,7 +47,8 @@ Exit codes:
   0  success (plan -detailed-exitcode: no changes)
   1  error: invalid cluster file, failed pre-flight, failed apply, ...
   2  plan -detailed-exitcode: the plan has changes;
-     status --check: the cluster is degraded
+     status --check: the cluster is degraded;
+     drill: a step found the cluster is not highly available
   130  a second Ctrl-C: hactl exited at once, leaving the step in progress
      half-done (the first Ctrl-C stops within seconds); run the command again`,
 		SilenceUsage:  true,
@@ -57,7 +58,7 @@ Exit codes:
 	root.SetErr(stderr)
 	root.AddCommand(
 		newValidateCmd(), newFmtCmd(), newInitCmd(),
-		newPlanCmd(), newApplyCmd(), newDestroyCmd(), newForceUnlockCmd(),
+		newPlanCmd(), newApplyCmd(), newDestroyCmd(), newForceUnlockCmd(), newDrillCmd(),
 		newStatusCmd(), newLogsCmd(), newExportCmd(),
 		newVersionCmd(), newDocsCmd(),
 	)

@@ -23,6 +23,9 @@ type providerFlags struct {
 	// ctrlCEnds: Ctrl-C is how the command normally ends (logs -f), so it
 	// says nothing about stopping.
 	ctrlCEnds bool
+	// beforeExit, when set, runs before a second Ctrl-C exits (the drill
+	// says what it leaves down).
+	beforeExit func()
 }
 
 func addProviderFlags(cmd *cobra.Command) *providerFlags {
@@ -59,7 +62,12 @@ func (f *providerFlags) connect(c *schema.Cluster) (ctx context.Context, s *engi
 	if f.ctrlCEnds {
 		say = io.Discard
 	}
-	stop := onSignals(say, cancel, func() { os.Exit(130) })
+	stop := onSignals(say, cancel, func() {
+		if f.beforeExit != nil {
+			f.beforeExit()
+		}
+		os.Exit(130)
+	})
 	return ctx, s, func() { stop(); _ = s.Close(); cancel(nil) }, nil
 }
 

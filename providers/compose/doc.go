@@ -76,7 +76,15 @@
 // The project file lives in a work directory (mode 0700, default
 // ~/.hactl/compose/<project>) and always holds every wanted service. Deploy
 // rewrites it and runs `up -d --no-deps --no-build <service>`; compose
-// leaves an unchanged running container alone. The compose CLI is the one
+// leaves an unchanged running container alone, so Deploy then restarts it
+// (`docker restart`: apply deploys an unchanged component only to repair
+// it). Observe reads, for each running controller, its output since the
+// container started (`docker logs --since`, up to 32 MiB, stopping at the
+// traceback) for DB-GPT's heartbeat checker traceback: Observed.Defect.
+// For hactl drill, Down is `docker stop` or `docker kill`, Up `docker
+// start` of the same container, RegistryDown and RegistryUp `docker stop`
+// and `docker start` of the managed database's, RegistryUp waiting until
+// the database sends its greeting. The compose CLI is the one
 // HACTL_COMPOSE_CLI (CLIEnv) names, "v2" the docker compose plugin, "v1"
 // the docker-compose program, unset the plugin when it answers, else
 // docker-compose; an asked-for CLI that does not answer is a pre-flight

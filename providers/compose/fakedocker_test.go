@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v4"
 )
@@ -43,6 +44,23 @@ type fakeState struct {
 	NextContainer int
 	Logs          string // output of `docker logs` (default: a stdout and a stderr line)
 	LogsUntil     string // output of `docker logs --until …`
+	LogsSince     string // output (stderr) of `docker logs --since …`
+	Clock         int    // seconds after 10:00 of the fake's last state change
+}
+
+// container is the container of that id, nil when there is none.
+func (st *fakeState) container(id string) map[string]any {
+	for _, c := range st.Containers {
+		if c["Id"] == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// now is the fake's clock as Docker writes times.
+func (st *fakeState) now() string {
+	return time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC).Add(time.Duration(st.Clock) * time.Second).Format(time.RFC3339Nano)
 }
 
 func labelsOf(c map[string]any) map[string]string {
@@ -147,7 +165,35 @@ func (st *fakeState) serve(args []string) int {
 	case "run":
 		fmt.Print(st.RunOut)
 		return st.RunRC
-	case "stop":
+	case "stop", "kill":
+		// docker stop --time N ID... / docker kill --signal KILL ID...
+		code := 0
+		if args[0] == "kill" {
+			code = 137
+		}
+		for _, id := range args[3:] {
+			if c := st.container(id); c != nil {
+				st.Clock++
+				c["State"] = map[string]any{"Status": "exited", "Running": false, "ExitCode": code,
+					"StartedAt": c["State"].(map[string]any)["StartedAt"], "FinishedAt": st.now()}
+			}
+		}
+	case "start", "restart":
+		for _, id := range args[1:] {
+			if strings.HasPrefix(id, "-") || id == "15" {
+				continue
+			}
+			c := st.container(id)
+			if c == nil {
+				fmt.Fprintln(os.Stderr, "Error: No such container: "+id)
+				return 1
+			}
+			st.Clock++
+			st.NextContainer++
+			c["State"] = map[string]any{"Status": "running", "Running": true, "Pid": 100 + st.NextContainer,
+				"StartedAt": st.now(), "FinishedAt": c["State"].(map[string]any)["FinishedAt"]}
+		}
+	case "exec":
 	case "rm":
 		for _, a := range args[1:] {
 			if !strings.HasPrefix(a, "-") && !st.remove(a) {
@@ -172,6 +218,8 @@ func (st *fakeState) serve(args []string) int {
 		switch {
 		case slices.Contains(args, "--until") && st.LogsUntil != "":
 			fmt.Print(st.LogsUntil)
+		case slices.Contains(args, "--since") && st.LogsSince != "":
+			fmt.Fprint(os.Stderr, st.LogsSince)
 		case st.Logs != "":
 			fmt.Print(st.Logs)
 		default:

@@ -427,13 +427,23 @@ func generationOf(v string) schema.Generation {
 	return schema.GenerationTOML
 }
 
-// Observe reads every hactl component container of the project.
+// Observe reads every hactl component container of the project, and for
+// each running controller whether its heartbeat checker thread died since
+// the container started (Observed.Defect; one docker logs each).
 func (p *Provider) Observe(ctx context.Context, c *schema.Cluster) ([]providers.Observed, error) {
 	cs, err := containers(ctx, LabelProject+"="+p.project)
 	if err != nil {
 		return nil, fmt.Errorf("compose: listing the containers of project %s: %w", p.project, err)
 	}
-	return observed(cs), nil
+	obs := observed(cs)
+	ids := map[string]string{} // the running container of each component
+	for _, ct := range cs {
+		if a := ct.Config.Labels[LabelComponent]; a != "" && ct.State.Running {
+			ids[a] = ct.ID
+		}
+	}
+	checkerDefects(ctx, obs, ids)
+	return obs, nil
 }
 
 // observed turns inspected containers into observed components.
@@ -477,13 +487,19 @@ func observed(cs []container) []providers.Observed {
 }
 
 // Deploy writes the project file with the component's settings and
-// (re)creates its container with `up -d --no-deps`; compose leaves an
-// unchanged, running container alone.
+// (re)creates its container with `up -d --no-deps`. Compose leaves an
+// unchanged, running container alone: apply deploys such a component only
+// to repair it (it fails its health check, or its controller's heartbeat
+// checker died), so Deploy restarts that container (`docker restart`).
 func (p *Provider) Deploy(ctx context.Context, comp *plan.Component) error {
 	if comp.Server != nil && comp.Server.Transport != TransportCompose {
 		return fmt.Errorf("compose: %s was rendered for server %s, not for the compose project: plan on compose.Adapt(cluster) (Provider.Cluster())", comp.Address, comp.Server.Name)
 	}
 	svc := ServiceForAddress(comp.Address)
+	before, err := containers(ctx, LabelProject+"="+p.project, LabelComponent+"="+comp.Address)
+	if err != nil {
+		return fmt.Errorf("compose: deploying %s: %w", comp.Address, err)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.want[comp.Address] = comp
@@ -492,6 +508,27 @@ func (p *Provider) Deploy(ctx context.Context, comp *plan.Component) error {
 	}
 	if _, err := p.runCompose(ctx, "up", "-d", "--no-deps", "--no-build", "--no-color", svc); err != nil {
 		return fmt.Errorf("compose: starting service %s (%s): %w", svc, comp.Address, err)
+	}
+	// The containers compose left running as they were.
+	same := map[string]string{} // id → start
+	for _, ct := range before {
+		if ct.State.Running && !ct.State.Restarting && ct.Config.Labels[LabelHash] == comp.Hash {
+			same[ct.ID] = ct.State.StartedAt
+		}
+	}
+	if len(same) == 0 {
+		return nil
+	}
+	after, err := containers(ctx, LabelProject+"="+p.project, LabelComponent+"="+comp.Address)
+	if err != nil {
+		return fmt.Errorf("compose: deploying %s: %w", comp.Address, err)
+	}
+	for _, ct := range after {
+		if start, ok := same[ct.ID]; ok && ct.State.Running && ct.State.StartedAt == start {
+			if _, err := run(ctx, "", "docker", "restart", "--time", stopTimeout, ct.ID); err != nil {
+				return fmt.Errorf("compose: restarting service %s (%s): %w", svc, comp.Address, err)
+			}
+		}
 	}
 	return nil
 }

@@ -233,25 +233,7 @@ func startAndWatch(dir, unit string, useSystemd bool, check time.Duration, runAs
 	if ticks < 1 {
 		ticks = 1
 	}
-	start := `setsid=; command -v setsid >/dev/null 2>&1 && setsid=setsid
-$setsid nohup sh ./run.sh >> log 2>&1 < /dev/null &
-`
-	if runAs != "" {
-		// The supervisor runs as the user, and opens the log as it.
-		start = `setsid=; command -v setsid >/dev/null 2>&1 && setsid=setsid
-u=` + host.Quote(runAs) + `
-as_user "$u" true || exit 1
-sup='exec '$setsid' nohup sh ./run.sh >> log 2>&1 < /dev/null'
-(
-	trap '' HUP
-	if command -v setpriv >/dev/null 2>&1; then
-		h=$(getent passwd "$u" | cut -d: -f6)
-		HOME=${h:-/} USER=$u LOGNAME=$u exec setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups -- sh -c "$sup"
-	fi
-	exec runuser -u "$u" -- sh -c "$sup"
-) >/dev/null 2>&1 < /dev/null &
-`
-	}
+	start := startSupervisor(runAs)
 	restarts := `r=$(cat restarts 2>/dev/null)`
 	if useSystemd {
 		start = "systemctl daemon-reload && systemctl reset-failed " + host.Quote(unit) + " >/dev/null 2>&1; systemctl enable " + host.Quote(unit) + " >/dev/null 2>&1 && systemctl restart " + host.Quote(unit) + " || exit 1\n"
@@ -290,6 +272,38 @@ else
 	tail -c +$((size + 1)) log | tail -n `+strconv.Itoa(logTailLines)+`
 fi
 `, host.Quote(dir), host.Quote(dir), owner, start, ticks, restarts)
+}
+
+// startSupervisor starts run.sh in the background, in the component
+// directory (the working directory), as its own session (setsid, when
+// there is one), its output appended to log; with runAs as that user
+// (needs as_user, shAsUser), so that the supervisor opens the log as it.
+// The caller exports envMarker first.
+func startSupervisor(runAs string) string {
+	if runAs == "" {
+		return `setsid=; command -v setsid >/dev/null 2>&1 && setsid=setsid
+$setsid nohup sh ./run.sh >> log 2>&1 < /dev/null &
+`
+	}
+	return startSupervisorAs(host.Quote(runAs))
+}
+
+// startSupervisorAs is startSupervisor as the user the shell word user
+// names (quoted, or a variable's expansion).
+func startSupervisorAs(user string) string {
+	return `setsid=; command -v setsid >/dev/null 2>&1 && setsid=setsid
+u=` + user + `
+as_user "$u" true || exit 1
+sup='exec '$setsid' nohup sh ./run.sh >> log 2>&1 < /dev/null'
+(
+	trap '' HUP
+	if command -v setpriv >/dev/null 2>&1; then
+		h=$(getent passwd "$u" | cut -d: -f6)
+		HOME=${h:-/} USER=$u LOGNAME=$u exec setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups -- sh -c "$sup"
+	fi
+	exec runuser -u "$u" -- sh -c "$sup"
+) >/dev/null 2>&1 < /dev/null &
+`
 }
 
 // usesSystemd reports (once per server) whether components there run as

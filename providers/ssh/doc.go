@@ -44,6 +44,21 @@
 // is never signalled. Where systemd is PID 1 and hactl is root, a unit
 // hactl-<cluster>-<address>.service (Restart=always) runs start.sh instead.
 //
+// For hactl drill (providers.FaultInjector) Down takes a component down
+// and keeps it down: stop is systemctl stop, or stop_component (SIGTERM to
+// run.sh, which forwards it); kill is systemctl kill -s SIGKILL then
+// systemctl stop (which cancels the restart systemd scheduled), or one
+// SIGKILL to run.sh's process group, run.sh, the process and every other
+// process of the component (the log rotator). Up starts it again without
+// rewriting a file or resetting the restart count (systemctl start, or
+// run.sh started as Deploy starts it, as the owner of the component
+// directory) and returns once the process runs. Both log "hactl: <time>
+// drill: down (stop|kill)" / "drill: up" in the component's log. Observe
+// sets a running controller's Defect when its log since the process's
+// "attempt N starting" line (log.1 too, when rotated since) holds DB-GPT's
+// heartbeat checker traceback: one grep -F of the log, an awk only when
+// the word is there.
+//
 // With run_as another user than hactl's commands run as, the component
 // directory is chowned to it after every deploy and the process runs as it
 // (the unit's User=/Group=, or run.sh started through setpriv or runuser);

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/providers/host"
 	"github.com/hactl/hactl/schema"
@@ -150,7 +151,7 @@ func hostKey(s *schema.Server) string {
 }
 
 func observeScript(deployDir, cluster string) string {
-	return shAlive + shState + fmt.Sprintf(`d=%s
+	return shAlive + shState + shChecker + fmt.Sprintf(`d=%s
 [ -d "$d" ] || exit 0
 r="$d"/%s/%s
 if [ -f "$r" ]; then printf '@@record '; tr -d '\n' < "$r"; echo; fi
@@ -162,9 +163,50 @@ for m in "$d"/*/*/manifest.json "$d"/*/manifest.json; do
 	tr -d '\n' < "$m"
 	echo
 	state "$c"
+	case ${c##*/} in controller.*) checker "$c";; esac
 done
 `, host.Quote(deployDir), host.Quote(cluster), fileRecord)
 }
+
+// shChecker defines checker DIR: for a controller, "@@checker <error
+// line>" when its log since its current process started (start.sh's last
+// "attempt N starting" line; the log and, rotated, log.1) holds the
+// heartbeat checker thread's traceback (see providers.CheckerScan, which
+// this awk program mirrors). The rule, a log without the word, costs one
+// grep -F; with it (a traceback of an earlier process, say), a grep for
+// the last attempt's line and one of the lines since; the awk reads only
+// those, and only when the word is among them.
+const shChecker = `checker() {
+	_cd=$1
+	set --
+	[ -f "$_cd/` + fileLogOld + `" ] && set -- "$_cd/` + fileLogOld + `"
+	[ -f "$_cd/` + fileLog + `" ] && set -- "$@" "$_cd/` + fileLog + `"
+	[ $# -gt 0 ] || return 0
+	grep -qF _heartbeat_checker "$@" 2>/dev/null || return 0
+	_aw='
+/^hactl: [^ ]* attempt [0-9]* starting$/ { inb = 0; found = 0; out = ""; next }
+found { next }
+/^Exception in thread / { inb = 1; n = 0; tr = 0; chk = (index($0, "_heartbeat_checker") > 0); next }
+!inb { next }
+{
+	sub(/\r$/, "")
+	n++
+	if ($0 ~ /^Traceback /) tr = 1
+	else if ($0 == "" || $0 ~ /^[ \t]/) { if (index($0, "_heartbeat_checker") > 0) chk = 1 }
+	else { inb = 0; if (chk && tr) { found = 1; out = $0 }; next }
+	if (n >= 200) inb = 0
+}
+END { if (found) print "@@checker " substr(out, 1, 300) }
+'
+	_n=$(grep -n '^hactl: [^ ]* attempt [0-9]* starting$' "$_cd/` + fileLog + `" 2>/dev/null | tail -n 1 | cut -d: -f1)
+	if [ -n "$_n" ]; then
+		tail -n "+$_n" "$_cd/` + fileLog + `" | grep -qF _heartbeat_checker || return 0
+		tail -n "+$_n" "$_cd/` + fileLog + `" | awk "$_aw" 2>/dev/null
+		return 0
+	fi
+	awk "$_aw" "$@" 2>/dev/null
+}
+`
 
 // shState defines state DIR: the component's processes, start, restarts
 // and systemd unit as @@ tags (parseObserve reads them); it leaves the
@@ -198,6 +240,8 @@ type found struct {
 	unitActive  bool
 	unitSeen    bool
 	unitMainPID int
+	checkerErr  string // the error the heartbeat checker thread died of
+	checkerDied bool
 }
 
 func (f found) observed() providers.Observed {
@@ -229,6 +273,9 @@ func (f found) observed() providers.Observed {
 	if !o.Running {
 		o.PID = 0
 		o.StartedAt = time.Time{}
+	}
+	if o.Running && f.checkerDied && o.Role == schema.RoleController {
+		o.Defect = plan.CheckerDefect(f.checkerErr)
 	}
 	return o
 }
@@ -266,6 +313,8 @@ func parseObserve(out []byte) ([]found, error) {
 					cur.startedAt = time.Unix(n, 0).UTC()
 				}
 			}
+		case "@@checker":
+			cur.checkerDied, cur.checkerErr = true, strings.ToValidUTF8(strings.TrimSpace(rest), "")
 		case "@@restarts":
 			if len(f) == 1 {
 				cur.restarts, _ = strconv.Atoi(f[0])
