@@ -268,9 +268,16 @@ func TestDownUpRunAsAndCheckerDefect(t *testing.T) {
 			}
 
 			// With the table back, a new process has a checker that lives.
-			if err := p.Registry(c).Ensure(ctx); err != nil {
+			db, err = openTestSQLite(regFile)
+			if err != nil {
 				t.Fatal(err)
 			}
+			for _, ddl := range dbgpt.SQLiteRegistryDDL {
+				if _, err := db.Exec(ddl); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db.Close()
 			if err := p.Down(ctx, o, providers.FaultStop); err != nil {
 				t.Fatal(err)
 			}
