@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hactl/hactl/apply"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/schema"
@@ -161,12 +162,17 @@ func TestDrillFaults(t *testing.T) {
 	if len(pl.Changes) != 1 || pl.Changes[0].Action != plan.Replace || pl.Changes[0].Reason != o.Defect {
 		t.Fatalf("plan: %+v (observed %+v)", pl.Changes, o)
 	}
-	// apply's replace deploys it: the container restarts, the defect goes.
-	if err := p.Deploy(ctx, ctl); err != nil {
+	// apply carries out the replace: the same container restarts (compose
+	// up alone would leave it), nothing is removed, the defect goes.
+	res, err := apply.Apply(ctx, p, p.Cluster(), pl, apply.Options{SkipPreflight: true})
+	if err != nil {
 		t.Fatal(err)
 	}
 	after := observedAt(t, ctx, p, ctl.Address)
 	if !after.Running || after.Defect != "" || !after.StartedAt.After(o.StartedAt) {
-		t.Errorf("after the replace: %+v", after)
+		t.Errorf("after apply (%+v): %+v", res, after)
+	}
+	if pl := plan.Diff(p.Cluster(), want, []plan.Observed{after}, nil); !pl.Empty() {
+		t.Errorf("plan after apply: %+v", pl.Changes)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hactl/hactl/apply"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/schema"
@@ -109,7 +110,7 @@ func TestDownUpSystemd(t *testing.T) {
 	if len(pl.Changes) != 1 || pl.Changes[0].Action != plan.Replace || pl.Changes[0].Reason != o.Defect {
 		t.Fatalf("plan: %+v", pl.Changes)
 	}
-	// The database back: apply's replace deploys (restarts) it.
+	// The database back, apply carries out the replace: the unit restarts.
 	deadline = time.Now().Add(2 * time.Minute)
 	for {
 		st, err := p.Registry(c).State(ctx)
@@ -121,10 +122,12 @@ func TestDownUpSystemd(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	if err := p.Deploy(ctx, ctl); err != nil {
+	res, err := apply.Apply(ctx, p, c, pl, apply.Options{SkipPreflight: true})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if o := observedOf(t, p, c, ctl.Address); !o.Running || o.Defect != "" {
-		t.Errorf("after the replace: %+v", o)
+	after := observedOf(t, p, c, ctl.Address)
+	if got := unitState(); got != "active enabled" || !after.Running || after.Defect != "" || after.PID == o.PID {
+		t.Errorf("after apply (%+v): unit %q, %+v", res, got, after)
 	}
 }
