@@ -39,6 +39,8 @@ func TestObserveCheckerScript(t *testing.T) {
 		{"another thread", "", attempt("1") + other, ""},
 		{"rotated: attempt mark in log.1", attempt("3") + info, simCheckerTraceback, checkerErrLine},
 		{"rotated: died before a later attempt", attempt("3") + simCheckerTraceback, attempt("4") + info, ""},
+		{"far apart: another thread, then the checker", "", attempt("1") + other + strings.Repeat(info, 300) + simCheckerTraceback + strings.Repeat(info, 300), checkerErrLine},
+		{"far apart: the checker, then a new attempt", "", attempt("1") + simCheckerTraceback + strings.Repeat(info, 300) + attempt("2") + strings.Repeat(info, 300), ""},
 		{"no log", "", "", ""},
 		{"crlf", "", attempt("1") + strings.ReplaceAll(simCheckerTraceback, "\n", "\r\n"), checkerErrLine},
 	} {

@@ -56,8 +56,9 @@
 // drill: down (stop|kill)" / "drill: up" in the component's log. Observe
 // sets a running controller's Defect when its log since the process's
 // "attempt N starting" line (log.1 too, when rotated since) holds DB-GPT's
-// heartbeat checker traceback: one grep -F of the log, an awk only when
-// the word is there.
+// heartbeat checker traceback: one grep -F of the log (10 ms for 32 MiB);
+// only when the word is there, a grep of the attempt lines and exception
+// blocks and an awk of those (60-90 ms for 32 MiB).
 //
 // With run_as another user than hactl's commands run as, the component
 // directory is chowned to it after every deploy and the process runs as it

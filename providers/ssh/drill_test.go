@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hactl/hactl/apply"
 	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers"
@@ -264,21 +265,32 @@ func TestDownUpRunAsAndCheckerDefect(t *testing.T) {
 			t.Logf("defect: %s", o.Defect)
 			pl := plan.Diff(c, want, []plan.Observed{o}, nil)
 			if len(pl.Changes) != 1 || pl.Changes[0].Action != plan.Replace || pl.Changes[0].Reason != o.Defect {
-				t.Errorf("plan: %+v", pl.Changes)
+				t.Fatalf("plan: %+v", pl.Changes)
 			}
 
-			// With the table back, a new process has a checker that lives.
-			if err := p.Registry(c).Ensure(ctx); err != nil {
+			// With the table back, apply carries out the replace: the
+			// controller restarts where it is (nothing removed) and its new
+			// checker lives.
+			db, err = openTestSQLite(regFile)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if err := p.Down(ctx, o, providers.FaultStop); err != nil {
+			for _, ddl := range dbgpt.SQLiteRegistryDDL {
+				if _, err := db.Exec(ddl); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db.Close()
+			res, err := apply.Apply(ctx, p, c, pl, apply.Options{SkipPreflight: true})
+			if err != nil {
 				t.Fatal(err)
 			}
-			if err := p.Up(ctx, o); err != nil {
-				t.Fatal(err)
+			after := observedOf(t, p, c, o.Address)
+			if !after.Running || after.Defect != "" || after.PID == o.PID {
+				t.Errorf("after apply (%+v): %+v", res, after)
 			}
-			if o := observedOf(t, p, c, o.Address); !o.Running || o.Defect != "" {
-				t.Errorf("after a restart: %+v", o)
+			if pl := plan.Diff(c, want, []plan.Observed{after}, nil); !pl.Empty() {
+				t.Errorf("plan after apply: %+v", pl.Changes)
 			}
 		})
 	}

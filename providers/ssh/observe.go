@@ -173,9 +173,9 @@ done
 // "attempt N starting" line; the log and, rotated, log.1) holds the
 // heartbeat checker thread's traceback (see providers.CheckerScan, which
 // this awk program mirrors). The rule, a log without the word, costs one
-// grep -F; with it (a traceback of an earlier process, say), a grep for
-// the last attempt's line and one of the lines since; the awk reads only
-// those, and only when the word is among them.
+// grep -F; with it, one grep picks the attempt lines and each "Exception in
+// thread" with the 200 lines after it (grep's "--" between groups is
+// skipped), and the awk reads only those.
 const shChecker = `checker() {
 	_cd=$1
 	set --
@@ -183,7 +183,8 @@ const shChecker = `checker() {
 	[ -f "$_cd/` + fileLog + `" ] && set -- "$@" "$_cd/` + fileLog + `"
 	[ $# -gt 0 ] || return 0
 	grep -qF _heartbeat_checker "$@" 2>/dev/null || return 0
-	_aw='
+	grep -h -A 200 -e '^Exception in thread ' -e '^hactl: [^ ]* attempt [0-9]* starting$' "$@" 2>/dev/null | awk '
+/^--$/ { next }
 /^hactl: [^ ]* attempt [0-9]* starting$/ { inb = 0; found = 0; out = ""; next }
 found { next }
 /^Exception in thread / { inb = 1; n = 0; tr = 0; chk = (index($0, "_heartbeat_checker") > 0); next }
@@ -197,14 +198,7 @@ found { next }
 	if (n >= 200) inb = 0
 }
 END { if (found) print "@@checker " substr(out, 1, 300) }
-'
-	_n=$(grep -n '^hactl: [^ ]* attempt [0-9]* starting$' "$_cd/` + fileLog + `" 2>/dev/null | tail -n 1 | cut -d: -f1)
-	if [ -n "$_n" ]; then
-		tail -n "+$_n" "$_cd/` + fileLog + `" | grep -qF _heartbeat_checker || return 0
-		tail -n "+$_n" "$_cd/` + fileLog + `" | awk "$_aw" 2>/dev/null
-		return 0
-	fi
-	awk "$_aw" "$@" 2>/dev/null
+' 2>/dev/null
 }
 `
 
