@@ -447,6 +447,11 @@ func components(c *schema.Cluster, decl []declaredComponent, checkErr []error, o
 			comp.State = StateDown
 		case !found && obsErr == nil:
 			comp.State = StateNotDeployed
+		case err == nil && found && o.Defect != "":
+			// It answers, but cannot do its whole job (a controller whose
+			// heartbeat checker died never marks a stale row unhealthy).
+			comp.State = StateUnhealthy
+			comp.Reason = o.Defect + " ('hactl apply' restarts it)"
 		case err == nil && found:
 			comp.State = StateRunning
 		case err == nil:

@@ -19,6 +19,7 @@ import (
 	"github.com/hactl/hactl/internal/dbgpt"
 	"github.com/hactl/hactl/internal/health"
 	"github.com/hactl/hactl/internal/jsonschematest"
+	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/providers"
 	"github.com/hactl/hactl/registry"
 	"github.com/hactl/hactl/schema"
@@ -510,6 +511,29 @@ func TestPublishedURLs(t *testing.T) {
 		}
 		if err := jsonschematest.Document(sch, doc.Bytes()); err != nil {
 			t.Errorf("schema: %v", err)
+		}
+	}
+}
+
+// A controller that answers but whose heartbeat checker died is unhealthy,
+// with the defect and the repair as the reason.
+func TestDefectIsUnhealthy(t *testing.T) {
+	srv := &schema.Server{Name: "server1", Address: "10.0.0.1"}
+	ctl := &schema.Controller{Name: "c1", Server: srv, Port: 8000}
+	c := &schema.Cluster{Name: "t", Version: "0.6.3", Servers: []*schema.Server{srv}, Controllers: []*schema.Controller{ctl}}
+	decl := declaredComponents(nil, c)
+	defect := plan.CheckerDefect("Exception in thread Thread-1 (_heartbeat_checker):")
+	for _, tc := range []struct {
+		defect string
+		want   string
+	}{{"", StateRunning}, {defect, StateUnhealthy}} {
+		obs := []providers.Observed{{Address: "controller.c1", Role: "controller", Server: "server1", Port: 8000, Running: true, PID: 7, StartedAt: time.Now(), Defect: tc.defect}}
+		comps, err := components(c, decl, []error{nil}, obs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := comps[0]; got.State != tc.want || tc.defect != "" && !strings.Contains(got.Reason, "heartbeat checker") {
+			t.Errorf("defect %q: state %s reason %q, want %s", tc.defect, got.State, got.Reason, tc.want)
 		}
 	}
 }

@@ -223,6 +223,21 @@ func TestComposeDatabaseImageChange(t *testing.T) {
 	}
 
 	out, code = e.run(3*time.Minute, "plan", "-detailed-exitcode")
+	if code == 2 {
+		// A controller's heartbeat checker ran while the database was
+		// being replaced and died of it, as DB-GPT's does (likely when the
+		// outage spans a checker pass): plan replaces exactly those
+		// controllers, for that reason, and apply repairs them.
+		targets := planTargets(out)
+		for _, tg := range targets {
+			if !strings.HasPrefix(tg, "controller.") || !strings.Contains(out, "# "+tg+" must be replaced (its heartbeat checker thread died") {
+				t.Fatalf("plan after the apply: %v, want only controllers whose checker died\n%s", targets, out)
+			}
+		}
+		t.Logf("the database's replacement killed the heartbeat checker of %v; apply repairs them", targets)
+		e.must(5*time.Minute, "apply", "-auto-approve")
+		out, code = e.run(3*time.Minute, "plan", "-detailed-exitcode")
+	}
 	if code != 0 || !strings.Contains(out, "No changes") {
 		t.Fatalf("plan after the apply: exit %d\n%s", code, out)
 	}

@@ -118,6 +118,44 @@ func newComposeEnv(t *testing.T, version string) *composeEnv {
 	return e
 }
 
+// variant makes e use a copy of its cluster file with the project and the
+// registry volume named with suffix (so it meets no other test's project),
+// edited by edit; the new project is swept before and after the test.
+func (e *composeEnv) variant(suffix string, edit func(string) string) *composeEnv {
+	e.t.Helper()
+	src, err := os.ReadFile(e.example)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	project, volume := e.project+"-"+suffix, e.volume+"-"+suffix
+	text := strings.Replace(string(src), `"`+e.project+`"`, `"`+project+`"`, 1)
+	text = strings.Replace(text, `"`+e.volume+`"`, `"`+volume+`"`, 1)
+	if !strings.Contains(text, `"`+project+`"`) || !strings.Contains(text, `"`+volume+`"`) {
+		e.t.Fatalf("cannot derive a %s variant of %s", suffix, e.example)
+	}
+	e.example = filepath.Join(e.t.TempDir(), "cluster.hcl")
+	if err := os.WriteFile(e.example, []byte(text), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	e.project, e.volume = project, volume
+	e.edit(edit)
+	composeSweep(e.t, project, volume)
+	e.t.Cleanup(func() { composeSweep(e.t, project, volume) })
+	return e
+}
+
+// edit rewrites e's cluster file with edit.
+func (e *composeEnv) edit(edit func(string) string) {
+	e.t.Helper()
+	src, err := os.ReadFile(e.example)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(e.example, []byte(edit(string(src))), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // composeImageWithModels builds (once per base tag and version) the sim
 // image claiming the given DB-GPT version, with the given model directories.
 func composeImageWithModels(ctx context.Context, sim, version string, dirs ...string) (string, error) {

@@ -165,6 +165,12 @@ func sshScenario(t *testing.T, bin, version string) {
 		}
 	})
 
+	// 2b. hactl drill (issue 11): each controller stopped in turn, a worker
+	// killed, a drill interrupted; nothing left down.
+	step(t, "2b-drill", func(t *testing.T) {
+		drillHA(t, h, "text2vec", p.HeartbeatInterval, p.HeartbeatTimeout)
+	})
+
 	// 3. Move one worker: only it changes; its old registration turns stale.
 	step(t, "3-port-change", func(t *testing.T) {
 		p.Text2VecPort = 8004
