@@ -3,6 +3,7 @@ package drill
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -431,4 +432,29 @@ func TestRunUpFailsSaysLeftDown(t *testing.T) {
 	if got := ev.phases(); !slices.Contains(got, "controller.c2 left down") || rep.Steps[0].Restored {
 		t.Errorf("phases %v, report %+v", got, rep.Steps[0])
 	}
+}
+
+// Taking a controller down takes a moment (a clean stop waits for the
+// process): the checks still span the whole window after it is down.
+func TestRunWindowStartsOnceDown(t *testing.T) {
+	c := testCluster(2)
+	d, p := fakeDeps(c)
+	const slowDown = 400 * time.Millisecond
+	p.downHook = func() { time.Sleep(slowDown) }
+	rep, err := Run(context.Background(), d, Options{Targets: []string{"controller.c1"}}, func(apply.Event) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := rep.Steps[0]
+	window := time.Duration(s.WindowSeconds * float64(time.Second))
+	if s.DownSeconds == nil || *s.DownSeconds < (window+slowDown).Seconds() || s.Checks < int(window/d.Tick) {
+		t.Errorf("down %s, %d checks, want at least %s down and %d checks (window %s)", known(s.DownSeconds), s.Checks, window+slowDown, int(window/d.Tick), window)
+	}
+}
+
+func known(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fs", *p)
 }

@@ -272,8 +272,11 @@ func (r *runner) controller(ctx context.Context, i int, s Step, sr *StepReport) 
 			}
 		}
 	}()
-	end := downAt.Add(s.Window)
-	for at := downAt; !at.After(end); at = r.next(at) {
+	// The window starts once it is down (taking it down takes a moment),
+	// so the checks span all of it.
+	upTo := time.Now()
+	end := upTo.Add(s.Window)
+	for at := upTo; !at.After(end); at = r.next(at) {
 		if !sleep(ctx, at) {
 			w.verdict(sr, false)
 			sr.Verdict = VerdictAborted

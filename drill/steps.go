@@ -47,8 +47,11 @@ func (r *runner) worker(ctx context.Context, i int, s Step, sr *StepReport) (err
 		}
 	}()
 	d := newDetection(sr.Through)
-	end := downAt.Add(s.Window)
-	for at := downAt; !at.After(end); at = r.next(at) {
+	// The window starts once it is down (taking it down takes a moment),
+	// so the checks span all of it.
+	upTo := time.Now()
+	end := upTo.Add(s.Window)
+	for at := upTo; !at.After(end); at = r.next(at) {
 		if !sleep(ctx, at) {
 			sr.Verdict = VerdictAborted
 			return interrupted(ctx, s)
@@ -136,8 +139,11 @@ func (r *runner) registry(ctx context.Context, i int, s Step, sr *StepReport) (e
 	}()
 	ctlErrs := &ErrorCount{}
 	sr.ControllerErrors = ctlErrs
-	end := downAt.Add(s.Window)
-	for at := downAt; !at.After(end); at = r.next(at) {
+	// The window starts once it is down (taking it down takes a moment),
+	// so the checks span all of it.
+	upTo := time.Now()
+	end := upTo.Add(s.Window)
+	for at := upTo; !at.After(end); at = r.next(at) {
 		if !sleep(ctx, at) {
 			sr.Verdict = VerdictAborted
 			return interrupted(ctx, s)

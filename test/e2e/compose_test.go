@@ -209,13 +209,28 @@ func composeSweep(t *testing.T, project, volume string) {
 // and exit code; it fails the test only when the command could not run.
 func (e *composeEnv) run(timeout time.Duration, args ...string) (string, int) {
 	e.t.Helper()
+	var out bytes.Buffer
+	code := e.exec(timeout, &out, &out, args...)
+	return out.String(), code
+}
+
+// runSplit is run with standard output and error apart (a -json command's
+// output is only its stdout).
+func (e *composeEnv) runSplit(timeout time.Duration, args ...string) (stdout, stderr string, code int) {
+	e.t.Helper()
+	var so, se bytes.Buffer
+	code = e.exec(timeout, &so, &se, args...)
+	return so.String(), se.String(), code
+}
+
+func (e *composeEnv) exec(timeout time.Duration, stdout, stderr *bytes.Buffer, args ...string) int {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	full := append(append([]string{}, args[0]), append([]string{"-f", e.example}, args[1:]...)...)
 	cmd := exec.CommandContext(ctx, e.hactl, full...)
 	cmd.Env = e.env
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err := cmd.Run()
 	code := 0
 	if err != nil {
@@ -225,13 +240,17 @@ func (e *composeEnv) run(timeout time.Duration, args ...string) (string, int) {
 		}
 		code = ee.ExitCode()
 	}
-	if strings.Contains(out.String(), composeSecret) {
+	all := stdout.String()
+	if stderr != stdout {
+		all += stderr.String()
+	}
+	if strings.Contains(all, composeSecret) {
 		e.t.Errorf("hactl %s printed the registry password", args[0])
 	}
-	if strings.Contains(out.String(), composeAPIKey) {
+	if strings.Contains(all, composeAPIKey) {
 		e.t.Errorf("hactl %s printed the proxy models' API key", args[0])
 	}
-	return out.String(), code
+	return code
 }
 
 // secretsKept checks that the registry password and the API key are on no
@@ -315,10 +334,10 @@ type composeStatus struct {
 
 func (e *composeEnv) status() (composeStatus, string) {
 	e.t.Helper()
-	out := e.must(time.Minute, "status", "--json")
+	out, errOut, code := e.runSplit(time.Minute, "status", "--json")
 	var st composeStatus
-	if err := json.Unmarshal([]byte(out), &st); err != nil {
-		e.t.Fatalf("status --json: %v\n%s", err, out)
+	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil {
+		e.t.Fatalf("status --json: exit %d: %v\n%s%s", code, err, out, errOut)
 	}
 	return st, out
 }

@@ -82,7 +82,7 @@ func drillHA(t *testing.T, h *hactlCLI, worker string, interval, timeout int) {
 			t.Errorf("%s: longest heartbeat age %s, want at most the timeout %s", s.Target, known(s.MaxHeartbeatAgeSeconds), tmo)
 		}
 		if s.DownSeconds == nil || *s.DownSeconds < s.WindowSeconds || s.RestoreSeconds == nil {
-			t.Errorf("%s: down %s, restore %s", s.Target, known(s.DownSeconds), known(s.RestoreSeconds))
+			t.Errorf("%s: down %s (window %.1fs), restore %s", s.Target, known(s.DownSeconds), s.WindowSeconds, known(s.RestoreSeconds))
 		}
 		t.Logf("%s: down %.1fs, %d checks, longest heartbeat age %.1fs, webserver errors %d, restored in %.1fs",
 			s.Target, *s.DownSeconds, s.Checks, *s.MaxHeartbeatAgeSeconds, s.WebserverErrors.Count, *s.RestoreSeconds)
