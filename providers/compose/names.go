@@ -159,7 +159,9 @@ func Adapt(c *schema.Cluster) (*schema.Cluster, error) {
 		}
 		return s + ")"
 	}
-	server := func(svc, addr, role string, port int) (*schema.Server, error) {
+	// from is the file's server of the component: its env (the defaults'
+	// and its own) is the container's too.
+	server := func(svc, addr, role string, port int, from *schema.Server) (*schema.Server, error) {
 		if other, dup := seen[svc]; dup {
 			return nil, fmt.Errorf("compose: %s and %s would both be service %q; rename one", other, addr, svc)
 		}
@@ -171,6 +173,9 @@ func Adapt(c *schema.Cluster) (*schema.Cluster, error) {
 			DeployDir:    ContainerDir,
 			DBGPTCommand: command(strings.HasPrefix(addr, "worker."), role, port),
 		}
+		if from != nil {
+			s.Env = from.Env
+		}
 		nc.Servers = append(nc.Servers, s)
 		return s, nil
 	}
@@ -178,7 +183,7 @@ func Adapt(c *schema.Cluster) (*schema.Cluster, error) {
 	for _, ctl := range c.Controllers {
 		n := *ctl
 		var err error
-		if n.Server, err = server(ControllerService(ctl), "controller."+ctl.Name, schema.RoleController, ctl.Port); err != nil {
+		if n.Server, err = server(ControllerService(ctl), "controller."+ctl.Name, schema.RoleController, ctl.Port, ctl.Server); err != nil {
 			return nil, err
 		}
 		n.Host = "0.0.0.0"
@@ -188,7 +193,7 @@ func Adapt(c *schema.Cluster) (*schema.Cluster, error) {
 	for _, w := range c.Workers {
 		n := *w
 		var err error
-		if n.Server, err = server(WorkerService(w), "worker."+w.Name, schema.RoleWorker, w.Port); err != nil {
+		if n.Server, err = server(WorkerService(w), "worker."+w.Name, schema.RoleWorker, w.Port, w.Server); err != nil {
 			return nil, err
 		}
 		n.Host = "0.0.0.0"
@@ -197,7 +202,7 @@ func Adapt(c *schema.Cluster) (*schema.Cluster, error) {
 	if c.Webserver != nil {
 		n := *c.Webserver
 		var err error
-		if n.Server, err = server(WebserverService(), "webserver", schema.RoleWebserver, n.Port); err != nil {
+		if n.Server, err = server(WebserverService(), "webserver", schema.RoleWebserver, n.Port, n.Server); err != nil {
 			return nil, err
 		}
 		n.Host = "0.0.0.0"
@@ -206,7 +211,7 @@ func Adapt(c *schema.Cluster) (*schema.Cluster, error) {
 	if c.APIServer != nil {
 		n := *c.APIServer
 		var err error
-		if n.Server, err = server(APIServerService(), "apiserver", schema.RoleAPIServer, n.Port); err != nil {
+		if n.Server, err = server(APIServerService(), "apiserver", schema.RoleAPIServer, n.Port, n.Server); err != nil {
 			return nil, err
 		}
 		n.Host = "0.0.0.0"

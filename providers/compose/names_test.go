@@ -105,6 +105,7 @@ func TestDatabaseService(t *testing.T) {
 func TestAdaptServers(t *testing.T) {
 	orig := haCluster()
 	orig.APIServer = &schema.APIServer{Name: "apiserver", Server: orig.Servers[1], Host: "127.0.0.1", Port: 8100}
+	orig.Servers[1].Env = map[string]string{"CUDA_VISIBLE_DEVICES": "1"}
 	c, err := Adapt(orig)
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +128,17 @@ func TestAdaptServers(t *testing.T) {
 	}
 	if c.APIServer.Server.Name != "apiserver" || c.APIServer.Host != "0.0.0.0" || orig.APIServer.Host != "127.0.0.1" {
 		t.Errorf("apiserver %+v (original host %s)", c.APIServer, orig.APIServer.Host)
+	}
+	// A server's env (the defaults' and its own) reaches each of its
+	// components' containers.
+	for _, ctl := range c.Controllers {
+		want := ""
+		if ctl.Name == "ctrl2" {
+			want = "1"
+		}
+		if got := ctl.Server.Env["CUDA_VISIBLE_DEVICES"]; got != want || c.APIServer.Server.Env["CUDA_VISIBLE_DEVICES"] != "1" {
+			t.Errorf("%s: env %v, apiserver env %v", ctl.Name, ctl.Server.Env, c.APIServer.Server.Env)
+		}
 	}
 	for _, w := range c.Workers {
 		if w.Host != "0.0.0.0" || w.Server.Name != WorkerService(w) {
