@@ -171,19 +171,13 @@ func (w *window) add(step int, target string, second int, ths []through, frontEr
 		}
 	}
 	w.lastWebErr = frontErr != nil
-	if frontErr != nil {
-		c.WebserverError = short(frontErr.Error())
-		w.web.add(c.WebserverError)
-	}
 	w.checks++
-	if len(errs) > 0 {
+	if !c.settle(errs, frontErr, &w.web) {
 		w.failed++
 		if w.firstFail == "" {
 			w.firstFail = fmt.Sprintf("at %ds: %s", second, errs[0])
 		}
-		c.Errors = errs[:min(len(errs), 3)]
 	}
-	c.OK = len(errs) == 0
 	if w.ageSeen {
 		c.MaxHeartbeatAgeSeconds = secs(w.maxAge)
 	}
@@ -233,4 +227,19 @@ func short(s string) string {
 		return s[:240] + "..."
 	}
 	return s
+}
+
+// settle finishes a check from the errors of its listings and the
+// frontends' answer (counted in web): it passed when no listing failed,
+// which it returns.
+func (c *Check) settle(errs []string, frontErr error, web *ErrorCount) bool {
+	if frontErr != nil {
+		c.WebserverError = short(frontErr.Error())
+		web.add(c.WebserverError)
+	}
+	if len(errs) > 0 {
+		c.Errors = errs[:min(len(errs), 3)]
+	}
+	c.OK = len(errs) == 0
+	return c.OK
 }

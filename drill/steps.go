@@ -163,16 +163,10 @@ func (r *runner) registry(ctx context.Context, i int, s Step, sr *StepReport) (e
 			}
 			ch.Live++
 		}
-		if frontErr != nil {
-			ch.WebserverError = short(frontErr.Error())
-			sr.WebserverErrors.add(ch.WebserverError)
-		}
 		sr.Checks++
-		if len(errs) > 0 {
+		if !ch.settle(errs, frontErr, &sr.WebserverErrors) {
 			sr.FailedChecks++
-			ch.Errors = errs[:min(len(errs), 3)]
 		}
-		ch.OK = len(errs) == 0
 		r.emit(ch)
 	}
 	return nil
@@ -220,16 +214,10 @@ func (d *detection) add(step int, s Step, second int, wk *schema.Worker, ths []t
 		}
 		ch.Live++
 	}
-	if frontErr != nil {
-		ch.WebserverError = short(frontErr.Error())
-		d.web.add(ch.WebserverError)
-	}
 	d.checks++
-	if len(errs) > 0 {
+	if !ch.settle(errs, frontErr, &d.web) {
 		d.failed++
-		ch.Errors = errs[:min(len(errs), 3)]
 	}
-	ch.OK = len(errs) == 0
 	return ch
 }
 
