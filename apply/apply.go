@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hactl/hactl/internal/dbgpt"
@@ -28,15 +29,18 @@ type Options struct {
 	Checker Checker
 	// Timeouts of the health gates.
 	Timeouts Timeouts
-	// Poll is how often a gate checks again. 0 means 1s.
-	Poll time.Duration
+	// MinPoll and Poll bound how often a wait for health checks again: a
+	// wait checks every MinPoll at first and backs off as it goes on (a
+	// tenth of the time waited so far) up to Poll. 0 means 20ms and 1s.
+	MinPoll, Poll time.Duration
 	// LogLines is how many log lines a failure shows. 0 means 20.
 	LogLines int
 	// StillEvery is how often a long step says it is still at work. 0 means 10s.
 	StillEvery time.Duration
 	// WatchEvery is how often a gate asks the provider's supervisor
 	// (providers.StartWatcher) how the process it waits for starts and
-	// exits. 0 means 2s.
+	// exits, for its progress lines; it asks at once (at most every
+	// MinPoll×5) whenever the process's port is found closed. 0 means 2s.
 	WatchEvery time.Duration
 	// RequestTimeout bounds one HTTP request of a health check or a
 	// deregistration. 0 means defaults.RequestTimeout.
@@ -55,6 +59,9 @@ func (o *Options) defaults() {
 	}
 	if o.Poll <= 0 {
 		o.Poll = time.Second
+	}
+	if o.MinPoll <= 0 {
+		o.MinPoll = min(20*time.Millisecond, o.Poll)
 	}
 	if o.LogLines <= 0 {
 		o.LogLines = 20
@@ -111,6 +118,9 @@ type executor struct {
 	// starting are the components the plan found still starting: their gate
 	// timeout counts from their process's start.
 	starting map[string]plan.Starting
+	// slots bound the deploys and removals running at once (Concurrency);
+	// waiting for health holds none.
+	slots chan struct{}
 
 	emitMu sync.Mutex
 
@@ -122,7 +132,8 @@ type executor struct {
 
 func newExecutor(prov providers.Provider, c *schema.Cluster, opts Options) *executor {
 	opts.defaults()
-	e := &executor{prov: prov, c: c, opts: opts, checker: opts.Checker, starting: map[string]plan.Starting{}}
+	e := &executor{prov: prov, c: c, opts: opts, checker: opts.Checker, starting: map[string]plan.Starting{},
+		slots: make(chan struct{}, opts.Concurrency)}
 	e.watcher, _ = prov.(providers.StartWatcher)
 	if c != nil {
 		e.secrets = c.Secrets()
@@ -307,25 +318,24 @@ func lanes(changes []*plan.Change) [][]*plan.Change {
 	return out
 }
 
+// runLanes runs the lanes side by side; within a step only the provider's
+// work (deploy, remove) takes one of the Concurrency slots (see withSlot),
+// so a component waiting to become healthy never holds up another's
+// deploy.
 func (e *executor) runLanes(ctx context.Context, lns [][]*plan.Change) {
-	sem := make(chan struct{}, e.opts.Concurrency)
 	var wg sync.WaitGroup
 	for _, lane := range lns {
 		wg.Add(1)
 		go func(lane []*plan.Change) {
 			defer wg.Done()
 			for _, ch := range lane {
-				sem <- struct{}{}
 				if e.stopped() || ctx.Err() != nil {
-					<-sem
 					if ctx.Err() != nil {
 						e.fail(fmt.Errorf("%s: not applied: %w", ch.Address, ctx.Err()))
 					}
 					return
 				}
-				err := e.step(ctx, ch)
-				<-sem
-				if err != nil {
+				if err := e.step(ctx, ch); err != nil {
 					e.fail(err)
 					return
 				}
@@ -333,6 +343,17 @@ func (e *executor) runLanes(ctx context.Context, lns [][]*plan.Change) {
 		}(lane)
 	}
 	wg.Wait()
+}
+
+// withSlot runs f holding one of the executor's Concurrency slots.
+func (e *executor) withSlot(ctx context.Context, f func() error) error {
+	select {
+	case e.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-e.slots }()
+	return f()
 }
 
 // step carries out one change and reports it: ResourceStart, then
@@ -372,7 +393,7 @@ func (e *executor) step(ctx context.Context, ch *plan.Change) error {
 func (e *executor) change(ctx context.Context, ch *plan.Change, start time.Time, w *waitState) error {
 	if ch.Action == plan.Destroy {
 		for _, o := range ch.Observed {
-			if err := e.prov.Remove(ctx, o); err != nil {
+			if err := e.withSlot(ctx, func() error { return e.prov.Remove(ctx, o) }); err != nil {
 				return fmt.Errorf("%s: %w", ch.Address, err)
 			}
 			e.deregisterOld(ctx, o)
@@ -381,21 +402,21 @@ func (e *executor) change(ctx context.Context, ch *plan.Change, start time.Time,
 	}
 
 	d := ch.Desired
-	if err := e.prov.Deploy(ctx, d); err != nil {
+	if err := e.withSlot(ctx, func() error { return e.prov.Deploy(ctx, d) }); err != nil {
 		if ctx.Err() != nil || errors.Is(err, hostpkg.ErrUnreachable) {
 			// Interrupted, or the server is gone: no log to wait for.
 			return &StepError{Component: d.Address, Server: d.Server.Name, Err: err}
 		}
 		return &StepError{Component: d.Address, Server: d.Server.Name, Err: err, Log: e.logs(ctx, d)}
 	}
-	if err := e.waitHealthy(ctx, d, w); err != nil {
+	if err := e.waitHealthy(ctx, d, w, true); err != nil {
 		return err
 	}
 	for _, o := range ch.Observed {
 		moved := ch.Action == plan.Replace || o.Attributes["address"] != d.Attributes["address"]
 		if ch.Action == plan.Replace {
 			e.emit(ResourceProgress{Address: ch.Address, Action: ch.Action, Elapsed: time.Since(start), RemovingOld: o.Server})
-			if err := e.prov.Remove(ctx, o); err != nil {
+			if err := e.withSlot(ctx, func() error { return e.prov.Remove(ctx, o) }); err != nil {
 				return fmt.Errorf("%s: removing the old copy: %w", ch.Address, err)
 			}
 		}
@@ -473,14 +494,19 @@ func awaited(err error) string {
 	return "last check: " + shortReason(err)
 }
 
-// waitHealthy polls one component's check until its gate timeout
-// (Timeouts.For), counted from its process's start when the plan found it
-// already starting, else from now. Meanwhile it asks the provider's
-// supervisor, every WatchEvery, how the process fares: one that keeps
-// exiting soon after its start fails the wait at once (a CrashLoopError
-// with the failed attempt's error lines). w, when not nil, receives what
-// the wait learns, for progress lines.
-func (e *executor) waitHealthy(ctx context.Context, d *plan.Component, w *waitState) error {
+// waitHealthy checks one component until it serves or its gate timeout
+// (Timeouts.For) passes, counted from its process's start when the plan
+// found it already starting, else from now. It checks often at first and
+// backs off (nextCheck); every wait checks at the same instants, so that
+// the controllers' listings, which every worker's check reads, are fetched
+// once per instant for all of them (health.ShareSince). Meanwhile it asks
+// the provider's supervisor how the process fares: at once whenever the
+// process's port is found closed, and every WatchEvery. A process that
+// keeps exiting soon after its start fails the wait at once (a
+// CrashLoopError with the failed attempt's error lines); one this apply
+// has just deployed (deployed) fails it at its first exit. w, when not
+// nil, receives what the wait learns, for progress lines.
+func (e *executor) waitHealthy(ctx context.Context, d *plan.Component, w *waitState, deployed bool) error {
 	start := time.Now()
 	limit := e.opts.Timeouts.For(d)
 	deadline := start.Add(limit)
@@ -498,10 +524,24 @@ func (e *executor) waitHealthy(ctx context.Context, d *plan.Component, w *waitSt
 	defer cancel()
 	var (
 		last      error
-		nextWatch time.Time
+		tick      = start
+		watching  bool
+		watched   = make(chan providers.Starts, 1)
+		nextWatch = start.Add(e.opts.WatchEvery)
+		lastWatch time.Time
 	)
+	watch := func() {
+		watching, lastWatch = true, time.Now()
+		go func() {
+			st, err := e.watcher.Starts(dctx, d)
+			if err != nil {
+				st = providers.Starts{Running: true} // nothing learnt
+			}
+			watched <- st
+		}()
+	}
 	for {
-		last = e.checker.Check(dctx, d)
+		last = e.checker.Check(health.ShareSince(dctx, tick), d)
 		if last == nil {
 			return nil
 		}
@@ -509,27 +549,37 @@ func (e *executor) waitHealthy(ctx context.Context, d *plan.Component, w *waitSt
 			return gateErr(last, "")
 		}
 		w.set(awaited(last), "")
-		if e.watcher != nil && !time.Now().Before(nextWatch) && dctx.Err() == nil {
-			nextWatch = time.Now().Add(e.opts.WatchEvery)
-			if st, err := e.watcher.Starts(dctx, d); err == nil {
+		now := time.Now()
+		if e.watcher != nil && !watching && dctx.Err() == nil &&
+			(!now.Before(nextWatch) || errors.Is(last, syscall.ECONNREFUSED) && now.Sub(lastWatch) >= 5*e.opts.MinPoll) {
+			nextWatch = now.Add(e.opts.WatchEvery)
+			watch()
+		}
+		for {
+			tick = e.nextCheck(start, time.Now())
+			t := time.NewTimer(time.Until(tick))
+			select {
+			case <-dctx.Done():
+				t.Stop()
+			case st := <-watched:
+				t.Stop()
+				watching = false
 				w.set("", e.redact(st.LastLine))
-				if cl := crashLoop(st); cl != nil {
+				if cl := crashLoop(st, deployed); cl != nil {
 					cl.Component, cl.Server = d.Address, d.Server.Name
 					for i, l := range cl.ErrorLines {
 						cl.ErrorLines[i] = e.redact(l)
 					}
 					return gateErr(cl, strings.Join(cl.ErrorLines, "\n"))
 				}
+				continue
+			case <-t.C:
 			}
+			break
 		}
-		t := time.NewTimer(e.opts.Poll)
-		select {
-		case <-dctx.Done():
-			t.Stop()
-		case <-t.C:
-			continue
+		if dctx.Err() != nil {
+			break
 		}
-		break
 	}
 	if ctx.Err() != nil {
 		// Interrupted: leave at once, no log to fetch.
@@ -542,6 +592,20 @@ func (e *executor) waitHealthy(ctx context.Context, d *plan.Component, w *waitSt
 		err = fmt.Errorf("not healthy after %s: %w", limit.Round(time.Second), last)
 	}
 	return gateErr(err, e.redact(e.logs(ctx, d)))
+}
+
+// nextCheck is when a wait that began at start checks next: at the next
+// multiple (in wall-clock time) of its period, which is MinPoll doubled
+// while that stays within a tenth of the time waited and within Poll. A
+// check thus comes at most a tenth of the wait after the moment the
+// component became healthy, and waits of different ages still meet at the
+// multiples of their periods.
+func (e *executor) nextCheck(start, now time.Time) time.Time {
+	q := e.opts.MinPoll
+	for 2*q <= e.opts.Poll && 2*q <= now.Sub(start)/10 {
+		q *= 2
+	}
+	return now.Truncate(q).Add(q)
 }
 
 func later(a, b time.Time) time.Time {
@@ -577,7 +641,6 @@ func (e *executor) gate(ctx context.Context, level int, desired []*plan.Componen
 	e.emit(GateStart{Gate: name, Count: len(comps)})
 	var (
 		wg    sync.WaitGroup
-		sem   = make(chan struct{}, e.opts.Concurrency)
 		once  sync.Once
 		first *GateError
 	)
@@ -585,8 +648,6 @@ func (e *executor) gate(ctx context.Context, level int, desired []*plan.Componen
 		wg.Add(1)
 		go func(d *plan.Component) {
 			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
 			// A component the gate waits for (one still starting, or one
 			// that fell ill since its step) says so as a step would.
 			w := &waitState{}
@@ -599,7 +660,7 @@ func (e *executor) gate(ctx context.Context, level int, desired []*plan.Componen
 				e.emit(GateWaiting{Gate: name, Address: d.Address, Server: d.Server.Name, Elapsed: time.Since(began),
 					Timeout: e.opts.Timeouts.For(d), Waiting: waiting, LogLine: last})
 			})
-			err := e.waitHealthy(ctx, d, w)
+			err := e.waitHealthy(ctx, d, w, false)
 			stop()
 			if err != nil {
 				once.Do(func() { errors.As(err, &first) })

@@ -259,8 +259,9 @@ const (
 )
 
 // CrashLoopError is a component whose process keeps exiting soon after it
-// starts (a missing library, an unknown flag): its gate fails at once
-// instead of waiting for the timeout while the supervisor restarts it.
+// starts (a missing library, an unknown flag), or, just deployed, exited
+// before it served: its gate fails at once instead of waiting for the
+// timeout while the supervisor restarts it.
 type CrashLoopError struct {
 	Component string
 	Server    string
@@ -276,6 +277,25 @@ type CrashLoopError struct {
 func (e *CrashLoopError) Error() string {
 	var b strings.Builder
 	n := max(len(e.Exits), e.Restarts)
+	if n < crashLoopExits {
+		// A fresh deploy's first exit (see crashLoop).
+		b.WriteString("its process exited right after starting")
+		if len(e.Exits) > 0 {
+			x := e.Exits[len(e.Exits)-1]
+			fmt.Fprintf(&b, " (exit status %s", exitStatus(x.Status))
+			if x.Uptime > 0 {
+				fmt.Fprintf(&b, ", %s after its start", plan.ShortDuration(x.Uptime))
+			}
+			b.WriteString(")")
+		}
+		if n > 1 {
+			fmt.Fprintf(&b, ", %d times", n)
+		}
+		if l := lastErrorLine(e.ErrorLines); l != "" {
+			b.WriteString(": " + l)
+		}
+		return b.String()
+	}
 	fmt.Fprintf(&b, "crash loop: its process exited %d times since it was deployed", n)
 	if len(e.Exits) > 0 {
 		var longest time.Duration
@@ -318,9 +338,12 @@ func lastErrorLine(lines []string) string {
 
 // crashLoop judges what the supervisor knows: nil unless the process
 // exited crashLoopExits times in a row since its deploy, each soon after
-// its start. Restarts the supervisor counted beyond the exits it recorded
+// its start, or, when this apply has just deployed it (fresh), once: a
+// process that exits before it ever served is a failed start, and waiting
+// for the supervisor's next attempts (seconds of backoff) would only
+// repeat it. Restarts the supervisor counted beyond the exits it recorded
 // count as quick when every recorded exit was.
-func crashLoop(s providers.Starts) *CrashLoopError {
+func crashLoop(s providers.Starts, fresh bool) *CrashLoopError {
 	n := 0
 	for i := len(s.Exits) - 1; i >= 0 && s.Exits[i].Uptime < quickExit; i-- {
 		n++
@@ -329,7 +352,7 @@ func crashLoop(s providers.Starts) *CrashLoopError {
 	if n == len(s.Exits) {
 		n = max(n, s.Restarts)
 	}
-	if n < crashLoopExits {
+	if n < crashLoopExits && (!fresh || n == 0) {
 		return nil
 	}
 	return &CrashLoopError{Exits: append([]providers.Exit(nil), quick...), Restarts: n, ErrorLines: append([]string(nil), s.ErrorLines...)}

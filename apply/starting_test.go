@@ -3,8 +3,10 @@ package apply
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -318,13 +320,35 @@ func TestCrashLoopJudgement(t *testing.T) {
 		{"quick exits after long runs", providers.Starts{Restarts: 5, Exits: []providers.Exit{long, long, long, quick, quick}}, false},
 		{"a long run then three quick exits", providers.Starts{Restarts: 4, Exits: []providers.Exit{long, quick, quick, quick}}, true},
 	} {
-		if got := crashLoop(tc.s); (got != nil) != tc.loop {
+		if got := crashLoop(tc.s, false); (got != nil) != tc.loop {
 			t.Errorf("%s: crash loop %v, want %v", tc.name, got, tc.loop)
 		}
 	}
 	e := &CrashLoopError{Exits: []providers.Exit{long}, Restarts: 3}
 	if s := e.Error(); !strings.Contains(s, "exit status 137 (signal 9)") {
 		t.Errorf("error = %s", s)
+	}
+
+	// Just deployed by this apply: the first exit is a failed start; a
+	// process still up without exits is waited for.
+	for _, tc := range []struct {
+		name string
+		s    providers.Starts
+		want string
+	}{
+		{"running", providers.Starts{Running: true}, ""},
+		{"exited once", providers.Starts{Restarts: 1, Exits: []providers.Exit{quick}, ErrorLines: []string{"Traceback (most recent call last):", "ModuleNotFoundError: No module named 'torch'"}},
+			"its process exited right after starting (exit status 1, 2s after its start): ModuleNotFoundError: No module named 'torch'"},
+		{"systemd: a restart, no exit record", providers.Starts{Running: true, Restarts: 1}, "its process exited right after starting"},
+		{"after a long run", providers.Starts{Running: true, Restarts: 1, Exits: []providers.Exit{long}}, ""},
+	} {
+		got := crashLoop(tc.s, true)
+		switch {
+		case tc.want == "" && got != nil:
+			t.Errorf("fresh, %s: failed start %v, want none", tc.name, got)
+		case tc.want != "" && (got == nil || got.Error() != tc.want):
+			t.Errorf("fresh, %s: %v, want %q", tc.name, got, tc.want)
+		}
 	}
 }
 
@@ -383,4 +407,55 @@ func TestCheckUnchangedRepairsAYoungProcessThatServesWrongly(t *testing.T) {
 	if p.Waits() || len(p.Changes) != 1 || p.Changes[0].Address != "controller.c1" {
 		t.Fatalf("changes %v, starting %v", p.Changes, p.Starting)
 	}
+}
+
+// refusingChecker says every component's port is closed (ECONNREFUSED), as
+// a check of a process that exited does.
+type refusingChecker struct{}
+
+func (refusingChecker) Check(ctx context.Context, comp *plan.Component) error {
+	return &health.Awaiting{What: "its port to open", Err: fmt.Errorf("%s: dial: %w", comp.Address, syscall.ECONNREFUSED)}
+}
+
+// A process this apply has just deployed that exits before it served fails
+// its gate at its first exit, seen as soon as its port is found closed:
+// no start check, no wait for the supervisor's later attempts, nor for
+// WatchEvery.
+func TestFreshDeployFailsAtItsFirstExit(t *testing.T) {
+	c := cluster()
+	d := mustDesired(t, c)
+	p := plan.Diff(c, d, nil, regPresent())
+	errLines := []string{"Traceback (most recent call last):", "ModuleNotFoundError: No module named 'torch'"}
+	fp := &watchingProvider{fakeProvider: newFake(t), starts: map[string]providers.Starts{
+		"worker.llm2": {Restarts: 1, ErrorLines: errLines, Exits: []providers.Exit{{At: time.Now(), Status: 1}}},
+	}}
+	var out recorder
+	o := opts(fp.fakeProvider, nil, &out)
+	o.Checker = checkerFor(map[string]Checker{"worker.llm2": refusingChecker{}})
+	o.Timeouts.Workers = time.Hour
+	o.WatchEvery = time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := Apply(ctx, fp, c, p, o)
+	var ge *GateError
+	if !errors.As(err, &ge) || ctx.Err() != nil {
+		t.Fatalf("want a gate error, got %v", err)
+	}
+	want := `health gate "workers" failed: worker.llm2 on server server2: its process exited right after starting (exit status 1): ModuleNotFoundError: No module named 'torch'`
+	if ge.Error() != want {
+		t.Errorf("error\n got %s\nwant %s", ge.Error(), want)
+	}
+	if ge.Log != strings.Join(errLines, "\n") {
+		t.Errorf("log = %q, want the error lines", ge.Log)
+	}
+}
+
+// checkerFor routes each component to its checker; others are healthy.
+type checkerFor map[string]Checker
+
+func (m checkerFor) Check(ctx context.Context, comp *plan.Component) error {
+	if k, ok := m[comp.Address]; ok {
+		return k.Check(ctx, comp)
+	}
+	return nil
 }

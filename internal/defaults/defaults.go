@@ -50,8 +50,14 @@ var ComposePublish = []string{"webserver", "apiserver"}
 // The defaults of an apply, a destroy and a plan's checks.
 const (
 	// Concurrency bounds how many servers and components are worked on at
-	// once.
-	Concurrency = 8
+	// once: connecting, observing, deploying. The work is waiting on the
+	// network and the servers, so the bound is sized for I/O: a cluster of
+	// 100 servers in one wave. (Waiting for a component to become healthy
+	// takes no slot at all.)
+	Concurrency = 128
+	// Handshakes bounds the SSH connections being set up at once, the
+	// CPU-heavy part of a connection (key exchange), whatever Concurrency.
+	Handshakes = 16
 	// GateTimeoutControllers is how long the controllers may take to
 	// become healthy.
 	GateTimeoutControllers = 60 * time.Second

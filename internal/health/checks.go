@@ -37,8 +37,7 @@ var ErrRegistryUnreadable = errors.New("registry table missing or database unrea
 // ControllerModels lists every registry row through the controller. The
 // error says which controller and why; a 500 wraps ErrRegistryUnreadable.
 func ControllerModels(ctx context.Context, cl *Client, ctl *schema.Controller) ([]dbgpt.Instance, error) {
-	dc := dbgpt.NewClient(cl.HTTP, ctl.URL())
-	rows, err := dc.ListModels(ctx, "", false)
+	rows, err := cl.listModels(ctx, ctl.URL())
 	if err != nil {
 		if st := dbgpt.HTTPStatus(err); st >= 500 {
 			return nil, fmt.Errorf("%s (%s): %w: HTTP %d", ControllerAddress(ctl), ctl.URL(), ErrRegistryUnreadable, st)

@@ -37,8 +37,9 @@ type Client struct {
 	zoner ZoneReader // nil when the provider cannot tell
 
 	mu     sync.Mutex
-	clocks map[string]time.Duration // URL host → peer clock minus ours
-	zones  map[string]time.Duration // server name → its UTC offset
+	clocks   map[string]time.Duration // URL host → peer clock minus ours
+	zones    map[string]time.Duration // server name → its UTC offset
+	listings map[string]*listing      // controller URL → its latest listing (see ShareSince)
 }
 
 // ZoneReader is implemented by providers that can tell a server's local

@@ -68,11 +68,17 @@ type Options struct {
 	// that leaves 3 in a row unanswered is closed as dead. 0 = a third of
 	// the server's connect timeout (between 2s and 15s).
 	KeepaliveInterval time.Duration
+	// Handshakes bounds how many SSH connections are being set up at once
+	// (TCP connect, key exchange, authentication: the CPU-heavy part of a
+	// connection), whatever the callers' own concurrency. 0 means
+	// defaults.Handshakes.
+	Handshakes int
 }
 
 // Pool hands out one Host per server and shares jump-host connections.
 type Pool struct {
-	opts  Options
+	opts       Options
+	handshakes chan struct{}
 	mu    sync.Mutex
 	hosts map[string]Host
 	jumps map[string]*sshConn
@@ -83,7 +89,10 @@ func NewPool(opts Options) *Pool {
 	if opts.Log == nil {
 		opts.Log = io.Discard
 	}
-	return &Pool{opts: opts, hosts: map[string]Host{}, jumps: map[string]*sshConn{}}
+	if opts.Handshakes <= 0 {
+		opts.Handshakes = defaults.Handshakes
+	}
+	return &Pool{opts: opts, handshakes: make(chan struct{}, opts.Handshakes), hosts: map[string]Host{}, jumps: map[string]*sshConn{}}
 }
 
 // Host returns the cached Host for the server, creating it (without

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -178,7 +179,12 @@ func (h *sshHost) dial(ctx context.Context) (*ssh.Client, error) {
 		var d net.Dialer
 		underlying = d.DialContext
 	}
+	release, err := h.pool.handshake(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("server %s at %s: no SSH handshake within the connect timeout (waiting for one of %d handshake slots): %w", h.name, h.addr, cap(h.pool.handshakes), err)
+	}
 	cl, err := clientOver(ctx, underlying, h.name, h.addr, h.user(), h.settings.KeyFile, h.settings.UseAgent, h.settings, h.pool.opts.Log)
+	release()
 	if err != nil {
 		return nil, err
 	}
@@ -205,12 +211,28 @@ func (p *Pool) jump(ctx context.Context, h *sshHost, j *schema.JumpHost) (*ssh.C
 		c.dial = func(ctx context.Context) (*ssh.Client, error) {
 			var d net.Dialer
 			name := "jump host of " + h.name
+			release, err := p.handshake(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("%s at %s: no SSH handshake within the connect timeout: %w", name, addr, err)
+			}
+			defer release()
 			return clientOver(ctx, d.DialContext, name, addr, user, j.KeyFile, j.KeyFile == "", h.settings, p.opts.Log)
 		}
 		p.jumps[key] = c
 	}
 	p.mu.Unlock()
 	return c.get(ctx)
+}
+
+// handshake waits for one of the pool's handshake slots (Options.Handshakes)
+// and returns the function that frees it.
+func (p *Pool) handshake(ctx context.Context) (func(), error) {
+	select {
+	case p.handshakes <- struct{}{}:
+		return func() { <-p.handshakes }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // clientOver makes an SSH client connection to addr, the TCP connection
@@ -329,7 +351,7 @@ func (h *sshHost) DialContext(ctx context.Context, network, addr string) (net.Co
 	defer cancel()
 	c, err := cl.DialContext(dctx, network, addr)
 	if err != nil {
-		return nil, h.failure(cl, fmt.Errorf("connecting to %s from server %s: %w", addr, h.name, err))
+		return nil, h.failure(cl, fmt.Errorf("connecting to %s from server %s: %w", addr, h.name, refused(err)))
 	}
 	return &deadlineConn{Conn: c}, nil
 }
@@ -555,3 +577,20 @@ func (h *sshHost) run(ctx context.Context, script string, stdin io.Reader, sudo 
 	}
 	return stdout.Bytes(), nil
 }
+
+// refused marks a tunnel the server's sshd could not open because nothing
+// listens there ("Connection refused") as syscall.ECONNREFUSED, as a local
+// dial's error is, so that callers tell a closed port from other failures
+// the same way for every transport.
+func refused(err error) error {
+	var oce *ssh.OpenChannelError
+	if errors.As(err, &oce) && oce.Reason == ssh.ConnectionFailed && strings.Contains(strings.ToLower(oce.Message), "refused") {
+		return &refusedError{err}
+	}
+	return err
+}
+
+type refusedError struct{ err error }
+
+func (e *refusedError) Error() string   { return e.err.Error() }
+func (e *refusedError) Unwrap() []error { return []error{e.err, syscall.ECONNREFUSED} }

@@ -3,22 +3,21 @@ package ssh
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/hactl/hactl/schema"
 )
 
 // BenchmarkDeploy measures Deploy of one component over SSH (loopback sshd)
-// and locally: stop the previous process, write every file, start, and the
-// start check (default 2 s; shown separately with a 200 ms check).
+// and locally: stop the previous process, write every file, start it and
+// see it run.
 func BenchmarkDeploy(b *testing.B) {
 	for _, e := range transports(b) {
-		for _, check := range []time.Duration{2 * time.Second, 200 * time.Millisecond} {
-			b.Run(e.transport+"/check="+check.String(), func(b *testing.B) {
+		{
+			b.Run(e.transport, func(b *testing.B) {
 				ctx := context.Background()
 				s := e.server(b, "server1", fakeCommand(b, "0.6.3"))
 				c := &schema.Cluster{Name: "bench", Servers: []*schema.Server{s}}
-				pr, err := New(c, Options{StartCheck: check})
+				pr, err := New(c, Options{})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -47,7 +46,7 @@ func BenchmarkObserve(b *testing.B) {
 			ctx := context.Background()
 			s := e.server(b, "server1", fakeCommand(b, "0.6.3"))
 			c := &schema.Cluster{Name: "bench", Servers: []*schema.Server{s}}
-			pr, _ := New(c, Options{StartCheck: 200 * time.Millisecond})
+			pr, _ := New(c, Options{})
 			p := pr
 			defer p.Close()
 			for i := 0; i < 5; i++ {

@@ -20,9 +20,11 @@ import (
 
 // Deploy stops the component's old process (if any), writes its settings,
 // env files, scripts and manifest, starts it under supervision and returns
-// once the process has stayed up for Options.StartCheck. When it exits at
-// once the error carries the error lines of the attempt that failed; the supervisor keeps
-// retrying with backoff, so status shows the restarts.
+// as soon as the process runs (no fixed start check: whether it serves is
+// the health gate's to judge, and an exit after this shows in Starts). When
+// its first attempt has already exited, the error carries that attempt's
+// error lines; the supervisor keeps retrying with backoff, so status shows
+// the restarts.
 func (p *Provider) Deploy(ctx context.Context, comp *plan.Component) error {
 	if comp == nil || comp.Server == nil {
 		return errors.New("deploy: component without a server")
@@ -139,7 +141,7 @@ echo 0 > "$d/restarts"
 	}
 	b.WriteString(p.registryChown(comp))
 	b.WriteString(host.FileScript(path.Join(dir, fileManifest), manifest, 0o644))
-	b.WriteString(startAndWatch(dir, unit, useSystemd, p.opts.StartCheck, runAs))
+	b.WriteString(startAndWatch(dir, unit, useSystemd, runAs))
 	out, err := host.RunStdinScript(ctx, h, b.String())
 	if err != nil {
 		return fail("writing files and starting", err)
@@ -223,26 +225,31 @@ const shAsUser = `as_user() {
 }
 `
 
-// startAndWatch starts the supervisor (or unit) and prints "ok <pid>" when
-// the process is still up after the check period and was not restarted,
-// else "failed <why>", "alive 0|1" and the new lines of the log. runAs,
-// when set, is the user the processes run as (see switchUser); the
-// component directory is given to the user the processes run as.
-func startAndWatch(dir, unit string, useSystemd bool, check time.Duration, runAs string) string {
-	ticks := int(check / (200 * time.Millisecond))
-	if ticks < 1 {
-		ticks = 1
-	}
+// startAndWatch starts the supervisor (or unit) and prints "ok <pid>" as
+// soon as the process of this start runs (start.sh has written child.pid,
+// or systemd has a MainPID): no fixed wait, health is the gate's to
+// judge, and an exit after this is the supervisor's to record (Starts).
+// When the first attempt has already exited by then, it prints
+// "failed <why>", "alive 0|1" and the new lines of the log. runAs, when
+// set, is the user the processes run as (see switchUser); the component
+// directory is given to the user the processes run as.
+func startAndWatch(dir, unit string, useSystemd bool, runAs string) string {
 	start := startSupervisor(runAs)
 	restarts := `r=$(cat restarts 2>/dev/null)`
+	pid := `c=$(cat child.pid 2>/dev/null)`
 	if useSystemd {
 		start = "systemctl daemon-reload && systemctl reset-failed " + host.Quote(unit) + " >/dev/null 2>&1; systemctl enable " + host.Quote(unit) + " >/dev/null 2>&1 && systemctl restart " + host.Quote(unit) + " || exit 1\n"
 		restarts = `r=$(systemctl show -p NRestarts --value ` + host.Quote(unit) + ` 2>/dev/null)`
+		pid = `c=$(systemctl show -p MainPID --value ` + host.Quote(unit) + ` 2>/dev/null); [ "$c" = 0 ] && c=`
 	}
 	owner := `"$(id -un)"`
 	if runAs != "" {
 		owner = host.Quote(runAs)
 	}
+	// The wait below ends on what it observes: the process running, or
+	// an exit recorded. Its bound (startSeen polls of 10 ms, then 100 ms)
+	// only limits how long a supervisor that never starts anything
+	// (a broken shell, a full disk) is waited for.
 	return shAlive + shOwnTo + shAsUser + fmt.Sprintf(`cd %s || exit 1
 `+envMarker+`=%s
 export `+envMarker+`
@@ -252,14 +259,16 @@ echo "hactl: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) deploy: starting" >> log
 own_to . %s || exit 1
 %s
 i=0
-while [ $i -lt %d ]; do
-	sleep 0.2
-	i=$((i+1))
+while :; do
+	%s
 	%s
 	[ "${r:-0}" -gt 0 ] 2>/dev/null && break
+	[ -n "$c" ] && alive "$c" && break
+	i=$((i+1))
+	[ $i -ge %d ] && break
+	if [ $i -lt 100 ]; then sleep 0.01; else sleep 0.1; fi
 done
-c=$(cat child.pid 2>/dev/null)
-if [ "${r:-0}" = 0 ] && alive "$c"; then
+if [ "${r:-0}" = 0 ] && [ -n "$c" ] && alive "$c"; then
 	echo "ok $c"
 	exit 0
 fi
@@ -271,8 +280,12 @@ if [ "$(wc -c < log)" -lt "$size" ]; then
 else
 	tail -c +$((size + 1)) log | tail -n `+strconv.Itoa(logTailLines)+`
 fi
-`, host.Quote(dir), host.Quote(dir), owner, start, ticks, restarts)
+`, host.Quote(dir), host.Quote(dir), owner, start, restarts, pid, startSeenPolls)
 }
+
+// startSeenPolls bounds startAndWatch's wait for the process to appear:
+// 100 polls of 10 ms, then 100 ms each, about 30 s in all.
+const startSeenPolls = 390
 
 // startSupervisor starts run.sh in the background, in the component
 // directory (the working directory), as its own session (setsid, when

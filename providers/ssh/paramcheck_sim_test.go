@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hactl/hactl/plan"
 	"github.com/hactl/hactl/schema"
@@ -43,7 +42,7 @@ func TestSimWorkerParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(c, Options{StartCheck: 500 * time.Millisecond, Out: testWriter{t}})
+	p, err := New(c, Options{Out: testWriter{t}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,9 +27,6 @@ type Options struct {
 	// Out receives progress and debug lines (connections made, host keys
 	// added). Never secrets. nil = discard.
 	Out io.Writer
-	// StartCheck is how long Deploy watches a freshly started process before
-	// calling it alive. 0 means 2s.
-	StartCheck time.Duration
 	// StopTimeout is how long a process gets to exit after SIGTERM before
 	// SIGKILL. 0 means 15s.
 	StopTimeout time.Duration
@@ -79,9 +76,6 @@ func New(c *schema.Cluster, opts Options) (*Provider, error) {
 	}
 	if opts.Out == nil {
 		opts.Out = io.Discard
-	}
-	if opts.StartCheck <= 0 {
-		opts.StartCheck = 2 * time.Second
 	}
 	if opts.StopTimeout <= 0 {
 		opts.StopTimeout = 15 * time.Second

@@ -112,7 +112,7 @@ func TestDBGPTSim(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				pr, err := New(c, Options{StartCheck: 500 * time.Millisecond, StopTimeout: 5 * time.Second, Out: testWriter{t}})
+				pr, err := New(c, Options{StopTimeout: 5 * time.Second, Out: testWriter{t}})
 				if err != nil {
 					t.Fatal(err)
 				}

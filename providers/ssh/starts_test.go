@@ -198,7 +198,7 @@ func TestDataKept(t *testing.T) {
 			s := e.server(t, "server1", fakeCommand(t, "0.6.3"))
 			c := &schema.Cluster{Name: "test", Generation: schema.GenerationFlags, Version: "0.6.3", Servers: []*schema.Server{s}}
 			var out strings.Builder
-			p, err := New(c, Options{StartCheck: 300 * time.Millisecond, StopTimeout: 3 * time.Second, Out: &out})
+			p, err := New(c, Options{StopTimeout: 3 * time.Second, Out: &out})
 			if err != nil {
 				t.Fatal(err)
 			}
