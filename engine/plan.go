@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/hactl/hactl/apply"
 	"github.com/hactl/hactl/internal/defaults"
@@ -22,16 +23,34 @@ func (s *Session) Plan(ctx context.Context) (*plan.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := apply.Preflight(ctx, prov, c, desired); err != nil {
-		return nil, err
+	// Pre-flight, observing the servers and observing the registry read
+	// and change nothing: they run side by side (over the same connection
+	// per server), and a pre-flight problem still wins over the others'.
+	var (
+		wg             sync.WaitGroup
+		obs            []plan.Observed
+		reg            plan.RegistryState
+		obsErr, regErr error
+	)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		obs, obsErr = prov.Observe(ctx, c)
+	}()
+	go func() {
+		defer wg.Done()
+		reg, regErr = prov.Registry(c).State(ctx)
+	}()
+	preErr := apply.Preflight(ctx, prov, c, desired)
+	wg.Wait()
+	if preErr != nil {
+		return nil, preErr
 	}
-	obs, err := prov.Observe(ctx, c)
-	if err != nil {
-		return nil, fmt.Errorf("observing the cluster: %w", err)
+	if obsErr != nil {
+		return nil, fmt.Errorf("observing the cluster: %w", obsErr)
 	}
-	reg, err := prov.Registry(c).State(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("observing the registry: %w", err)
+	if regErr != nil {
+		return nil, fmt.Errorf("observing the registry: %w", regErr)
 	}
 	if err := plan.CheckRegistry(&reg); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -110,15 +111,24 @@ if ! owned "$d"; then
 	echo "$d holds files hactl did not write for cluster "%s": not touching them (move them away or choose another deploy_dir)" >&2
 	exit 1
 fi
+umask 022
+existed=
+[ -d "$d" ] && existed=1
 stop_component "$d" || exit 1
 # The directory may belong to the user the processes run as: what root
 # writes or opens in it is never a link that user could have planted.
 for f in `+fileOwner+` `+fileLog+` `+fileLogOld+`; do [ -L "$d/$f" ] && rm -f "$d/$f"; done
 moved=
-if ours_manifest "$o"; then stop_component "$o" || exit 1; moved=1; fi
-mkdir -p "$d" && chmod 0755 "$d" || exit 1
+if [ -f "$o/manifest.json" ] && ours_manifest "$o"; then stop_component "$o" || exit 1; moved=1; fi
+if [ -n "$existed" ]; then
+	chmod 0755 "$d" || exit 1
+else
+	mkdir -p "$d" || exit 1
+fi
 printf '%%s\n' %s > "$d/%s" || exit 1
-find "$d" -mindepth 1 -maxdepth 1 ! -name log ! -name `+fileLogOld+` ! -name `+dirData+` ! -name %s -exec rm -rf {} + || exit 1
+if [ -n "$existed" ]; then
+	find "$d" -mindepth 1 -maxdepth 1 ! -name log ! -name `+fileLogOld+` ! -name `+dirData+` ! -name %s -exec rm -rf {} + || exit 1
+fi
 if [ -n "$moved" ]; then
 	[ -f "$o/log" ] && [ ! -f "$d/log" ] && mv "$o/log" "$d/log"
 	rm -rf "$o"
@@ -130,11 +140,22 @@ echo 0 > "$d/restarts"
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	// The directory holds none of these files now: each is written in
+	// place by the shell's own printf (no process per file), the manifest
+	// last and atomically (its presence says the rest is complete).
+	var executable []string
 	for _, name := range names {
 		if sub := path.Dir(name); sub != "." {
 			b.WriteString("mkdir -p " + host.Quote(path.Join(dir, sub)) + " || exit 1\n")
 		}
-		b.WriteString(host.FileScript(path.Join(dir, name), files[name].content, files[name].mode))
+		f := files[name]
+		b.WriteString(writeInPlace(path.Join(dir, name), f.content, f.mode))
+		if f.mode&0o111 != 0 {
+			executable = append(executable, host.Quote(path.Join(dir, name)))
+		}
+	}
+	if len(executable) > 0 {
+		b.WriteString("chmod 0755 " + strings.Join(executable, " ") + " || exit 1\n")
 	}
 	if useSystemd {
 		b.WriteString(host.FileScript("/etc/systemd/system/"+unit, unitFile(p.cluster.Name, comp.Address, dir, p.opts.StopTimeout, runAs, group), 0o644))
@@ -235,16 +256,18 @@ const shAsUser = `as_user() {
 // directory is given to the user the processes run as.
 func startAndWatch(dir, unit string, useSystemd bool, runAs string) string {
 	start := startSupervisor(runAs)
-	restarts := `r=$(cat restarts 2>/dev/null)`
-	pid := `c=$(cat child.pid 2>/dev/null)`
+	restarts := `r=; [ -r restarts ] && read -r r < restarts`
+	pid := `c=; [ -r child.pid ] && read -r c < child.pid`
 	if useSystemd {
 		start = "systemctl daemon-reload && systemctl reset-failed " + host.Quote(unit) + " >/dev/null 2>&1; systemctl enable " + host.Quote(unit) + " >/dev/null 2>&1 && systemctl restart " + host.Quote(unit) + " || exit 1\n"
 		restarts = `r=$(systemctl show -p NRestarts --value ` + host.Quote(unit) + ` 2>/dev/null)`
 		pid = `c=$(systemctl show -p MainPID --value ` + host.Quote(unit) + ` 2>/dev/null); [ "$c" = 0 ] && c=`
 	}
-	owner := `"$(id -un)"`
+	// The files are hactl's user's already, unless the processes run as
+	// another.
+	ownTo := ""
 	if runAs != "" {
-		owner = host.Quote(runAs)
+		ownTo = "own_to . " + host.Quote(runAs) + " || exit 1"
 	}
 	// The wait below ends on what it observes: the process running, or
 	// an exit recorded. Its bound (startSeen polls of 10 ms, then 100 ms)
@@ -253,10 +276,11 @@ func startAndWatch(dir, unit string, useSystemd bool, runAs string) string {
 	return shAlive + shOwnTo + shAsUser + fmt.Sprintf(`cd %s || exit 1
 `+envMarker+`=%s
 export `+envMarker+`
-(umask 077 && : >> log) && chmod 0600 log
-size=$(wc -c < log)
+umask 077
+: >> log && chmod 0600 log || exit 1
+umask 022
 echo "hactl: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) deploy: starting" >> log
-own_to . %s || exit 1
+%s
 %s
 i=0
 while :; do
@@ -274,13 +298,10 @@ if [ "${r:-0}" = 0 ] && [ -n "$c" ] && alive "$c"; then
 fi
 echo "failed: restarted ${r:-0} times, pid ${c:-none}"
 if alive "$c"; then echo "alive 1"; else echo "alive 0"; fi
-# Rotated since (see shRotate): the new lines start in log.1.
-if [ "$(wc -c < log)" -lt "$size" ]; then
-	{ tail -c +$((size + 1)) `+fileLogOld+` 2>/dev/null; cat log; } | tail -n `+strconv.Itoa(logTailLines)+`
-else
-	tail -c +$((size + 1)) log | tail -n `+strconv.Itoa(logTailLines)+`
-fi
-`, host.Quote(dir), host.Quote(dir), owner, start, restarts, pid, startSeenPolls)
+# The lines since the deploy's mark (attemptErrors finds it), also when
+# the log was rotated since (see shRotate): they start in log.1.
+{ tail -n `+strconv.Itoa(logTailLines)+` `+fileLogOld+` 2>/dev/null; cat log; } | tail -n `+strconv.Itoa(logTailLines)+`
+`, host.Quote(dir), host.Quote(dir), ownTo, start, restarts, pid, startSeenPolls)
 }
 
 // startSeenPolls bounds startAndWatch's wait for the process to appear:
@@ -463,4 +484,25 @@ fi`
 [ -f "$f" ] || [ ! -f %s ] || f=%s
 %s`, host.Quote(path.Join(dir, fileLog)), host.Quote(path.Join(legacyDir(s, o.Address), fileManifest)),
 		host.Quote(path.Join(legacyDir(s, o.Address), fileLog)), tail), nil
+}
+
+// writeInPlace is a script line writing content to path (which does not
+// exist) with mode (0600, 0644 or 0755: the executable bit is set by the
+// caller), by the shell's builtin printf under the matching umask: no
+// process is started for it. The script runs under umask 022.
+func writeInPlace(path string, content []byte, mode os.FileMode) string {
+	if bytes.IndexByte(content, 0) >= 0 {
+		// A shell word cannot hold a NUL byte.
+		return host.FileScript(path, content, mode)
+	}
+	umask := ""
+	if mode.Perm()&0o077 == 0 {
+		umask = "umask 077; "
+	}
+	restore := ""
+	if umask != "" {
+		restore = "; umask 022"
+	}
+	return fmt.Sprintf("%sprintf '%%s' %s > %s || { echo 'writing %s failed' >&2; exit 1; }%s\n",
+		umask, host.Quote(string(content)), host.Quote(path), strings.ReplaceAll(path, "'", ""), restore)
 }

@@ -84,6 +84,9 @@ func TestDownUp(t *testing.T) {
 			if !o.Running {
 				t.Fatalf("not running after deploy: %+v", o)
 			}
+			// Deploy returns once the process runs: wait until it serves
+			// (has its signal handlers) before stopping it.
+			get(t, p, s, port, "/api/health")
 			stamps := fileStamps(t, dir)
 
 			// Up of a running component changes nothing.

@@ -20,10 +20,12 @@ func TestOldLayoutObservedAndRemoved(t *testing.T) {
 	s := testEnv{transport: schema.TransportLocal}.server(t, "server1", fakeCommand(t, "0.6.3"))
 	c := &schema.Cluster{Name: "test", Servers: []*schema.Server{s}}
 	p := newTestProvider(t, c)
-	comp := controllerComp(s, freePort(t), "h1")
+	port := freePort(t)
+	comp := controllerComp(s, port, "h1")
 	if err := p.Deploy(ctx, comp); err != nil {
 		t.Fatal(err)
 	}
+	get(t, p, s, port, "/api/health") // it serves, and has logged so
 	newDir, oldDir := filepath.Join(s.DeployDir, "test", "controller.ctrl1"), filepath.Join(s.DeployDir, "controller.ctrl1")
 	if err := os.Rename(newDir, oldDir); err != nil {
 		t.Fatal(err)

@@ -110,7 +110,15 @@ type Options struct {
 	// cluster this machine can connect to (an iptables rule; needs root):
 	// the harness reaches the others through an SSH connection to it.
 	Bastion bool
+	// ExtraHosts adds that many more SSH hosts like server3 (the model
+	// directories included), named by ExtraHost(1..ExtraHosts): the
+	// benchmark's clusters of up to 100 servers.
+	ExtraHosts int
 }
+
+// ExtraHost is the name of the i-th extra host (1-based) of
+// Options.ExtraHosts: host004, host005, … (server1..3 come first).
+func ExtraHost(i int) string { return fmt.Sprintf("host%03d", i+len(Hosts)) }
 
 // Cluster is one running test cluster.
 type Cluster struct {
@@ -272,8 +280,13 @@ func Start(t testing.TB, opts Options) *Cluster {
 	}
 
 	g, gctx = errgroup.WithContext(ctx)
+	// Many hosts (ExtraHosts) start a few at a time: Docker and sshd's
+	// first handshakes are CPU work on this machine.
+	starting := make(chan struct{}, 8)
 	for _, h := range c.sshHosts() {
 		g.Go(func() error {
+			starting <- struct{}{}
+			defer func() { <-starting }()
 			files, err := c.hostFiles(h, hostKeys[h], simBinary, opts)
 			if err != nil {
 				return err
@@ -319,10 +332,14 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if opts.Bastion {
 		access = fmt.Sprintf("only through bastion %s (direct connections refused)", c.ips[Bastion])
 	}
-	t.Logf("test cluster %s up in %s (images and sim ready after %s; containers %s): server1 %s, server2 %s, server3 %s (%s), db %s, reached %s, dbgpt %s",
+	extra := ""
+	if opts.ExtraHosts > 0 {
+		extra = fmt.Sprintf(", %d more hosts %s..%s", opts.ExtraHosts, ExtraHost(1), ExtraHost(opts.ExtraHosts))
+	}
+	t.Logf("test cluster %s up in %s (images and sim ready after %s; containers %s): server1 %s, server2 %s, server3 %s (%s)%s, db %s, reached %s, dbgpt %s",
 		c.ID, time.Since(began).Round(10*time.Millisecond), prepared.Sub(began).Round(10*time.Millisecond),
 		time.Since(prepared).Round(10*time.Millisecond),
-		c.ips[Server1], c.ips[Server2], c.ips[Server3], kind, c.ips[DBHost], access, c.SimVersion)
+		c.ips[Server1], c.ips[Server2], c.ips[Server3], kind, extra, c.ips[DBHost], access, c.SimVersion)
 	return c
 }
 
@@ -333,17 +350,32 @@ var systemdRunFlags = []string{"--tmpfs", "/run", "--tmpfs", "/run/lock", "-v", 
 
 // sshHosts are the cluster's SSH hosts: server1..3 and the bastion if any.
 func (c *Cluster) sshHosts() []string {
+	hosts := c.Servers()
 	if c.opts.Bastion {
-		return append(append([]string{}, Hosts...), Bastion)
+		hosts = append(hosts, Bastion)
 	}
-	return Hosts
+	return hosts
 }
 
-// allHosts are the cluster's containers: server1..3, db, the bastion if any.
+// Servers are the hosts a cluster file may deploy to: server1..3, then the
+// extra hosts (Options.ExtraHosts).
+func (c *Cluster) Servers() []string {
+	hosts := append([]string{}, Hosts...)
+	for i := 1; i <= c.opts.ExtraHosts; i++ {
+		hosts = append(hosts, ExtraHost(i))
+	}
+	return hosts
+}
+
+// allHosts are the cluster's containers: server1..3, db, the bastion if
+// any, the extra hosts.
 func (c *Cluster) allHosts() []string {
 	hosts := append(append([]string{}, Hosts...), DBHost)
 	if c.opts.Bastion {
 		hosts = append(hosts, Bastion)
+	}
+	for i := 1; i <= c.opts.ExtraHosts; i++ {
+		hosts = append(hosts, ExtraHost(i))
 	}
 	return hosts
 }
@@ -528,7 +560,7 @@ func (c *Cluster) hostFiles(host string, hostKey ed25519.PrivateKey, simBinary s
 			file{path: strings.TrimPrefix(DBGPTPath, "/"), mode: 0o755, data: wrapper(c.SimVersion, opts.SimEnv)},
 		)
 	}
-	if host == Server3 && !opts.NoModelDirs {
+	if (host == Server3 || strings.HasPrefix(host, "host")) && !opts.NoModelDirs {
 		files = append(files, file{path: "app", mode: 0o755, dir: true}, file{path: "app/models", mode: 0o755, dir: true})
 		for _, d := range ModelDirs {
 			files = append(files, file{path: strings.TrimPrefix(d, "/"), mode: 0o755, dir: true},
