@@ -181,6 +181,9 @@ func CheckUnchanged(ctx context.Context, checker Checker, p *plan.Plan, timeout 
 				}
 			}
 		}
+		// One listing of each controller's registry, fetched for this
+		// level's checks, serves all of them.
+		lctx := health.ShareSince(ctx, time.Now())
 		var (
 			mu       sync.Mutex
 			wg       sync.WaitGroup
@@ -197,7 +200,7 @@ func CheckUnchanged(ctx context.Context, checker Checker, p *plan.Plan, timeout 
 				defer wg.Done()
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				err := checker.Check(ctx, ch.Desired)
+				err := checker.Check(lctx, ch.Desired)
 				if err == nil {
 					return
 				}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -52,14 +53,36 @@ func newHostKeyChecker(name string, s schema.SSHSettings, log io.Writer) (*hostK
 	hk.file = file
 	knownHostsMu.Lock()
 	defer knownHostsMu.Unlock()
+	fi, err := os.Stat(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return hk, nil
+	}
+	if c, ok := knownHostsParsed[file]; ok && err == nil && c.mod.Equal(fi.ModTime()) && c.size == fi.Size() {
+		hk.db = c.db
+		return hk, nil
+	}
 	db, err := knownhosts.New(file)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("server %s: reading known_hosts file %s: %w", name, file, err)
 	}
 	if err == nil {
 		hk.db = db
+		if fi != nil {
+			knownHostsParsed[file] = parsedKnownHosts{fi.ModTime(), fi.Size(), db}
+		}
 	}
 	return hk, nil
+}
+
+// knownHostsParsed keeps each known_hosts file parsed (under knownHostsMu)
+// while it stays as it was: a cluster of 100 servers sharing one file
+// parses it once, not once per connection.
+var knownHostsParsed = map[string]parsedKnownHosts{}
+
+type parsedKnownHosts struct {
+	mod  time.Time
+	size int64
+	db   ssh.HostKeyCallback
 }
 
 // algorithms returns the host key algorithms of the keys known for addr, so

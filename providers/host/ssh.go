@@ -161,10 +161,12 @@ func (h *sshHost) user() string {
 	return h.settings.User
 }
 
+// dial connects to the server. The connect timeout counts from the moment
+// this connection's handshake may begin (Options.Handshakes): waiting for a
+// slot behind other servers' handshakes is this machine's queue, not the
+// server's slowness.
 func (h *sshHost) dial(ctx context.Context) (*ssh.Client, error) {
 	timeout := orDefault(h.settings.ConnectTimeout, defaults.ConnectTimeout)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	start := time.Now()
 	var underlying func(ctx context.Context, network, addr string) (net.Conn, error)
 	via := ""
@@ -181,10 +183,12 @@ func (h *sshHost) dial(ctx context.Context) (*ssh.Client, error) {
 	}
 	release, err := h.pool.handshake(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("server %s at %s: no SSH handshake within the connect timeout (waiting for one of %d handshake slots): %w", h.name, h.addr, cap(h.pool.handshakes), err)
+		return nil, fmt.Errorf("server %s at %s: no SSH connection made (waiting for one of %d handshake slots): %w", h.name, h.addr, cap(h.pool.handshakes), err)
 	}
+	defer release()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	cl, err := clientOver(ctx, underlying, h.name, h.addr, h.user(), h.settings.KeyFile, h.settings.UseAgent, h.settings, h.pool.opts.Log)
-	release()
 	if err != nil {
 		return nil, err
 	}
@@ -213,9 +217,11 @@ func (p *Pool) jump(ctx context.Context, h *sshHost, j *schema.JumpHost) (*ssh.C
 			name := "jump host of " + h.name
 			release, err := p.handshake(ctx)
 			if err != nil {
-				return nil, fmt.Errorf("%s at %s: no SSH handshake within the connect timeout: %w", name, addr, err)
+				return nil, fmt.Errorf("%s at %s: no SSH connection made (waiting for a handshake slot): %w", name, addr, err)
 			}
 			defer release()
+			ctx, cancel := context.WithTimeout(ctx, orDefault(h.settings.ConnectTimeout, defaults.ConnectTimeout))
+			defer cancel()
 			return clientOver(ctx, d.DialContext, name, addr, user, j.KeyFile, j.KeyFile == "", h.settings, p.opts.Log)
 		}
 		p.jumps[key] = c
