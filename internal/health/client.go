@@ -36,7 +36,7 @@ type Client struct {
 	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
 	zoner ZoneReader // nil when the provider cannot tell
 
-	mu     sync.Mutex
+	mu       sync.Mutex
 	clocks   map[string]time.Duration // URL host → peer clock minus ours
 	zones    map[string]time.Duration // server name → its UTC offset
 	listings map[string]*listing      // controller URL → its latest listing (see ShareSince)

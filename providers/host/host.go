@@ -79,9 +79,9 @@ type Options struct {
 type Pool struct {
 	opts       Options
 	handshakes chan struct{}
-	mu    sync.Mutex
-	hosts map[string]Host
-	jumps map[string]*sshConn
+	mu         sync.Mutex
+	hosts      map[string]Host
+	jumps      map[string]*sshConn
 }
 
 // NewPool returns an empty pool.
