@@ -550,8 +550,12 @@ func (e *executor) waitHealthy(ctx context.Context, d *plan.Component, w *waitSt
 		}
 		w.set(awaited(last), "")
 		now := time.Now()
+		// A closed port asks the supervisor at once, then no more often
+		// than every fifth of the time waited (each ask is a command on
+		// the server): an exit is seen within a fifth of the wait.
+		refusedGap := max(5*e.opts.MinPoll, now.Sub(start)/5)
 		if e.watcher != nil && !watching && dctx.Err() == nil &&
-			(!now.Before(nextWatch) || errors.Is(last, syscall.ECONNREFUSED) && now.Sub(lastWatch) >= 5*e.opts.MinPoll) {
+			(!now.Before(nextWatch) || errors.Is(last, syscall.ECONNREFUSED) && now.Sub(lastWatch) >= refusedGap) {
 			nextWatch = now.Add(e.opts.WatchEvery)
 			watch()
 		}

@@ -340,6 +340,11 @@ sup='exec '$setsid' nohup sh ./run.sh >> log 2>&1 < /dev/null'
 `
 }
 
+// shSystemdProbe prints "@@supervisor systemd" when components on the host
+// run as systemd units (systemd is PID 1 and hactl runs as root), else
+// "@@supervisor process". Pre-flight runs it too and keeps its answer.
+const shSystemdProbe = `if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then echo "@@supervisor systemd"; else echo "@@supervisor process"; fi`
+
 // usesSystemd reports (once per server) whether components there run as
 // systemd units: systemd is PID 1 and hactl runs as root.
 func (p *Provider) usesSystemd(ctx context.Context, s *schema.Server) (bool, error) {
@@ -352,11 +357,11 @@ func (p *Provider) usesSystemd(ctx context.Context, s *schema.Server) (bool, err
 	if ok {
 		return v, nil
 	}
-	out, err := p.host(s).Run(ctx, `if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then echo systemd; else echo process; fi`, nil)
+	out, err := p.host(s).Run(ctx, shSystemdProbe, nil)
 	if err != nil {
 		return false, err
 	}
-	v = strings.TrimSpace(string(out)) == "systemd"
+	v = strings.TrimSpace(string(out)) == "@@supervisor systemd"
 	p.mu.Lock()
 	p.systemd[s.Name] = v
 	p.mu.Unlock()

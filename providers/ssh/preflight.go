@@ -167,6 +167,7 @@ else
 fi
 `, host.Quote(argv[0]), host.Join(argv...))
 	}
+	b.WriteString(shSystemdProbe + "\n")
 	fmt.Fprintf(&b, "echo \"@@deploydir $(writable %s)\"\n", host.Quote(s.DeployDir))
 	// The user must reach its component directories under deploy_dir.
 	fmt.Fprintf(&b, "if [ -n \"$ru\" ] && [ -d %[1]s ] && ! as_ru test -x %[1]s; then echo '@@runasdeploydir no'; fi\n", host.Quote(s.DeployDir))
@@ -253,6 +254,7 @@ type preflightFacts struct {
 	version     []string
 	help        []string
 	deployDir   string // "ok DIR" or "no DIR"
+	supervisor  string // "systemd" or "process" (shSystemdProbe)
 	models      map[int]bool
 	sqliteDir   string
 	sqliteFile  string
@@ -308,6 +310,8 @@ func parsePreflight(out []byte) preflightFacts {
 			f.help = append(f.help, rest)
 		case "@@deploydir":
 			f.deployDir = rest
+		case "@@supervisor":
+			f.supervisor = rest
 		case "@@model":
 			x := strings.Fields(rest)
 			if len(x) == 2 {
@@ -413,6 +417,12 @@ func (p *Provider) preflightServer(ctx context.Context, c *schema.Cluster, s *sc
 	}
 	f := parsePreflight(out)
 	f.owners(c.Name, s.DeployDir)
+	if f.supervisor != "" {
+		// Deploy asks no more (usesSystemd).
+		p.mu.Lock()
+		p.systemd[s.Name] = f.supervisor == "systemd"
+		p.mu.Unlock()
+	}
 	var ps []providers.Problem
 	cmd := strings.Join(dbgptArgv(s), " ")
 	ru := switchUser(s)
