@@ -128,7 +128,7 @@ func BenchmarkSSH(b *testing.B) {
 		{fmt.Sprintf("%d ÷ 3 hosts: no-op plan", hosts), planN, plan3, 2},
 		{fmt.Sprintf("%d ÷ 3 hosts: status", hosts), statusN, status3, 2},
 	}
-	ansible := ansibleFigures(b, ctx, tc, hosts)
+	ansible := ansibleFigures(b, ctx, tc, n)
 	all = append(all, ansible.series...)
 	ratios = append(ratios,
 		ratio{"3 hosts: hactl ÷ Ansible (default), cold apply", cold3, ansible.cold3, 0},

@@ -201,27 +201,47 @@ fi
 	// Every component directory is reported with its manifest (of this or
 	// another cluster, in either layout), so that a port held by another
 	// cluster's component is named as such.
-	b.WriteString(shStrays)
+	// Their fds are listed by one ls for all (as each directory's owner
+	// too where root may not read another user's /proc entries): a
+	// handful of processes whatever the number of components.
+	b.WriteString(shAsUser + shAsOwner)
 	fmt.Fprintf(&b, `d=%s
 sids=
+socks=
+# Root without CAP_SYS_PTRACE (in a container) may not read the /proc
+# entries of the run_as users' processes: those users read them too.
+owners=
+if [ -n "$hactl_noptrace" ]; then
+	for o in $(stat -c %%U "$d"/* "$d"/*/* 2>/dev/null | sort -u); do
+		case $o in root|UNKNOWN) ;; *) owners="$owners $o";; esac
+	done
+fi
 for c in "$d"/*/*/manifest.json "$d"/*/manifest.json; do
 	[ -f "$c" ] || continue
 	c=${c%%/manifest.json}
 	rel=${c#"$d"/}
 	case $rel in *[!A-Za-z0-9._/-]*) continue;; esac
 	printf '@@pm %%s ' "$rel"
-	tr -d '
-' < "$c/manifest.json"
+	while IFS= read -r l || [ -n "$l" ]; do printf '%%s' "$l"; done < "$c/manifest.json"
 	echo
 	for f in supervisor.pid child.pid; do
-		x=$(cat "$c/$f" 2>/dev/null)
+		x=
+		[ -r "$c/$f" ] && read -r x < "$c/$f"
 		alive "$x" && sids="$sids $x:$rel"
 	done
-	r=$(cd "$c" 2>/dev/null && pwd -P) || continue
-	for x in $(strays "$c" "$r"); do
-		as_owner "$r" ls -l "/proc/$x/fd" 2>/dev/null | grep 'socket:' | sed "s|^|@@sock $rel |"
-	done
 done
+# The processes started for a component directory (envMarker), also
+# those whose supervisor was killed: one grep over every environment.
+if grep -zq x </dev/null 2>/dev/null || [ $? = 1 ]; then
+	markers='grep -zoxH "`+envMarker+`=.*" /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n"'
+	m=$(sh -c "$markers"; for o in $owners; do as_user "$o" sh -c "$markers" </dev/null; done)
+	for l in $m; do
+		x=${l#/proc/}
+		x=${x%%%%/*}
+		dir=${l#*:`+envMarker+`=}
+		case $dir in "$d"/*) socks="$socks $x:${dir#"$d"/}";; esac
+	done
+fi
 if [ -n "$sids" ]; then
 	for p in /proc/[0-9]*; do
 		read -r l < "$p/stat" 2>/dev/null || continue
@@ -230,10 +250,21 @@ if [ -n "$sids" ]; then
 		sid=$4
 		for e in $sids; do
 			if [ "${e%%%%:*}" = "$sid" ] || [ "${e%%%%:*}" = "${p#/proc/}" ]; then
-				as_owner "$d/${e#*:}" ls -l "$p/fd" 2>/dev/null | grep 'socket:' | sed "s|^|@@sock ${e#*:} |"
+				socks="$socks ${p#/proc/}:${e#*:}"
 			fi
 		done
 	done
+fi
+if [ -n "$socks" ]; then
+	set --
+	for e in $socks; do
+		echo "@@sockpid ${e%%%%:*} ${e#*:}"
+		set -- "$@" "/proc/${e%%%%:*}/fd"
+	done
+	{
+		ls -l "$@" 2>/dev/null
+		for o in $owners; do as_user "$o" ls -l "$@" 2>/dev/null </dev/null; done
+	} | grep -e '^/proc/' -e 'socket:' | sed 's/^/@@fd /'
 fi
 `, host.Quote(s.DeployDir))
 	// A wanted component's directory must be absent, empty or this
@@ -295,6 +326,9 @@ func parsePreflight(out []byte) preflightFacts {
 	f := preflightFacts{models: map[int]bool{}, socketDir: map[string]string{}, manifests: map[string]Manifest{}, foreignDirs: map[string]bool{},
 		unreadable: map[int]bool{}, runAsSQLite: map[string]bool{}}
 	var tcp strings.Builder
+	sockPID := map[string]string{}    // pid → component directory (relative)
+	fdInodes := map[string][]string{} // pid → its socket inodes
+	fdPID := ""
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	for sc.Scan() {
@@ -336,10 +370,21 @@ func parsePreflight(out []byte) preflightFacts {
 			f.sqliteFile = rest
 		case "@@tcp":
 			tcp.WriteString(rest + "\n")
-		case "@@sock":
-			rel, line, _ := strings.Cut(rest, " ")
-			if inode, ok := parseSocketInodes(line); ok {
-				f.socketDir[inode] = rel
+		case "@@sockpid":
+			if pid, rel, ok := strings.Cut(rest, " "); ok {
+				sockPID[pid] = rel
+			}
+		case "@@fd":
+			// "ls -l /proc/P/fd ..." output: a "/proc/P/fd:" heading before
+			// each process's fds (as each owner: the heading leads the line).
+			if h, line, ok := strings.Cut(rest, ": "); ok && strings.HasPrefix(h, "/proc/") {
+				fdPID, rest = strings.TrimSuffix(strings.TrimPrefix(h, "/proc/"), "/fd"), line
+			} else if strings.HasPrefix(rest, "/proc/") && strings.HasSuffix(rest, "/fd:") {
+				fdPID = strings.TrimSuffix(strings.TrimPrefix(rest, "/proc/"), "/fd:")
+				continue
+			}
+			if inode, ok := parseSocketInodes(rest); ok && fdPID != "" {
+				fdInodes[fdPID] = append(fdInodes[fdPID], inode)
 			}
 		case "@@pm":
 			rel, js, _ := strings.Cut(rest, " ")
@@ -354,6 +399,13 @@ func parsePreflight(out []byte) preflightFacts {
 		}
 	}
 	f.listeners = parseProcNetTCP(tcp.String())
+	for pid, inodes := range fdInodes {
+		if rel, ok := sockPID[pid]; ok {
+			for _, inode := range inodes {
+				f.socketDir[inode] = rel
+			}
+		}
+	}
 	return f
 }
 
