@@ -28,19 +28,32 @@ func noteBrokenLock(cmd *cobra.Command, broken *lock.Info) {
 	}
 }
 
-// noteChangeInProgress tells, on stderr, that another run is changing the
-// cluster (plan and status take no lock, so they may see a half-done
-// change). A lock that cannot be read is not worth failing for.
-func noteChangeInProgress(ctx context.Context, cmd *cobra.Command, sess *engine.Session) {
-	holder, err := sess.LockHolder(ctx)
-	if err != nil || holder == nil {
-		return
+// noteChangeInProgress reads the cluster's lock while the caller goes on
+// (plan and status take no lock, so they may see a half-done change) and
+// returns the function that waits for it and tells, on stderr, that
+// another run is changing the cluster. A lock that cannot be read is not
+// worth failing for.
+func noteChangeInProgress(ctx context.Context, cmd *cobra.Command, sess *engine.Session) (tell func()) {
+	var (
+		holder *lock.Info
+		err    error
+		done   = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		holder, err = sess.LockHolder(ctx)
+	}()
+	return func() {
+		<-done
+		if err != nil || holder == nil {
+			return
+		}
+		gone := ""
+		if holder.Dead() {
+			gone = " (that run is gone: the next apply or destroy breaks its lock)"
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "Note: a change is in progress: %s%s. What is shown may change when it ends.\n", holder, gone)
 	}
-	gone := ""
-	if holder.Dead() {
-		gone = " (that run is gone: the next apply or destroy breaks its lock)"
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "Note: a change is in progress: %s%s. What is shown may change when it ends.\n", holder, gone)
 }
 
 func newForceUnlockCmd() *cobra.Command {

@@ -62,8 +62,9 @@ server); with --detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
 			return failed(view, asJSON, err)
 		}
 		defer done()
-		noteChangeInProgress(ctx, cmd, sess)
+		tell := noteChangeInProgress(ctx, cmd, sess)
 		p, err := sess.Plan(ctx)
+		tell()
 		if err != nil {
 			return failed(view, asJSON, err)
 		}

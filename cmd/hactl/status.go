@@ -57,8 +57,9 @@ Exit status with --check, for scripts and CI:
 			return err
 		}
 		defer done()
-		noteChangeInProgress(ctx, cmd, sess)
+		tell := noteChangeInProgress(ctx, cmd, sess)
 		r, err := sess.Status(ctx, status.Options{RequestTimeout: timeout})
+		tell()
 		if err != nil {
 			return err
 		}
