@@ -139,3 +139,11 @@ func (s *Session) Teardown(ctx context.Context, purge bool) error {
 	}
 	return nil
 }
+
+// Warm starts connecting to every server in the background when the
+// provider can (providers.Warmer): for commands that will reach them all.
+func (s *Session) Warm(ctx context.Context) {
+	if w, ok := s.Provider.(providers.Warmer); ok {
+		w.Warm(ctx)
+	}
+}

@@ -182,3 +182,11 @@ type RegistryFaulter interface {
 	RegistryDown(ctx context.Context) error
 	RegistryUp(ctx context.Context) error // returns once it accepts connections
 }
+
+// Warmer is implemented by providers that reach servers over connections
+// worth opening ahead: Warm starts connecting to every server of the
+// cluster in the background and returns at once. A failed connection is
+// reported by the first operation that needs it.
+type Warmer interface {
+	Warm(ctx context.Context)
+}

@@ -112,6 +112,7 @@ Exit status: 0 applied (or nothing to do), 1 error.`,
 			return failed(view, asJSON, err)
 		}
 		defer done()
+		sess.Warm(ctx)
 		release, broken, err := sess.Lock(ctx, "apply")
 		if err != nil {
 			return failed(view, asJSON, err)

@@ -59,6 +59,7 @@ Exit status: 0 destroyed (or nothing deployed), 1 error.`,
 			return failed(view, asJSON, err)
 		}
 		defer done()
+		sess.Warm(ctx)
 		release, broken, err := sess.Lock(ctx, "destroy")
 		if err != nil {
 			return failed(view, asJSON, err)

@@ -62,6 +62,7 @@ server); with --detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
 			return failed(view, asJSON, err)
 		}
 		defer done()
+		sess.Warm(ctx)
 		tell := noteChangeInProgress(ctx, cmd, sess)
 		p, err := sess.Plan(ctx)
 		tell()

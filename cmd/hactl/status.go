@@ -57,6 +57,7 @@ Exit status with --check, for scripts and CI:
 			return err
 		}
 		defer done()
+		sess.Warm(ctx)
 		tell := noteChangeInProgress(ctx, cmd, sess)
 		r, err := sess.Status(ctx, status.Options{RequestTimeout: timeout})
 		tell()

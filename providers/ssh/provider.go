@@ -163,3 +163,15 @@ func joinServerErrors(errs map[string]error) error {
 	}
 	return errors.Join(out...)
 }
+
+var _ providers.Warmer = (*Provider)(nil)
+
+// Warm implements providers.Warmer: every server's connection is opened in
+// the background (at most Handshakes at a time, see host.Options), so that
+// a command's first step on one server (the lock, say) does not hold up
+// the handshakes of the others.
+func (p *Provider) Warm(ctx context.Context) {
+	for _, s := range p.cluster.Servers {
+		go func() { _ = p.host(s).Connect(ctx) }()
+	}
+}
