@@ -75,8 +75,10 @@
 //
 // The project file lives in a work directory (mode 0700, default
 // ~/.hactl/compose/<project>) and always holds every wanted service. Deploy
-// rewrites it and runs `up -d --no-deps --no-build <service>`; compose
-// leaves an unchanged running container alone, so Deploy then restarts it
+// rewrites it and runs `up -d --no-deps --no-build <service>`, the ups of
+// different services at the same time (a level's components start
+// together) but for the provider's first, which may create the network and
+// runs alone; compose leaves an unchanged running container alone, so Deploy then restarts it
 // (`docker restart`: apply deploys an unchanged component only to repair
 // it). Observe reads, for each running controller, its output since the
 // container started (`docker logs --since`, up to 32 MiB, stopping at the

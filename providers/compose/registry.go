@@ -104,13 +104,7 @@ func (a managedAccess) Discard(ctx context.Context) (bool, error) {
 // reports it healthy.
 func (p *Provider) startDatabase(ctx context.Context) error {
 	svc := DatabaseService(p.c)
-	p.mu.Lock()
-	err := p.writeProject()
-	if err == nil {
-		_, err = p.runCompose(ctx, "up", "-d", "--no-deps", "--no-build", "--no-color", svc)
-	}
-	p.mu.Unlock()
-	if err != nil {
+	if err := p.writeAndUp(ctx, svc, nil); err != nil {
 		return fmt.Errorf("compose: starting the registry database service %s: %w", svc, err)
 	}
 	deadline := time.Now().Add(p.opts.HealthTimeout)
