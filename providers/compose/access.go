@@ -105,32 +105,60 @@ func (p *Provider) decide(ctx context.Context, svc, network, port string) (net.C
 	if _, err := p.ip(ct); err != nil {
 		return nil, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	conn, err := p.dialNetwork(pctx, ct, network, port)
-	cancel()
-	if err == nil {
+	dialNet := func() (net.Conn, error) {
+		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		defer cancel()
+		return p.dialNetwork(pctx, ct, network, port)
+	}
+	dialExec := func() (net.Conn, error) { return p.dialExec(ctx, ct, svc, network, port) }
+	mode, conn, netErr, err := chooseAccess(ctx, dialNet, dialExec)
+	switch mode {
+	case AccessNetwork:
 		p.reach.setMode(AccessNetwork)
 		fmt.Fprintf(p.opts.Out, "compose: reaching the containers at their network addresses\n")
-		return conn, nil
+	case AccessExec:
+		p.reach.setMode(AccessExec)
+		fmt.Fprintf(p.opts.Out, "compose: container addresses are not reachable from this machine (%v): reaching the containers through docker exec and published ports\n", netErr)
+	}
+	return conn, err
+}
+
+// chooseAccess is auto's choice from a first dial to the container's
+// address (dialNet) and, when that fails, one through exec (dialExec):
+// the mode decided ("" for none yet), the connection, the address's error
+// that made it choose exec, and the error to return. The address answering
+// means network. Not answering in time, while exec connects: exec. Refused
+// both ways: the service does not listen yet, decide on a later dial.
+// Refused at the address but connected through exec may be a firewall
+// rejecting, or the service beginning to listen between the two dials: the
+// address is tried once more, and network chosen if it connects now.
+func chooseAccess(ctx context.Context, dialNet, dialExec func() (net.Conn, error)) (mode string, conn net.Conn, netErr, err error) {
+	conn, err = dialNet()
+	if err == nil {
+		return AccessNetwork, conn, nil, nil
 	}
 	if ctx.Err() != nil {
-		return nil, err
+		return "", nil, nil, err
 	}
-	conn, xerr := p.dialExec(ctx, ct, svc, network, port)
+	conn, xerr := dialExec()
 	switch {
 	case xerr == nil:
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			if again, aerr := dialNet(); aerr == nil {
+				conn.Close()
+				return AccessNetwork, again, nil, nil
+			}
+		}
 	case errors.Is(err, syscall.ECONNREFUSED):
 		// Refused both ways: the service does not listen yet, and the
 		// container address answered. Decide on a later dial.
-		return nil, err
+		return "", nil, nil, err
 	case errors.Is(xerr, syscall.ECONNREFUSED):
 		// The address did not answer in time, the container did: exec.
 	default:
-		return nil, xerr
+		return "", nil, nil, xerr
 	}
-	p.reach.setMode(AccessExec)
-	fmt.Fprintf(p.opts.Out, "compose: container addresses are not reachable from this machine (%v): reaching the containers through docker exec and published ports\n", err)
-	return conn, xerr
+	return AccessExec, conn, err, xerr
 }
 
 // containerTTL is how long the exec path reuses a service's container
