@@ -93,7 +93,9 @@
 // problem. Both are tested (test/e2e runs the compose tests under each). Pre-flight never pulls: images must be local.
 // Registry gives package registry the project network to reach MySQL from
 // and, for the managed database, the extras it needs: Ensure starts the
-// database service, waits until Docker reports it healthy, and then, as
+// database service, waits until it accepts connections (it sends the
+// MySQL greeting, polled from 25 ms backing off to 400 ms, or Docker
+// reports it healthy), and then, as
 // root, creates the database and registry user, and the registry table (no
 // init script). DialContext takes a service name to that service's running
 // container and reaches it as compose.access says (access.go):

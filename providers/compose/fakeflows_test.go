@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -401,5 +402,42 @@ func TestManagedDatabaseStates(t *testing.T) {
 	fakeDockerOn(t, fakeState{ComposeFails: true})
 	if err := a.Start(ctx); err == nil || !strings.Contains(err.Error(), "starting the registry database service db") {
 		t.Errorf("Start with compose failing: %v", err)
+	}
+}
+
+// The managed database is ready when it sends its greeting, long before
+// Docker's healthcheck, which runs every few seconds, says healthy: Start
+// returns at once although the fake's container stays "starting".
+func TestManagedDatabaseReadyAtItsGreeting(t *testing.T) {
+	// A MySQL greeting on 3306 of a loopback address the fake container has.
+	ip := "127.0.0.31"
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "3306"))
+	if err != nil {
+		t.Skipf("cannot listen on %s:3306: %v", ip, err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			// Length 1, sequence 0, protocol version 10.
+			_, _ = c.Write([]byte{1, 0, 0, 0, 10})
+			c.Close()
+		}
+	}()
+	fakeDockerOn(t, fakeState{UpStarting: true, UpIP: ip})
+	p := newHA(t, nil)
+	p.opts.HealthTimeout = time.Minute
+	start := time.Now()
+	if err := (managedAccess{access{p}}).Start(fakeCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("Start took %s: it waited for Docker's healthy, not for the greeting", d)
+	}
+	if p.AccessMode() != AccessNetwork {
+		t.Errorf("access %q after the greeting at the container's address", p.AccessMode())
 	}
 }
