@@ -40,7 +40,8 @@ type reach struct {
 	mu       sync.Mutex                 // guards the fields below
 	mode     string                     // AccessNetwork or AccessExec once decided
 	local    *bool                      // the engine runs on this machine (published ports are here)
-	cts      map[string]cachedContainer // by service, for the exec path
+	cts      map[string]cachedContainer // by service
+	gen      int                        // counts forgetContainers: a listing older than the last is not kept
 }
 
 func (r *reach) setMode(m string) {
@@ -85,11 +86,11 @@ func (p *Provider) dialService(ctx context.Context, svc, network, port string) (
 		}
 	}
 	if mode == AccessNetwork {
-		ct, err := p.serviceContainer(ctx, svc)
+		cc, err := p.lookupContainerWithin(ctx, svc, netTTL)
 		if err != nil {
 			return nil, err
 		}
-		return p.dialNetwork(ctx, ct, network, port)
+		return p.dialNetwork(ctx, cc.ct, network, port)
 	}
 	return p.dialExecService(ctx, svc, network, port)
 }
@@ -165,21 +166,46 @@ func chooseAccess(ctx context.Context, dialNet, dialExec func() (net.Conn, error
 // lookup (two docker commands) before looking again.
 var containerTTL = 5 * time.Second
 
+// netTTL is how long the network path reuses a service's container lookup
+// (its address): a health gate polling a component that does not listen
+// yet would otherwise run two docker commands per poll. The provider
+// forgets every lookup when it changes a container itself
+// (forgetContainers), so only a change made behind its back is seen up to
+// netTTL late.
+var netTTL = time.Second
+
+// forgetContainers drops every container lookup: the provider created,
+// restarted, stopped or removed a container. A listing running meanwhile
+// is not kept either.
+func (p *Provider) forgetContainers() {
+	p.reach.mu.Lock()
+	p.reach.cts = nil
+	p.reach.gen++
+	p.reach.mu.Unlock()
+}
+
 type cachedContainer struct {
 	ct container
 	at time.Time
 }
 
 // lookupContainer finds a service's running container for the exec path.
-// Concurrent first dials (status probes every component at once) share one
-// listing of the whole project, which fills the cache for every service.
 func (p *Provider) lookupContainer(ctx context.Context, svc string) (cachedContainer, error) {
+	return p.lookupContainerWithin(ctx, svc, containerTTL)
+}
+
+// lookupContainerWithin finds a service's running container, reusing a
+// lookup younger than ttl. Concurrent dials (status probes every component
+// at once, a gate polls a level's components) share one listing of the
+// whole project, which fills the cache for every service.
+func (p *Provider) lookupContainerWithin(ctx context.Context, svc string, ttl time.Duration) (cachedContainer, error) {
 	p.reach.lookup.Lock()
 	defer p.reach.lookup.Unlock()
 	p.reach.mu.Lock()
 	cc, ok := p.reach.cts[svc]
+	gen := p.reach.gen
 	p.reach.mu.Unlock()
-	if ok && time.Since(cc.at) <= containerTTL {
+	if ok && time.Since(cc.at) <= ttl {
 		return cc, nil
 	}
 	cs, err := containers(ctx, LabelProject+"="+p.project)
@@ -187,18 +213,23 @@ func (p *Provider) lookupContainer(ctx context.Context, svc string) (cachedConta
 		return cachedContainer{}, err
 	}
 	now := time.Now()
-	p.reach.mu.Lock()
-	if p.reach.cts == nil {
-		p.reach.cts = map[string]cachedContainer{}
-	}
+	fresh := map[string]cachedContainer{}
 	for _, ct := range cs {
 		if s := ct.Config.Labels[LabelService]; s != "" && ct.State.Running {
-			p.reach.cts[s] = cachedContainer{ct, now}
+			fresh[s] = cachedContainer{ct, now}
 		}
 	}
-	cc, ok = p.reach.cts[svc]
+	p.reach.mu.Lock()
+	if p.reach.gen == gen {
+		if p.reach.cts == nil {
+			p.reach.cts = map[string]cachedContainer{}
+		}
+		for s, c := range fresh {
+			p.reach.cts[s] = c
+		}
+	}
 	p.reach.mu.Unlock()
-	if ok && cc.at.Equal(now) {
+	if cc, ok := fresh[svc]; ok {
 		return cc, nil
 	}
 	// Not running: serviceContainer's error says why.

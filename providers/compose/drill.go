@@ -186,6 +186,7 @@ func (p *Provider) startAgain(ctx context.Context, what, label string, logUp boo
 // for one to run, a container that exited again since its start fails at
 // once, with its last lines.
 func (p *Provider) waitContainers(ctx context.Context, what, label string, running bool) error {
+	p.forgetContainers() // after a stop, kill or start: addresses may have changed
 	deadline := time.Now().Add(faultWait)
 	for {
 		cs, err := containers(ctx, LabelProject+"="+p.project, label)

@@ -441,3 +441,56 @@ func TestManagedDatabaseReadyAtItsGreeting(t *testing.T) {
 		t.Errorf("access %q after the greeting at the container's address", p.AccessMode())
 	}
 }
+
+// The network path looks a service's container up once per netTTL, not
+// once per dial (a gate polling a component that does not listen yet), and
+// looks again at once after the provider changed a container.
+func TestNetworkDialsShareALookup(t *testing.T) {
+	ip := "127.0.0.33"
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", ip, err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	calls, _ := fakeDockerOn(t, fakeState{UpIP: ip})
+	p := newHA(t, func(c *schema.Cluster) { c.Compose.Access = AccessNetwork })
+	netTTL = time.Minute
+	t.Cleanup(func() { netTTL = time.Second })
+	ctx := fakeCtx(t)
+	if err := p.writeAndUp(ctx, "controller-ctrl1", nil); err != nil {
+		t.Fatal(err)
+	}
+	listings := func() int {
+		n := 0
+		for _, c := range calls() {
+			if strings.HasPrefix(c, "ps -a") {
+				n++
+			}
+		}
+		return n
+	}
+	dial := func() {
+		t.Helper()
+		conn, err := p.DialContext(ctx, nil, "tcp", net.JoinHostPort("controller-ctrl1", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+	}
+	before := listings()
+	for range 3 {
+		dial()
+	}
+	if n := listings() - before; n != 1 {
+		t.Errorf("%d listings for 3 dials within netTTL, want 1", n)
+	}
+	if err := p.writeAndUp(ctx, "controller-ctrl1", nil); err != nil {
+		t.Fatal(err)
+	}
+	before = listings()
+	dial()
+	if n := listings() - before; n != 1 {
+		t.Errorf("%d listings for a dial after an up, want 1 (the lookup forgotten)", n)
+	}
+}

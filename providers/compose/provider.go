@@ -185,7 +185,9 @@ func (p *Provider) writeAndUp(ctx context.Context, svc string, want *plan.Compon
 		p.ups.RLock()
 		defer p.ups.RUnlock()
 	}
-	if _, err := p.composeWith(ctx, cmd, "up", "-d", "--no-deps", "--no-build", "--no-color", svc); err != nil {
+	_, err = p.composeWith(ctx, cmd, "up", "-d", "--no-deps", "--no-build", "--no-color", svc)
+	p.forgetContainers() // the service's container may be a new one, at a new address
+	if err != nil {
 		return err
 	}
 	if alone {
@@ -583,7 +585,9 @@ func (p *Provider) Deploy(ctx context.Context, comp *plan.Component) error {
 	}
 	for _, ct := range after {
 		if start, ok := same[ct.ID]; ok && ct.State.Running && ct.State.StartedAt == start {
-			if _, err := run(ctx, "", "docker", "restart", "--time", stopTimeout, ct.ID); err != nil {
+			_, err := run(ctx, "", "docker", "restart", "--time", stopTimeout, ct.ID)
+			p.forgetContainers()
+			if err != nil {
 				return fmt.Errorf("compose: restarting service %s (%s): %w", svc, comp.Address, err)
 			}
 		}
@@ -602,6 +606,7 @@ func (p *Provider) Remove(ctx context.Context, o providers.Observed) error {
 		return fmt.Errorf("compose: removing %s: %w", o.Address, err)
 	}
 	if len(cs) > 0 {
+		defer p.forgetContainers()
 		ids := make([]string, len(cs))
 		for i, ct := range cs {
 			ids[i] = ct.ID
@@ -795,6 +800,7 @@ func (p *Provider) Teardown(ctx context.Context, purgeRegistry bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.upOnce = false
+	defer p.forgetContainers()
 	var errs []error
 	if err := p.writeProject(); err == nil {
 		args := []string{"down", "--remove-orphans", "--timeout", "15"}
