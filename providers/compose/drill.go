@@ -138,6 +138,11 @@ func (p *Provider) greets(ctx context.Context, svc string) error {
 	if err != nil {
 		return err
 	}
+	return readGreeting(conn)
+}
+
+// readGreeting reads a MySQL server's handshake on conn and closes it.
+func readGreeting(conn net.Conn) error {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
 	var head [5]byte // 3 bytes length, sequence, first payload byte

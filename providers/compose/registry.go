@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -136,7 +137,7 @@ func (p *Provider) startDatabase(ctx context.Context) error {
 					svc, ct.State.ExitCode, logs)
 			}
 			if ct.State.Running && !ct.State.Restarting {
-				if greetErr = p.greets(ctx, svc); greetErr == nil {
+				if greetErr = p.databaseGreets(ctx, ct, svc); greetErr == nil {
 					return nil
 				}
 			}
@@ -160,6 +161,27 @@ func (p *Provider) startDatabase(ctx context.Context) error {
 		}
 		wait = min(2*wait, dbPollMax)
 	}
+}
+
+// databaseGreets reads the greeting of the database service's container
+// ct. Unless the provider reaches containers through exec, it dials the
+// container's address itself first: refused there means the server does
+// not listen yet, which auto's first dial would tell from a firewall with
+// a docker exec each time. A connection, or an address that does not
+// answer, goes the provider's way (greets).
+func (p *Provider) databaseGreets(ctx context.Context, ct container, svc string) error {
+	if p.AccessMode() != AccessExec {
+		dctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		conn, err := p.dialNetwork(dctx, ct, "tcp", "3306")
+		cancel()
+		if err == nil {
+			return readGreeting(conn)
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return err
+		}
+	}
+	return p.greets(ctx, svc)
 }
 
 // The managed database's readiness is polled every dbPollMin at first,
