@@ -84,23 +84,26 @@ const levelTimeout = 2 * time.Minute
 
 // MeasureCompose measures, runs times, the compose example's containers'
 // own readiness and a cold hactl apply of it (hactlBin, the hactl binary),
-// with the given images, on this machine's Docker engine. Each run:
+// with the given images, on this machine's Docker engine (a Linux host: the
+// by-hand start dials the containers at their project-network addresses).
+// Each run:
 //
 //  1. readiness: `hactl export compose` writes the project hactl would
-//     deploy; `docker compose up -d --no-deps` then starts, by hand, each
-//     level's services in one call — the database, the controllers, the
-//     workers, the webserver — and polls every 20 ms until the level is
-//     ready by the criteria of hactl's health gates (internal/health, the
-//     same code): the database sends its greeting, then the registry
-//     database and table are created as hactl's registry step does; each
-//     controller answers /api/controller/models with its registry's rows;
-//     each worker is registered healthy and fresh through both
-//     controllers; the webserver answers /api/health and sees both
-//     workers. A level's time runs from its up command to its readiness;
-//     the figure is their sum. `docker compose down --volumes` removes it
-//     all.
+//     deploy; `up -d --no-deps` of the compose CLI hactl uses too (as
+//     HACTL_COMPOSE_CLI says) then starts, by hand, each level's services
+//     in one call — the database, the controllers, the workers, the
+//     webserver — and polls every 20 ms until the level is ready by the
+//     criteria of hactl's health gates (internal/health, the same code):
+//     the database sends its greeting, then the registry database and table
+//     are created as hactl's registry step does; each controller answers
+//     /api/controller/models with its registry's rows; each worker is
+//     registered healthy and fresh through both controllers; the webserver
+//     answers /api/health and sees both workers. A level's time runs from
+//     its up command to its readiness; the figure is their sum. `down
+//     --volumes` removes it all.
 //  2. apply: `hactl apply -auto-approve` of the same file, timed as a
-//     process (plan included), then `hactl destroy --purge-registry`.
+//     process (pre-flight and plan included), then `hactl destroy
+//     --purge-registry`.
 //
 // Runs alternate the two so that a loaded machine weighs on both. logf
 // (nil: silent) gets one line per measurement. Containers, network and
@@ -163,7 +166,8 @@ type composeBench struct {
 	file  string   // cluster file
 	env   []string // hactl's environment
 	c     *schema.Cluster
-	pw    string // registry root password (never on a command line)
+	pw    string   // registry root password (never on a command line)
+	cli   []string // the compose CLI hactl uses too
 }
 
 func newComposeBench(hactlBin string, imgs ComposeImages) (*composeBench, error) {
@@ -217,7 +221,30 @@ func newComposeBench(hactlBin string, imgs ComposeImages) (*composeBench, error)
 		s.close()
 		return nil, err
 	}
+	s.cli = composeCLI()
 	return s, nil
+}
+
+// composeCLI is the compose CLI hactl picks (compose.CLIEnv): "v1"
+// docker-compose, "v2" the docker compose plugin, unset the plugin when it
+// answers, else docker-compose.
+func composeCLI() []string {
+	switch os.Getenv(compose.CLIEnv) {
+	case "v1":
+		return []string{"docker-compose"}
+	case "v2":
+		return []string{"docker", "compose"}
+	}
+	if exec.Command("docker", "compose", "version").Run() == nil {
+		return []string{"docker", "compose"}
+	}
+	return []string{"docker-compose"}
+}
+
+// compose runs the compose CLI on the exported project file y.
+func (s *composeBench) compose(ctx context.Context, y string, args ...string) error {
+	full := append(append(append([]string{}, s.cli[1:]...), "-p", ComposeBenchProject, "-f", y), args...)
+	return s.cmd(ctx, s.cli[0], full...)
 }
 
 func (s *composeBench) close() { os.RemoveAll(s.dir) }
@@ -248,7 +275,7 @@ func tailOf(s string, n int) string {
 func (s *composeBench) sweep(ctx context.Context) error {
 	_ = s.cmd(ctx, s.hactl, "destroy", "-auto-approve", "--purge-registry", "-f", s.file)
 	if y := filepath.Join(s.dir, "export", compose.ComposeFile); fileExists(y) {
-		_ = s.cmd(ctx, "docker", "compose", "-p", ComposeBenchProject, "-f", y, "down", "--volumes", "--remove-orphans", "--timeout", "5")
+		_ = s.compose(ctx, y, "down", "--volumes", "--remove-orphans", "--timeout", "5")
 	}
 	out, _ := exec.CommandContext(ctx, "docker", "ps", "-aq", "--filter", "label="+compose.LabelProject+"="+ComposeBenchProject).Output()
 	if ids := strings.Fields(string(out)); len(ids) > 0 {
@@ -324,8 +351,7 @@ func (s *composeBench) readiness(ctx context.Context) ([4]time.Duration, error) 
 	}
 	for i, l := range levels {
 		start := time.Now()
-		args := append([]string{"compose", "-p", ComposeBenchProject, "-f", y, "up", "-d", "--no-deps", "--no-build", "--no-color"}, l.svcs...)
-		if err := s.cmd(ctx, "docker", args...); err != nil {
+		if err := s.compose(ctx, y, append([]string{"up", "-d", "--no-deps", "--no-build", "--no-color"}, l.svcs...)...); err != nil {
 			return lv, err
 		}
 		if err := containerIPs(ctx, l.svcs, ips); err != nil {

@@ -16,7 +16,8 @@ import (
 // min/median/max of the containers' readiness and of a cold hactl apply,
 // and the ratio of the medians). It runs only with HACTL_BENCH=1 (it takes
 // a minute or more and needs Docker); HACTL_BENCH_COMPOSE_RUNS sets the
-// number of runs (default 3).
+// number of runs (default 3), HACTL_BENCH_HACTL a hactl binary to measure
+// instead of one built from this checkout.
 func TestComposeApplyAgainstReadiness(t *testing.T) {
 	if os.Getenv("HACTL_BENCH") != "1" {
 		t.Skip("the benchmark runs with HACTL_BENCH=1")
@@ -32,6 +33,9 @@ func TestComposeApplyAgainstReadiness(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	hactl, sim := composeBinaries(t, ctx)
+	if h := os.Getenv("HACTL_BENCH_HACTL"); h != "" {
+		hactl = h
+	}
 	imgs, err := ComposeImagesFor(ctx, sim, t.Logf)
 	if err != nil {
 		t.Fatal(err)
