@@ -115,7 +115,11 @@
 //   - "auto" (default): the first dial tries the container address for
 //     probeTimeout; connected: network from then on; not answering: exec;
 //     refused (a firewall, or nothing listening yet) is decided by whether
-//     the exec path connects. Decided once per provider.
+//     the exec path connects, and if it does, by whether the address now
+//     connects too (the service began to listen meanwhile: network).
+//     Decided once per provider. The network path reuses a service's
+//     container lookup for netTTL (1 s), forgotten whenever the provider
+//     changes a container.
 //
 // Anything that is not a service (an external registry database) is
 // dialled from this machine as is.
