@@ -66,7 +66,7 @@ func ComposeImagesFor(ctx context.Context, simBinary string, logf func(string, .
 type ComposeFigures struct {
 	// Readiness is the sum of the levels' readiness times: the containers
 	// started by hand, level by level, each level polled every
-	// readinessPoll until ready (the physical limit of a compose apply).
+	// composeReadinessPoll until ready (the physical limit of a compose apply).
 	Readiness []time.Duration
 	// Levels are the parts of Readiness, in ComposeLevels order.
 	Levels [][4]time.Duration
@@ -76,11 +76,11 @@ type ComposeFigures struct {
 	Apply []time.Duration
 }
 
-// readinessPoll is how often the by-hand start checks a level's readiness.
-const readinessPoll = 20 * time.Millisecond
+// composeReadinessPoll is how often the by-hand start checks a level's readiness.
+const composeReadinessPoll = 20 * time.Millisecond
 
-// levelTimeout bounds the wait for one level started by hand.
-const levelTimeout = 2 * time.Minute
+// composeLevelTimeout bounds the wait for one level started by hand.
+const composeLevelTimeout = 2 * time.Minute
 
 // MeasureCompose measures, runs times, the compose example's containers'
 // own readiness and a cold hactl apply of it (hactlBin, the hactl binary),
@@ -139,7 +139,7 @@ func MeasureCompose(ctx context.Context, hactlBin string, imgs ComposeImages, ru
 		figs.Readiness = append(figs.Readiness, sum)
 		figs.Levels = append(figs.Levels, lv)
 		logf("compose run %d: readiness %s (database %s, controllers %s, workers %s, webserver %s)",
-			i+1, ms(sum), ms(lv[0]), ms(lv[1]), ms(lv[2]), ms(lv[3]))
+			i+1, composeMS(sum), composeMS(lv[0]), composeMS(lv[1]), composeMS(lv[2]), composeMS(lv[3]))
 		if err := s.sweep(ctx); err != nil {
 			return figs, err
 		}
@@ -148,7 +148,7 @@ func MeasureCompose(ctx context.Context, hactlBin string, imgs ComposeImages, ru
 			return figs, fmt.Errorf("compose apply, run %d: %w", i+1, err)
 		}
 		figs.Apply = append(figs.Apply, d)
-		logf("compose run %d: hactl apply %s (%.2f× readiness)", i+1, ms(d), float64(d)/float64(sum))
+		logf("compose run %d: hactl apply %s (%.2f× readiness)", i+1, composeMS(d), float64(d)/float64(sum))
 		if err := s.sweep(ctx); err != nil {
 			return figs, err
 		}
@@ -156,7 +156,7 @@ func MeasureCompose(ctx context.Context, hactlBin string, imgs ComposeImages, ru
 	return figs, nil
 }
 
-func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
+func composeMS(d time.Duration) string { return d.Round(time.Millisecond).String() }
 
 // composeBench is one MeasureCompose: its cluster file, environment and
 // the loaded, adapted cluster.
@@ -257,12 +257,12 @@ func (s *composeBench) cmd(ctx context.Context, name string, args ...string) err
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, tailOf(out.String(), 30))
+		return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, composeTail(out.String(), 30))
 	}
 	return nil
 }
 
-func tailOf(s string, n int) string {
+func composeTail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
@@ -274,7 +274,7 @@ func tailOf(s string, n int) string {
 // every container, the network and the volumes of the project.
 func (s *composeBench) sweep(ctx context.Context) error {
 	_ = s.cmd(ctx, s.hactl, "destroy", "-auto-approve", "--purge-registry", "-f", s.file)
-	if y := filepath.Join(s.dir, "export", compose.ComposeFile); fileExists(y) {
+	if y := filepath.Join(s.dir, "export", compose.ComposeFile); composeFileExists(y) {
 		_ = s.compose(ctx, y, "down", "--volumes", "--remove-orphans", "--timeout", "5")
 	}
 	out, _ := exec.CommandContext(ctx, "docker", "ps", "-aq", "--filter", "label="+compose.LabelProject+"="+ComposeBenchProject).Output()
@@ -293,7 +293,7 @@ func (s *composeBench) sweep(ctx context.Context) error {
 	return nil
 }
 
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+func composeFileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // apply times one cold hactl apply.
 func (s *composeBench) apply(ctx context.Context) (time.Duration, error) {
@@ -311,7 +311,7 @@ func (s *composeBench) readiness(ctx context.Context) ([4]time.Duration, error) 
 		return lv, err
 	}
 	ips := map[string]string{} // service → address on the project network
-	cl := health.NewClient(ipDialer(ips), s.c, 2*time.Second)
+	cl := health.NewClient(composeDialer(ips), s.c, 2*time.Second)
 	defer cl.Close()
 	c := s.c
 	var workers []string
@@ -354,10 +354,10 @@ func (s *composeBench) readiness(ctx context.Context) ([4]time.Duration, error) 
 		if err := s.compose(ctx, y, append([]string{"up", "-d", "--no-deps", "--no-build", "--no-color"}, l.svcs...)...); err != nil {
 			return lv, err
 		}
-		if err := containerIPs(ctx, l.svcs, ips); err != nil {
+		if err := composeIPs(ctx, l.svcs, ips); err != nil {
 			return lv, err
 		}
-		if err := pollReady(ctx, l.ready); err != nil {
+		if err := composePoll(ctx, l.ready); err != nil {
 			return lv, fmt.Errorf("%s (%s) not ready: %w", ComposeLevels[i], strings.Join(l.svcs, ", "), err)
 		}
 		lv[i] = time.Since(start)
@@ -365,10 +365,10 @@ func (s *composeBench) readiness(ctx context.Context) ([4]time.Duration, error) 
 	return lv, nil
 }
 
-// pollReady calls ready every readinessPoll until it succeeds, for at most
-// levelTimeout.
-func pollReady(ctx context.Context, ready func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, levelTimeout)
+// composePoll calls ready every composeReadinessPoll until it succeeds, for at most
+// composeLevelTimeout.
+func composePoll(ctx context.Context, ready func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, composeLevelTimeout)
 	defer cancel()
 	for {
 		err := ready(ctx)
@@ -378,14 +378,14 @@ func pollReady(ctx context.Context, ready func(context.Context) error) error {
 		select {
 		case <-ctx.Done():
 			return err
-		case <-time.After(readinessPoll):
+		case <-time.After(composeReadinessPoll):
 		}
 	}
 }
 
 // containerIPs reads the project-network addresses of the services'
 // containers into ips.
-func containerIPs(ctx context.Context, svcs []string, ips map[string]string) error {
+func composeIPs(ctx context.Context, svcs []string, ips map[string]string) error {
 	for _, svc := range svcs {
 		out, err := exec.CommandContext(ctx, "docker", "ps", "-q", "--filter", "label="+compose.LabelProject+"="+ComposeBenchProject,
 			"--filter", "label="+compose.LabelService+"="+svc).Output()
@@ -403,11 +403,11 @@ func containerIPs(ctx context.Context, svcs []string, ips map[string]string) err
 	return nil
 }
 
-// ipDialer dials a service name (or a server's localhost) at its
+// composeDialer dials a service name (or a server's localhost) at its
 // container's address.
-type ipDialer map[string]string
+type composeDialer map[string]string
 
-func (d ipDialer) DialContext(ctx context.Context, server *schema.Server, network, addr string) (net.Conn, error) {
+func (d composeDialer) DialContext(ctx context.Context, server *schema.Server, network, addr string) (net.Conn, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
@@ -428,7 +428,7 @@ func (d ipDialer) DialContext(ctx context.Context, server *schema.Server, networ
 // (as root: the managed database's admin).
 func (s *composeBench) registryReady(ctx context.Context, ip string) error {
 	addr := net.JoinHostPort(ip, "3306")
-	if err := greeting(ctx, addr); err != nil {
+	if err := composeGreeting(ctx, addr); err != nil {
 		return err
 	}
 	r := s.c.Registry
@@ -452,7 +452,7 @@ func (s *composeBench) registryReady(ctx context.Context, ip string) error {
 }
 
 // greeting connects to a MySQL server and reads its handshake (protocol 10).
-func greeting(ctx context.Context, addr string) error {
+func composeGreeting(ctx context.Context, addr string) error {
 	var d net.Dialer
 	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()

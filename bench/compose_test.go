@@ -48,16 +48,16 @@ func TestComposeApplyAgainstReadiness(t *testing.T) {
 		t.Fatalf("%d runs asked, figures of %d/%d/%d", runs, len(figs.Readiness), len(figs.Apply), len(figs.Levels))
 	}
 	r, a := composeSummary(figs.Readiness), composeSummary(figs.Apply)
-	t.Logf("compose readiness: n=%d min %s median %s max %s", runs, ms(r[0]), ms(r[1]), ms(r[2]))
+	t.Logf("compose readiness: n=%d min %s median %s max %s", runs, composeMS(r[0]), composeMS(r[1]), composeMS(r[2]))
 	for i, name := range ComposeLevels {
 		var l []time.Duration
 		for _, lv := range figs.Levels {
 			l = append(l, lv[i])
 		}
 		s := composeSummary(l)
-		t.Logf("  %-11s min %s median %s max %s", name, ms(s[0]), ms(s[1]), ms(s[2]))
+		t.Logf("  %-11s min %s median %s max %s", name, composeMS(s[0]), composeMS(s[1]), composeMS(s[2]))
 	}
-	t.Logf("compose apply:     n=%d min %s median %s max %s", runs, ms(a[0]), ms(a[1]), ms(a[2]))
+	t.Logf("compose apply:     n=%d min %s median %s max %s", runs, composeMS(a[0]), composeMS(a[1]), composeMS(a[2]))
 	t.Logf("compose apply ÷ readiness (medians): %.2f", float64(a[1])/float64(r[1]))
 }
 
