@@ -383,7 +383,7 @@ func composePoll(ctx context.Context, ready func(context.Context) error) error {
 	}
 }
 
-// containerIPs reads the project-network addresses of the services'
+// composeIPs reads the project-network addresses of the services'
 // containers into ips.
 func composeIPs(ctx context.Context, svcs []string, ips map[string]string) error {
 	for _, svc := range svcs {
@@ -451,7 +451,7 @@ func (s *composeBench) registryReady(ctx context.Context, ip string) error {
 	return nil
 }
 
-// greeting connects to a MySQL server and reads its handshake (protocol 10).
+// composeGreeting connects to a MySQL server and reads its handshake (protocol 10).
 func composeGreeting(ctx context.Context, addr string) error {
 	var d net.Dialer
 	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
