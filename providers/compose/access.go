@@ -40,7 +40,8 @@ type reach struct {
 	mu       sync.Mutex                 // guards the fields below
 	mode     string                     // AccessNetwork or AccessExec once decided
 	local    *bool                      // the engine runs on this machine (published ports are here)
-	cts      map[string]cachedContainer // by service, for the exec path
+	cts      map[string]cachedContainer // by service
+	gen      int                        // counts forgetContainers: a listing older than the last is not kept
 }
 
 func (r *reach) setMode(m string) {
@@ -85,11 +86,11 @@ func (p *Provider) dialService(ctx context.Context, svc, network, port string) (
 		}
 	}
 	if mode == AccessNetwork {
-		ct, err := p.serviceContainer(ctx, svc)
+		cc, err := p.lookupContainerWithin(ctx, svc, netTTL)
 		if err != nil {
 			return nil, err
 		}
-		return p.dialNetwork(ctx, ct, network, port)
+		return p.dialNetwork(ctx, cc.ct, network, port)
 	}
 	return p.dialExecService(ctx, svc, network, port)
 }
@@ -105,37 +106,83 @@ func (p *Provider) decide(ctx context.Context, svc, network, port string) (net.C
 	if _, err := p.ip(ct); err != nil {
 		return nil, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	conn, err := p.dialNetwork(pctx, ct, network, port)
-	cancel()
-	if err == nil {
+	dialNet := func() (net.Conn, error) {
+		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		defer cancel()
+		return p.dialNetwork(pctx, ct, network, port)
+	}
+	dialExec := func() (net.Conn, error) { return p.dialExec(ctx, ct, svc, network, port) }
+	mode, conn, netErr, err := chooseAccess(ctx, dialNet, dialExec)
+	switch mode {
+	case AccessNetwork:
 		p.reach.setMode(AccessNetwork)
 		fmt.Fprintf(p.opts.Out, "compose: reaching the containers at their network addresses\n")
-		return conn, nil
+	case AccessExec:
+		p.reach.setMode(AccessExec)
+		fmt.Fprintf(p.opts.Out, "compose: container addresses are not reachable from this machine (%v): reaching the containers through docker exec and published ports\n", netErr)
+	}
+	return conn, err
+}
+
+// chooseAccess is auto's choice from a first dial to the container's
+// address (dialNet) and, when that fails, one through exec (dialExec):
+// the mode decided ("" for none yet), the connection, the address's error
+// that made it choose exec, and the error to return. The address answering
+// means network. Not answering in time, while exec connects: exec. Refused
+// both ways: the service does not listen yet, decide on a later dial.
+// Refused at the address but connected through exec may be a firewall
+// rejecting, or the service beginning to listen between the two dials: the
+// address is tried once more, and network chosen if it connects now.
+func chooseAccess(ctx context.Context, dialNet, dialExec func() (net.Conn, error)) (mode string, conn net.Conn, netErr, err error) {
+	conn, err = dialNet()
+	if err == nil {
+		return AccessNetwork, conn, nil, nil
 	}
 	if ctx.Err() != nil {
-		return nil, err
+		return "", nil, nil, err
 	}
-	conn, xerr := p.dialExec(ctx, ct, svc, network, port)
+	conn, xerr := dialExec()
 	switch {
 	case xerr == nil:
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			if again, aerr := dialNet(); aerr == nil {
+				conn.Close()
+				return AccessNetwork, again, nil, nil
+			}
+		}
 	case errors.Is(err, syscall.ECONNREFUSED):
 		// Refused both ways: the service does not listen yet, and the
 		// container address answered. Decide on a later dial.
-		return nil, err
+		return "", nil, nil, err
 	case errors.Is(xerr, syscall.ECONNREFUSED):
 		// The address did not answer in time, the container did: exec.
 	default:
-		return nil, xerr
+		return "", nil, nil, xerr
 	}
-	p.reach.setMode(AccessExec)
-	fmt.Fprintf(p.opts.Out, "compose: container addresses are not reachable from this machine (%v): reaching the containers through docker exec and published ports\n", err)
-	return conn, xerr
+	return AccessExec, conn, err, xerr
 }
 
 // containerTTL is how long the exec path reuses a service's container
 // lookup (two docker commands) before looking again.
 var containerTTL = 5 * time.Second
+
+// netTTL is how long the network path reuses a service's container lookup
+// (its address): a health gate polling a component that does not listen
+// yet would otherwise run two docker commands per poll. The provider
+// forgets every lookup when it changes a container itself
+// (forgetContainers), so only a change made behind its back is seen up to
+// netTTL late.
+var netTTL = time.Second
+
+// forgetContainers drops every container lookup: the provider created,
+// restarted, stopped or removed a container. A listing running meanwhile
+// is not kept either.
+func (p *Provider) forgetContainers() {
+	p.reach.mu.Lock()
+	p.reach.cts = nil
+	p.reach.gen++
+	p.reach.mu.Unlock()
+}
 
 type cachedContainer struct {
 	ct container
@@ -143,15 +190,22 @@ type cachedContainer struct {
 }
 
 // lookupContainer finds a service's running container for the exec path.
-// Concurrent first dials (status probes every component at once) share one
-// listing of the whole project, which fills the cache for every service.
 func (p *Provider) lookupContainer(ctx context.Context, svc string) (cachedContainer, error) {
+	return p.lookupContainerWithin(ctx, svc, containerTTL)
+}
+
+// lookupContainerWithin finds a service's running container, reusing a
+// lookup younger than ttl. Concurrent dials (status probes every component
+// at once, a gate polls a level's components) share one listing of the
+// whole project, which fills the cache for every service.
+func (p *Provider) lookupContainerWithin(ctx context.Context, svc string, ttl time.Duration) (cachedContainer, error) {
 	p.reach.lookup.Lock()
 	defer p.reach.lookup.Unlock()
 	p.reach.mu.Lock()
 	cc, ok := p.reach.cts[svc]
+	gen := p.reach.gen
 	p.reach.mu.Unlock()
-	if ok && time.Since(cc.at) <= containerTTL {
+	if ok && time.Since(cc.at) <= ttl {
 		return cc, nil
 	}
 	cs, err := containers(ctx, LabelProject+"="+p.project)
@@ -159,18 +213,23 @@ func (p *Provider) lookupContainer(ctx context.Context, svc string) (cachedConta
 		return cachedContainer{}, err
 	}
 	now := time.Now()
-	p.reach.mu.Lock()
-	if p.reach.cts == nil {
-		p.reach.cts = map[string]cachedContainer{}
-	}
+	fresh := map[string]cachedContainer{}
 	for _, ct := range cs {
 		if s := ct.Config.Labels[LabelService]; s != "" && ct.State.Running {
-			p.reach.cts[s] = cachedContainer{ct, now}
+			fresh[s] = cachedContainer{ct, now}
 		}
 	}
-	cc, ok = p.reach.cts[svc]
+	p.reach.mu.Lock()
+	if p.reach.gen == gen {
+		if p.reach.cts == nil {
+			p.reach.cts = map[string]cachedContainer{}
+		}
+		for s, c := range fresh {
+			p.reach.cts[s] = c
+		}
+	}
 	p.reach.mu.Unlock()
-	if ok && cc.at.Equal(now) {
+	if cc, ok := fresh[svc]; ok {
 		return cc, nil
 	}
 	// Not running: serviceContainer's error says why.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -231,5 +232,56 @@ func TestRegistryThroughExec(t *testing.T) {
 		if time.Now().After(end) {
 			t.Fatalf("tunnels left in the database container: %q", left)
 		}
+	}
+}
+
+// auto's choice from its first dials: the address refusing, then exec
+// connecting, is tried again, so a service that began to listen between
+// the two dials does not make every later dial a docker exec.
+func TestChooseAccess(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	timeout := context.DeadlineExceeded
+	conn := func() net.Conn { a, b := net.Pipe(); b.Close(); return a }
+	type dial struct {
+		ok  bool
+		err error
+	}
+	for _, tc := range []struct {
+		name     string
+		net      []dial // successive answers of the address
+		exec     dial
+		mode     string
+		wantErr  bool
+		netDials int
+	}{
+		{"address answers", []dial{{ok: true}}, dial{}, AccessNetwork, false, 1},
+		{"refused both ways", []dial{{err: refused}}, dial{err: refused}, "", true, 1},
+		{"began to listen", []dial{{err: refused}, {ok: true}}, dial{ok: true}, AccessNetwork, false, 2},
+		{"firewall rejects", []dial{{err: refused}, {err: refused}}, dial{ok: true}, AccessExec, false, 2},
+		{"address silent, exec connects", []dial{{err: timeout}}, dial{ok: true}, AccessExec, false, 1},
+		{"address silent, exec refused", []dial{{err: timeout}}, dial{err: refused}, AccessExec, true, 1},
+		{"exec fails", []dial{{err: timeout}}, dial{err: errors.New("docker exec: no such container")}, "", true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := 0
+			dialNet := func() (net.Conn, error) {
+				d := tc.net[min(n, len(tc.net)-1)]
+				n++
+				if d.ok {
+					return conn(), nil
+				}
+				return nil, d.err
+			}
+			dialExec := func() (net.Conn, error) {
+				if tc.exec.ok {
+					return conn(), nil
+				}
+				return nil, tc.exec.err
+			}
+			mode, c, _, err := chooseAccess(context.Background(), dialNet, dialExec)
+			if mode != tc.mode || (err != nil) != tc.wantErr || (c == nil) != tc.wantErr || n != tc.netDials {
+				t.Errorf("mode %q, conn %v, err %v after %d address dials; want %q, error %v, %d dials", mode, c, err, n, tc.mode, tc.wantErr, tc.netDials)
+			}
+		})
 	}
 }

@@ -75,8 +75,10 @@
 //
 // The project file lives in a work directory (mode 0700, default
 // ~/.hactl/compose/<project>) and always holds every wanted service. Deploy
-// rewrites it and runs `up -d --no-deps --no-build <service>`; compose
-// leaves an unchanged running container alone, so Deploy then restarts it
+// rewrites it and runs `up -d --no-deps --no-build <service>`, the ups of
+// different services at the same time (a level's components start
+// together) but for the provider's first, which may create the network and
+// runs alone; compose leaves an unchanged running container alone, so Deploy then restarts it
 // (`docker restart`: apply deploys an unchanged component only to repair
 // it). Observe reads, for each running controller, its output since the
 // container started (`docker logs --since`, up to 32 MiB, stopping at the
@@ -91,7 +93,9 @@
 // problem. Both are tested (test/e2e runs the compose tests under each). Pre-flight never pulls: images must be local.
 // Registry gives package registry the project network to reach MySQL from
 // and, for the managed database, the extras it needs: Ensure starts the
-// database service, waits until Docker reports it healthy, and then, as
+// database service, waits until it accepts connections (it sends the
+// MySQL greeting, polled from 25 ms backing off to 400 ms, or Docker
+// reports it healthy), and then, as
 // root, creates the database and registry user, and the registry table (no
 // init script). DialContext takes a service name to that service's running
 // container and reaches it as compose.access says (access.go):
@@ -111,7 +115,11 @@
 //   - "auto" (default): the first dial tries the container address for
 //     probeTimeout; connected: network from then on; not answering: exec;
 //     refused (a firewall, or nothing listening yet) is decided by whether
-//     the exec path connects. Decided once per provider.
+//     the exec path connects, and if it does, by whether the address now
+//     connects too (the service began to listen meanwhile: network).
+//     Decided once per provider. The network path reuses a service's
+//     container lookup for netTTL (1 s), forgotten whenever the provider
+//     changes a container.
 //
 // Anything that is not a service (an external registry database) is
 // dialled from this machine as is.

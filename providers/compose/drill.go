@@ -138,6 +138,11 @@ func (p *Provider) greets(ctx context.Context, svc string) error {
 	if err != nil {
 		return err
 	}
+	return readGreeting(conn)
+}
+
+// readGreeting reads a MySQL server's handshake on conn and closes it.
+func readGreeting(conn net.Conn) error {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
 	var head [5]byte // 3 bytes length, sequence, first payload byte
@@ -186,6 +191,7 @@ func (p *Provider) startAgain(ctx context.Context, what, label string, logUp boo
 // for one to run, a container that exited again since its start fails at
 // once, with its last lines.
 func (p *Provider) waitContainers(ctx context.Context, what, label string, running bool) error {
+	p.forgetContainers() // after a stop, kill or start: addresses may have changed
 	deadline := time.Now().Add(faultWait)
 	for {
 		cs, err := containers(ctx, LabelProject+"="+p.project, label)

@@ -28,11 +28,12 @@ func TestMain(m *testing.M) {
 
 // fakeState is what the fake docker knows; it lives in state.json.
 type fakeState struct {
-	Down          bool // the engine does not answer
-	NoPlugin      bool // no docker compose plugin
-	ComposeFails  bool // every compose command but version fails
-	UpExits       bool // a service started by `compose up` exits at once
-	UpStarting    bool // a service started by `compose up` stays "starting"
+	Down          bool   // the engine does not answer
+	NoPlugin      bool   // no docker compose plugin
+	ComposeFails  bool   // every compose command but version fails
+	UpExits       bool   // a service started by `compose up` exits at once
+	UpStarting    bool   // a service started by `compose up` stays "starting"
+	UpIP          string // address on the project network of a container `compose up` starts
 	Images        []string
 	Networks      []string
 	Volumes       []string
@@ -285,11 +286,16 @@ func (st *fakeState) compose(args []string) int {
 		if st.UpExits {
 			state = map[string]any{"Status": "exited", "ExitCode": 1, "StartedAt": "2026-12-07T09:00:20Z"}
 		}
-		st.Containers = append(st.Containers, map[string]any{
+		ct := map[string]any{
 			"Id": fmt.Sprintf("up%d", st.NextContainer), "Name": "/" + project + "-" + svc + "-1",
 			"Config": map[string]any{"Labels": labels},
 			"State":  state,
-		})
+		}
+		if st.UpIP != "" {
+			ct["NetworkSettings"] = map[string]any{"Networks": map[string]any{
+				project + "_" + NetworkName: map[string]any{"IPAddress": st.UpIP}}}
+		}
+		st.Containers = append(st.Containers, ct)
 		if !slices.Contains(st.Networks, project+"_"+NetworkName) {
 			st.Networks = append(st.Networks, project+"_"+NetworkName)
 		}

@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -401,5 +402,128 @@ func TestManagedDatabaseStates(t *testing.T) {
 	fakeDockerOn(t, fakeState{ComposeFails: true})
 	if err := a.Start(ctx); err == nil || !strings.Contains(err.Error(), "starting the registry database service db") {
 		t.Errorf("Start with compose failing: %v", err)
+	}
+}
+
+// The managed database is ready when it sends its greeting, long before
+// Docker's healthcheck, which runs every few seconds, says healthy: Start
+// returns as soon as the greeting comes although the fake's container stays
+// "starting"; while the address refuses, it is polled directly, never
+// through docker exec.
+func TestManagedDatabaseReadyAtItsGreeting(t *testing.T) {
+	// A MySQL greeting on 3306 of a loopback address the fake container
+	// has, once the fake database has been polled a few times.
+	ip := "127.0.0.31"
+	addr := net.JoinHostPort(ip, "3306")
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", addr, err)
+	}
+	ln.Close()
+	calls, _ := fakeDockerOn(t, fakeState{UpStarting: true, UpIP: ip})
+	p := newHA(t, nil)
+	p.opts.HealthTimeout = time.Minute
+	done := make(chan error, 1)
+	go func() { done <- (managedAccess{access{p}}).Start(fakeCtx(t)) }()
+	polls := func() int {
+		n := 0
+		for _, c := range calls() {
+			if strings.HasPrefix(c, "ps -a") && strings.Contains(c, LabelService+"=db") {
+				n++
+			}
+		}
+		return n
+	}
+	for deadline := time.Now().Add(30 * time.Second); polls() < 4; time.Sleep(10 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("Start returned before the database listened: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not polled: %q", calls())
+		}
+	}
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			// Length 1, sequence 0, protocol version 10.
+			_, _ = c.Write([]byte{1, 0, 0, 0, 10})
+			c.Close()
+		}
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Start did not return after the greeting: it waits for Docker's healthy")
+	}
+	for _, c := range calls() {
+		if strings.HasPrefix(c, "exec") {
+			t.Errorf("the database's address was dialled through %q", c)
+		}
+	}
+}
+
+// The network path looks a service's container up once per netTTL, not
+// once per dial (a gate polling a component that does not listen yet), and
+// looks again at once after the provider changed a container.
+func TestNetworkDialsShareALookup(t *testing.T) {
+	ip := "127.0.0.33"
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", ip, err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	calls, _ := fakeDockerOn(t, fakeState{UpIP: ip})
+	p := newHA(t, func(c *schema.Cluster) { c.Compose.Access = AccessNetwork })
+	netTTL = time.Minute
+	t.Cleanup(func() { netTTL = time.Second })
+	ctx := fakeCtx(t)
+	if err := p.writeAndUp(ctx, "controller-ctrl1", nil); err != nil {
+		t.Fatal(err)
+	}
+	listings := func() int {
+		n := 0
+		for _, c := range calls() {
+			if strings.HasPrefix(c, "ps -a") {
+				n++
+			}
+		}
+		return n
+	}
+	dial := func() {
+		t.Helper()
+		conn, err := p.DialContext(ctx, nil, "tcp", net.JoinHostPort("controller-ctrl1", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+	}
+	before := listings()
+	for range 3 {
+		dial()
+	}
+	if n := listings() - before; n != 1 {
+		t.Errorf("%d listings for 3 dials within netTTL, want 1", n)
+	}
+	if err := p.writeAndUp(ctx, "controller-ctrl1", nil); err != nil {
+		t.Fatal(err)
+	}
+	before = listings()
+	dial()
+	if n := listings() - before; n != 1 {
+		t.Errorf("%d listings for a dial after an up, want 1 (the lookup forgotten)", n)
 	}
 }

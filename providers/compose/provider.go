@@ -49,7 +49,11 @@ type Provider struct {
 	dir     string
 	opts    Options
 
-	mu      sync.Mutex // serialises writing the project and compose calls
+	mu sync.Mutex // serialises writing the project and the compose calls but writeAndUp's
+	// ups: writeAndUp's compose up calls share it, but for the first one,
+	// which holds it alone, as Teardown does (see writeAndUp).
+	ups     sync.RWMutex
+	upOnce  bool // guarded by mu: an up of this provider ran since the last Teardown
 	compose []string
 	want    map[string]*plan.Component // by address, what the project file holds
 	kept    []providers.KeptData       // data Remove kept since the last Kept
@@ -138,10 +142,68 @@ func (p *Provider) runCompose(ctx context.Context, args ...string) (string, erro
 	if err != nil {
 		return "", err
 	}
+	return p.composeWith(ctx, cmd, args...)
+}
+
+// composeWith runs the compose command cmd on the project file.
+func (p *Provider) composeWith(ctx context.Context, cmd []string, args ...string) (string, error) {
 	full := append(append([]string{}, cmd[1:]...), "--project-name", p.project, "--file", p.file())
 	full = append(full, args...)
 	return run(ctx, p.dir, cmd[0], full...)
 }
+
+// writeAndUp writes the project file with every wanted service, then runs
+// `up -d --no-deps --no-build` of one service. The project file is written
+// under p.mu, but compose up runs outside it: ups of different services run
+// at the same time (each touches only its own service's container, and the
+// file holds every wanted service whoever wrote it last, each file replaced
+// whole), so the components of a level start together, not one compose
+// call after another. Only the first up of the provider runs alone, as it
+// may create the project's network (two creating it at once could make two
+// networks of one name), and Teardown, which removes the network, waits for
+// running ups and makes the next one run alone again. A failed write
+// returns a *writeError.
+func (p *Provider) writeAndUp(ctx context.Context, svc string, want *plan.Component) error {
+	p.mu.Lock()
+	if want != nil {
+		p.want[want.Address] = want
+	}
+	if err := p.writeProject(); err != nil {
+		p.mu.Unlock()
+		return &writeError{err}
+	}
+	cmd, err := p.composeCmd(ctx)
+	alone := !p.upOnce
+	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if alone {
+		p.ups.Lock()
+		defer p.ups.Unlock()
+	} else {
+		p.ups.RLock()
+		defer p.ups.RUnlock()
+	}
+	_, err = p.composeWith(ctx, cmd, "up", "-d", "--no-deps", "--no-build", "--no-color", svc)
+	p.forgetContainers() // the service's container may be a new one, at a new address
+	if err != nil {
+		return err
+	}
+	if alone {
+		p.mu.Lock()
+		p.upOnce = true
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+// writeError is a failure to write the project file (returned as is, not
+// as a failed start).
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
 
 // writeProject writes the project of every wanted component. Call with p.mu held.
 func (p *Provider) writeProject() error {
@@ -500,13 +562,11 @@ func (p *Provider) Deploy(ctx context.Context, comp *plan.Component) error {
 	if err != nil {
 		return fmt.Errorf("compose: deploying %s: %w", comp.Address, err)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.want[comp.Address] = comp
-	if err := p.writeProject(); err != nil {
-		return err
-	}
-	if _, err := p.runCompose(ctx, "up", "-d", "--no-deps", "--no-build", "--no-color", svc); err != nil {
+	if err := p.writeAndUp(ctx, svc, comp); err != nil {
+		var we *writeError
+		if errors.As(err, &we) {
+			return we.err
+		}
 		return fmt.Errorf("compose: starting service %s (%s): %w", svc, comp.Address, err)
 	}
 	// The containers compose left running as they were.
@@ -525,7 +585,9 @@ func (p *Provider) Deploy(ctx context.Context, comp *plan.Component) error {
 	}
 	for _, ct := range after {
 		if start, ok := same[ct.ID]; ok && ct.State.Running && ct.State.StartedAt == start {
-			if _, err := run(ctx, "", "docker", "restart", "--time", stopTimeout, ct.ID); err != nil {
+			_, err := run(ctx, "", "docker", "restart", "--time", stopTimeout, ct.ID)
+			p.forgetContainers()
+			if err != nil {
 				return fmt.Errorf("compose: restarting service %s (%s): %w", svc, comp.Address, err)
 			}
 		}
@@ -544,6 +606,7 @@ func (p *Provider) Remove(ctx context.Context, o providers.Observed) error {
 		return fmt.Errorf("compose: removing %s: %w", o.Address, err)
 	}
 	if len(cs) > 0 {
+		defer p.forgetContainers()
 		ids := make([]string, len(cs))
 		for i, ct := range cs {
 			ids[i] = ct.ID
@@ -732,8 +795,12 @@ func containerLogs(ctx context.Context, id string, lines int) (string, error) {
 // secrets) but for the components' data directories, and, with
 // purgeRegistry, the database volume and the data directories.
 func (p *Provider) Teardown(ctx context.Context, purgeRegistry bool) error {
+	p.ups.Lock() // no up runs while the network goes
+	defer p.ups.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.upOnce = false
+	defer p.forgetContainers()
 	var errs []error
 	if err := p.writeProject(); err == nil {
 		args := []string{"down", "--remove-orphans", "--timeout", "15"}

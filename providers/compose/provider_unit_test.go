@@ -328,3 +328,54 @@ func TestRegistryAccess(t *testing.T) {
 		t.Error("no registry for an external database")
 	}
 }
+
+// After the provider's first compose up (which may create the project's
+// network, so it runs alone), ups of different services run at the same
+// time: the fake compose's up of each controller exits 0 only when it saw
+// the other's up running too.
+func TestUpsRunTogether(t *testing.T) {
+	p := newHA(t, nil)
+	marks := t.TempDir()
+	script := filepath.Join(t.TempDir(), "fake-compose")
+	// Arguments: --project-name P --file F up -d --no-deps --no-build --no-color SVC.
+	if err := os.WriteFile(script, []byte(`#!/bin/sh
+for svc; do :; done
+touch "`+marks+`/$svc"
+case "$svc" in controller*) ;; *) exit 0;; esac
+i=0
+while [ $i -lt 200 ]; do
+	[ -e "`+marks+`/controller1" ] && [ -e "`+marks+`/controller2" ] && exit 0
+	sleep 0.05
+	i=$((i+1))
+done
+echo "$svc: the other controller's up did not run meanwhile" >&2
+exit 1
+`), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p.compose = []string{script}
+	ctx := context.Background()
+	if err := p.writeAndUp(ctx, "db", nil); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	for _, svc := range []string{"controller1", "controller2"} {
+		go func() { errs <- p.writeAndUp(ctx, svc, nil) }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	// Teardown makes the next up run alone again.
+	p.mu.Lock()
+	once := p.upOnce
+	p.mu.Unlock()
+	if !once {
+		t.Errorf("upOnce not set after an up")
+	}
+	_ = p.Teardown(ctx, false)
+	if p.upOnce {
+		t.Errorf("upOnce still set after Teardown")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -100,20 +101,21 @@ func (a managedAccess) Discard(ctx context.Context) (bool, error) {
 	return false, nil
 }
 
-// startDatabase starts the managed database service and waits until Docker
-// reports it healthy.
+// startDatabase starts the managed database service and waits until it
+// accepts connections: it sends the MySQL greeting over the project network
+// (what its healthcheck tests: a TCP connection to the real server, not the
+// images' socket-only bootstrap server), or Docker reports it healthy. The
+// greeting is polled with a backoff from dbPollMin to dbPollMax, so the wait
+// ends within moments of the server's readiness, not at the healthcheck's
+// next interval.
 func (p *Provider) startDatabase(ctx context.Context) error {
 	svc := DatabaseService(p.c)
-	p.mu.Lock()
-	err := p.writeProject()
-	if err == nil {
-		_, err = p.runCompose(ctx, "up", "-d", "--no-deps", "--no-build", "--no-color", svc)
-	}
-	p.mu.Unlock()
-	if err != nil {
+	if err := p.writeAndUp(ctx, svc, nil); err != nil {
 		return fmt.Errorf("compose: starting the registry database service %s: %w", svc, err)
 	}
 	deadline := time.Now().Add(p.opts.HealthTimeout)
+	wait := dbPollMin
+	var greetErr error
 	for {
 		cs, err := containers(ctx, LabelProject+"="+p.project, LabelService+"="+svc)
 		if err != nil {
@@ -134,12 +136,20 @@ func (p *Provider) startDatabase(ctx context.Context) error {
 				return fmt.Errorf("compose: the registry database service %s exited (code %d); last lines of its log:\n%s",
 					svc, ct.State.ExitCode, logs)
 			}
+			if ct.State.Running && !ct.State.Restarting {
+				if greetErr = p.databaseGreets(ctx, ct, svc); greetErr == nil {
+					return nil
+				}
+			}
 		}
 		if time.Now().After(deadline) {
 			msg := ""
+			if greetErr != nil {
+				msg = "; last connection: " + greetErr.Error()
+			}
 			if len(cs) > 0 {
 				logs, _ := containerLogs(ctx, cs[0].ID, 15)
-				msg = "; last lines of its log:\n" + logs
+				msg += "; last lines of its log:\n" + logs
 			}
 			return fmt.Errorf("compose: the registry database service %s is not healthy after %s (%s)%s",
 				svc, p.opts.HealthTimeout, state, msg)
@@ -147,10 +157,39 @@ func (p *Provider) startDatabase(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Second):
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, dbPollMax)
 	}
 }
+
+// databaseGreets reads the greeting of the database service's container
+// ct. Unless the provider reaches containers through exec, it dials the
+// container's address itself first: refused there means the server does
+// not listen yet, which auto's first dial would tell from a firewall with
+// a docker exec each time. A connection, or an address that does not
+// answer, goes the provider's way (greets).
+func (p *Provider) databaseGreets(ctx context.Context, ct container, svc string) error {
+	if p.AccessMode() != AccessExec {
+		dctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		conn, err := p.dialNetwork(dctx, ct, "tcp", "3306")
+		cancel()
+		if err == nil {
+			return readGreeting(conn)
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return err
+		}
+	}
+	return p.greets(ctx, svc)
+}
+
+// The managed database's readiness is polled every dbPollMin at first,
+// backing off to dbPollMax.
+var (
+	dbPollMin = 25 * time.Millisecond
+	dbPollMax = 400 * time.Millisecond
+)
 
 // LabelSecretDigests is the managed database's label with a salted PBKDF2
 // digest of each of its secrets (JSON, by attribute name: root_password,
