@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,4 +141,40 @@ func BenchmarkSSH(b *testing.B) {
 	)
 	report(os.Stdout, fmt.Sprintf("hactl over SSH, dbgpt-sim %s, %d runs each; %s", tc.SimVersion, n, machine()), all, ratios)
 	b.ReportMetric(cold3.median(), "cold3-s")
+}
+
+// BenchmarkCompose is `make bench-full`'s compose part (MeasureCompose):
+// the HA topology as a compose project, a cold hactl apply against the
+// containers' own readiness (each level started by hand with the compose
+// CLI hactl uses and polled every 20 ms), HACTL_BENCH_RUNS times.
+func BenchmarkCompose(b *testing.B) {
+	n := runs()
+	ctx := context.Background()
+	bin, sim := composeBinaries(b, ctx)
+	imgs, err := ComposeImagesFor(ctx, sim, b.Logf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	figs, err := MeasureCompose(ctx, bin, imgs, n, b.Logf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ready := &series{name: "compose: readiness by hand (sum of levels)", unit: "s"}
+	apply := &series{name: "compose: hactl cold apply", unit: "s"}
+	perRun := &series{name: "compose: apply ÷ readiness, per run"}
+	levels := make([]*series, len(ComposeLevels))
+	for i, name := range ComposeLevels {
+		levels[i] = &series{name: "  " + name, unit: "s"}
+	}
+	for i := range figs.Apply {
+		ready.addDuration(figs.Readiness[i])
+		apply.addDuration(figs.Apply[i])
+		perRun.add(figs.Apply[i].Seconds() / figs.Readiness[i].Seconds())
+		for l := range ComposeLevels {
+			levels[l].addDuration(figs.Levels[i][l])
+		}
+	}
+	all := append(append([]*series{ready}, levels...), apply, perRun)
+	report(os.Stdout, fmt.Sprintf("hactl with compose (%s), %d runs; %s", strings.Join(composeCLI(), " "), n, machine()), all,
+		[]ratio{{"compose: cold apply ÷ readiness by hand", apply, ready, 1.2}})
 }
