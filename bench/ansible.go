@@ -249,8 +249,7 @@ func (c AnsibleCluster) hostCount() int { return len(c.Controllers) + len(c.Work
 // Inventory host names: one per component.
 func controllerHost(h AnsibleHost) string { return "controller-" + h.Name }
 func workerHost(w AnsibleWorker) string   { return "worker-" + w.Name }
-
-const webserverHost = "webserver"
+func webserverHost(h AnsibleHost) string  { return "webserver-" + h.Name }
 
 type invGroup struct {
 	Hosts map[string]map[string]any `json:"hosts"`
@@ -271,7 +270,7 @@ func (c AnsibleCluster) inventory() any {
 			"worker_port":  w.Port,
 		}
 	}
-	ws := invGroup{Hosts: map[string]map[string]any{webserverHost: {"ansible_host": c.Webserver.Address}}}
+	ws := invGroup{Hosts: map[string]map[string]any{webserverHost(c.Webserver): {"ansible_host": c.Webserver.Address}}}
 	return map[string]any{"all": map[string]any{
 		"vars": map[string]any{
 			"ansible_user":                 "root",
