@@ -75,6 +75,12 @@ type AnsibleRun struct {
 	Elapsed                          time.Duration
 	OK, Changed, Failed, Unreachable int
 	Output                           string
+	// PeakPSS is the largest memory in bytes ansible-playbook and all
+	// its descendants (forks, ssh clients, modules run locally) held at
+	// once: the sum of their proportional set sizes (shared pages divided
+	// among the processes sharing them), sampled every 250 ms. The
+	// ControlPersist ssh masters detach and are not counted.
+	PeakPSS int64
 }
 
 // EnsureAnsible installs Debian's ansible package (`apt-get install -y
@@ -167,13 +173,87 @@ func (c AnsibleCluster) run(ctx context.Context, playbook, variant string) (Ansi
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	err := cmd.Run()
-	r := AnsibleRun{Elapsed: time.Since(start), Output: out.String()}
+	err := cmd.Start()
+	var peak int64
+	if err == nil {
+		stop := make(chan struct{})
+		sampled := make(chan int64)
+		go func() { sampled <- samplePSS(cmd.Process.Pid, stop) }()
+		err = cmd.Wait()
+		close(stop)
+		peak = <-sampled
+	}
+	r := AnsibleRun{Elapsed: time.Since(start), Output: out.String(), PeakPSS: peak}
 	r.count(r.Output)
 	if err != nil {
 		return r, fmt.Errorf("ansible-playbook %s (%s): %v\n%s", playbook, variant, err, ansibleTail(r.Output, 40))
 	}
 	return r, nil
+}
+
+// samplePSS returns the largest treePSS(root) seen every 250 ms until
+// stop is closed.
+func samplePSS(root int, stop <-chan struct{}) int64 {
+	var peak int64
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		peak = max(peak, treePSS(root))
+		select {
+		case <-stop:
+			return peak
+		case <-tick.C:
+		}
+	}
+}
+
+// treePSS is the sum in bytes of the proportional set sizes of root and
+// its descendants.
+func treePSS(root int) int64 {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	parent := map[int]int{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold blanks and parentheses.
+		if f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:])); len(f) > 1 {
+			parent[pid], _ = strconv.Atoi(f[1])
+		}
+	}
+	var sum int64
+	for pid := range parent {
+		for p, hops := pid, 0; p > 1 && hops < 64; p, hops = parent[p], hops+1 {
+			if p == root {
+				sum += pss(pid)
+				break
+			}
+		}
+	}
+	return sum
+}
+
+// pss is the Pss line of /proc/PID/smaps_rollup in bytes (0 when gone).
+func pss(pid int) int64 {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "Pss:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // prepare writes the playbook, both configurations, the inventory, the

@@ -81,6 +81,20 @@ func TestAnsibleRecap(t *testing.T) {
 	}
 }
 
+// treePSS counts a child's memory with its parent's.
+func TestAnsibleTreePSS(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Skip(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	self, child := treePSS(os.Getpid()), treePSS(cmd.Process.Pid)
+	if child <= 0 || self <= child {
+		t.Errorf("tree PSS: this process's tree %d bytes, the child's %d", self, child)
+	}
+}
+
 // haAnsibleCluster is the HA guide's topology on servers (server1..3 →
 // address): controllers on server1 and server2, both workers and the
 // webserver on server3.
@@ -133,7 +147,11 @@ func TestAnsiblePlaybook(t *testing.T) {
 		if strings.Contains(r.Output, tc.DBPassword) {
 			t.Fatalf("%s: the output holds the database password", name)
 		}
-		t.Logf("%s: %s, ok=%d changed=%d", name, r.Elapsed.Round(10*time.Millisecond), r.OK, r.Changed)
+		t.Logf("%s: %s, ok=%d changed=%d, peak PSS %d MB", name,
+			r.Elapsed.Round(10*time.Millisecond), r.OK, r.Changed, r.PeakPSS>>20)
+		if r.PeakPSS <= 0 {
+			t.Errorf("%s: peak PSS not measured", name)
+		}
 		return r
 	}
 	pids := func() string {
