@@ -119,7 +119,10 @@ func EnsureAnsible(ctx context.Context, logf func(string, ...any)) error {
 // RunAnsible runs the deploy playbook with the stock settings or, when
 // tuned, with forks for every host at once, pipelining, the free strategy
 // and long-lived SSH connections. It fails when the playbook fails; the
-// error ends with the tail of its output.
+// error ends with the tail of its output. Ansible's SSH master connections
+// outlive the run (ControlPersist: 60 s stock, 600 s tuned), as they do
+// for any Ansible user, so a run soon after another reuses them;
+// TeardownAnsible closes them.
 func RunAnsible(ctx context.Context, c AnsibleCluster, tuned bool) (AnsibleRun, error) {
 	variant := "default"
 	if tuned {
@@ -136,6 +139,10 @@ func TeardownAnsible(ctx context.Context, c AnsibleCluster) error {
 	c.closeMasters(ctx)
 	return err
 }
+
+// controlDirs are the SSH control socket directories (under Dir) of the
+// runs: short, as a socket's path is at most 107 bytes.
+var controlDirs = map[string]string{"default": "cp-d", "tuned": "cp-t", "teardown": "cp-x"}
 
 var recapRe = regexp.MustCompile(`(?m)^\S+\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)`)
 
@@ -168,7 +175,7 @@ func (c AnsibleCluster) run(ctx context.Context, playbook, variant string) (Ansi
 		"ANSIBLE_CONFIG="+filepath.Join(c.Dir, cfg),
 		// One control socket directory per variant: a variant's run never
 		// borrows the other's connections.
-		"ANSIBLE_SSH_CONTROL_PATH_DIR="+filepath.Join(c.Dir, "cp-"+variant[:1]),
+		"ANSIBLE_SSH_CONTROL_PATH_DIR="+filepath.Join(c.Dir, controlDirs[variant]),
 		"ANSIBLE_NOCOLOR=1", "ANSIBLE_FORCE_COLOR=0")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
