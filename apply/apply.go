@@ -39,8 +39,9 @@ type Options struct {
 	StillEvery time.Duration
 	// WatchEvery is how often a gate asks the provider's supervisor
 	// (providers.StartWatcher) how the process it waits for starts and
-	// exits, for its progress lines; it asks at once (at most every
-	// MinPoll×5) whenever the process's port is found closed. 0 means 2s.
+	// exits, for its progress lines; it also asks whenever the process's
+	// port is found closed (at most every fifth of the time waited, and
+	// every MinPoll×5 at first). 0 means 2s.
 	WatchEvery time.Duration
 	// RequestTimeout bounds one HTTP request of a health check or a
 	// deregistration. 0 means defaults.RequestTimeout.
