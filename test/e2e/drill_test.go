@@ -222,25 +222,42 @@ defaults {
 	}
 
 	// The registry database stopped for 8 s: the controllers' heartbeat
-	// checkers die; the report names both, plan replaces them, apply
+	// checkers die; the report names them, plan replaces them, apply
 	// repairs them.
 	out, code := e.run(5*time.Minute, "drill", "--target", "registry", "--duration", "8s", "-json")
 	rep = drillReport(t, hactlResult{Stdout: out})
 	if len(rep.Steps) != 1 || !rep.Steps[0].Restored {
 		t.Fatalf("registry drill: exit %d\n%s", code, out)
 	}
-	if got := strings.Join(rep.Steps[0].CheckerDied, ","); got != "controller.controller1,controller.controller2" {
-		t.Errorf("registry drill: checker died in %q, want both controllers (exit %d)\n%s", got, code, out)
+	// A controller whose pooled connection to the vanished database hangs
+	// (no answer, not refused) sees its checker die only when that
+	// connection fails, which may be after the drill's window: the report
+	// names at least one, and plan then replaces every one it named.
+	died := rep.Steps[0].CheckerDied
+	if len(died) == 0 || code != 2 {
+		t.Errorf("registry drill: checker died in %q, want the controllers' (exit %d)\n%s", died, code, out)
 	}
-	t.Logf("registry drill: exit %d, verdict %q, checker died: %v, problems: %v", code, rep.Steps[0].Verdict, rep.Steps[0].CheckerDied, rep.Steps[0].Problems)
+	t.Logf("registry drill: exit %d, verdict %q, checker died: %v, problems: %v", code, rep.Steps[0].Verdict, died, rep.Steps[0].Problems)
 	out, code = e.run(2*time.Minute, "plan", "-detailed-exitcode")
-	if code != 2 || !strings.Contains(out, "controller.controller1 must be replaced") || !strings.Contains(out, "controller.controller2 must be replaced") ||
-		!strings.Contains(out, "heartbeat checker") {
+	if code != 2 || !strings.Contains(out, "heartbeat checker") {
 		t.Fatalf("plan after the registry drill: exit %d\n%s", code, out)
 	}
-	e.must(5*time.Minute, "apply", "-auto-approve")
-	if out, code := e.run(2*time.Minute, "plan", "-detailed-exitcode"); code != 0 {
-		t.Fatalf("plan after the repair: exit %d\n%s", code, out)
+	for _, c := range died {
+		if !strings.Contains(out, c+" must be replaced") {
+			t.Errorf("plan after the registry drill does not replace %s:\n%s", c, out)
+		}
+	}
+	// apply repairs them; a checker that died late is repaired by the next.
+	for round := 1; ; round++ {
+		e.must(5*time.Minute, "apply", "-auto-approve")
+		out, code := e.run(2*time.Minute, "plan", "-detailed-exitcode")
+		if code == 0 {
+			break
+		}
+		if round == 3 || !strings.Contains(out, "heartbeat checker") {
+			t.Fatalf("plan after the repair (round %d): exit %d\n%s", round, code, out)
+		}
+		t.Logf("a checker died after the drill's window; apply again:\n%s", out)
 	}
 
 	// One controller: not HA, exit 2, and restored.
