@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,5 +100,71 @@ func TestParseObserveChecker(t *testing.T) {
 	}
 	if o := fs[2].observed(); o.Defect != "" {
 		t.Errorf("clean: defect %q", o.Defect)
+	}
+}
+
+// The log-reading script shows the last lines across a rotation, however
+// the read falls against it: the log just emptied (the rotation's note not
+// yet written), a few lines since, or none rotated yet.
+func TestTailLogAcrossRotation(t *testing.T) {
+	lines := func(from, to int) string {
+		var b strings.Builder
+		for i := from; i <= to; i++ {
+			fmt.Fprintf(&b, "line %d\n", i)
+		}
+		return b.String()
+	}
+	for _, tc := range []struct {
+		name, log1, log, want string
+	}{
+		{name: "not rotated", log: lines(1, 9), want: lines(5, 9)},
+		{name: "emptied a moment ago", log1: lines(1, 9), log: "", want: lines(5, 9)},
+		{name: "two lines since", log1: lines(1, 9), log: lines(10, 11), want: lines(7, 11)},
+		{name: "enough since", log1: lines(1, 9), log: lines(10, 20), want: lines(16, 20)},
+		{name: "short, never rotated", log: lines(1, 2), want: lines(1, 2)},
+		{name: "empty, never rotated", log: "", want: ""},
+		{name: "no last newline", log: "line 1\nline 2", want: lines(1, 2)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			f := filepath.Join(dir, fileLog)
+			if tc.log1 != "" {
+				os.WriteFile(f+".1", []byte(tc.log1), 0o600)
+			}
+			os.WriteFile(f, []byte(tc.log), 0o600)
+			out, err := exec.Command("sh", "-c", `f="$1"`+"\n"+shTailLog(5), "sh", f).CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			if string(out) != tc.want {
+				t.Errorf("printed %q, want %q", out, tc.want)
+			}
+		})
+	}
+	// A rotation between the script's commands: here the first tail runs
+	// just after one (a tail on PATH that rotates, then reads).
+	dir := t.TempDir()
+	f := filepath.Join(dir, fileLog)
+	os.WriteFile(f, []byte(lines(1, 9)), 0o600)
+	real, err := exec.LookPath("tail")
+	if err != nil {
+		t.Skip("no tail")
+	}
+	bin := filepath.Join(dir, "bin")
+	os.Mkdir(bin, 0o755)
+	os.WriteFile(filepath.Join(bin, "tail"), []byte(fmt.Sprintf(`#!/bin/sh
+if [ ! -f %[1]q.done ]; then : > %[1]q.done; cp %[1]q %[1]q.1; : > %[1]q; fi
+exec %[2]q "$@"
+`, f, real)), 0o755)
+	cmd := exec.Command("sh", "-c", `f="$1"`+"\n"+shTailLog(5), "sh", f)
+	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != lines(5, 9) {
+		t.Errorf("rotated while read: %v %q", err, out)
+	}
+
+	// No log at all is an error, with tail's words.
+	out, err := exec.Command("sh", "-c", `f="$1"`+"\n"+shTailLog(5), "sh", filepath.Join(t.TempDir(), fileLog)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "No such file") {
+		t.Errorf("no log: %v %q", err, out)
 	}
 }

@@ -472,23 +472,31 @@ func (p *Provider) tailCommand(o providers.Observed, lines int, follow bool) (*s
 	if lines <= 0 {
 		lines = 20
 	}
-	n := strconv.Itoa(lines)
-	tail := "exec tail -n " + n + ` "$f"`
+	tail := shTailLog(lines)
 	if follow {
-		tail = "exec tail -n " + n + ` -F "$f"`
-	} else {
-		// Rotated a moment ago (see shRotate): the last lines begin in log.1.
-		tail = `if [ -f "$f.1" ] && [ "$(wc -l < "$f")" -lt ` + n + ` ]; then
-	{ tail -n ` + n + ` "$f.1"; cat "$f"; } | tail -n ` + n + `
-else
-	` + tail + `
-fi`
+		tail = "exec tail -n " + strconv.Itoa(lines) + ` -F "$f"`
 	}
 	// A component not yet moved from the old layout logs there.
 	return s, fmt.Sprintf(`f=%s
 [ -f "$f" ] || [ ! -f %s ] || f=%s
 %s`, host.Quote(path.Join(dir, fileLog)), host.Quote(path.Join(legacyDir(s, o.Address), fileManifest)),
 		host.Quote(path.Join(legacyDir(s, o.Address), fileLog)), tail), nil
+}
+
+// shTailLog prints the last n lines of the log "$f". A rotation (see
+// shRotate) empties the log in place after copying it to "$f.1", and may do
+// so between any two commands of this script: the lines are read once, and
+// when fewer than n, the rest come from log.1 as it is after that read. So
+// a read racing a rotation still shows the lines just moved, never nothing.
+func shTailLog(n int) string {
+	return fmt.Sprintf(`_t=$(tail -n %[1]d "$f") || exit
+_c=0
+[ -z "$_t" ] || _c=$(printf '%%s\n' "$_t" | wc -l)
+if [ "$_c" -lt %[1]d ] && [ -f "$f.1" ]; then
+	{ tail -n %[1]d "$f.1"; [ -z "$_t" ] || printf '%%s\n' "$_t"; } | tail -n %[1]d
+elif [ -n "$_t" ]; then
+	printf '%%s\n' "$_t"
+fi`, n)
 }
 
 // writeInPlace is a script line writing content to path (which does not

@@ -161,7 +161,9 @@ func startScript(address, dir string, argv, args []string, logMax int64) []byte 
 // (copytruncate). Every writer of the log (run.sh's >> log, systemd's
 // StandardOutput=append:) opens it with O_APPEND, so after the truncation
 // each writes at the new end; lines written between the copy and the
-// truncation are lost. Two forks a second (sleep, wc).
+// truncation are lost. Two forks a second (sleep, wc). The note saying so
+// is made before the truncation, so the log is empty only between two
+// builtins (readers cope anyway: shTailLog).
 func shRotate(max int64) string {
 	return fmt.Sprintf(`hactl_rotate() {
 	umask 077
@@ -169,8 +171,8 @@ func shRotate(max int64) string {
 		sleep 1
 		_n=$(wc -c < %[1]s 2>/dev/null) || continue
 		[ "${_n:-0}" -gt %[2]d ] || continue
-		cp %[1]s %[3]s.tmp && mv -f %[3]s.tmp %[3]s && : > %[1]s &&
-			echo "hactl: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) log rotated at $_n bytes (cap %[2]d): the earlier lines are in %[3]s" >> %[1]s
+		_m="hactl: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) log rotated at $_n bytes (cap %[2]d): the earlier lines are in %[3]s"
+		cp %[1]s %[3]s.tmp && mv -f %[3]s.tmp %[3]s && : > %[1]s && echo "$_m" >> %[1]s
 	done
 }
 `, fileLog, max, fileLogOld)
