@@ -745,3 +745,33 @@ func TestGateEndsOnAnUnreachableServer(t *testing.T) {
 		t.Fatal("the gate still waits for a component on an unreachable server after a minute")
 	}
 }
+
+// A wait's checks come at multiples of its period, which stays within a
+// fortieth of the time waited (at least MinPoll, at most Poll): a
+// component healthy after 2 s is seen at most 40 ms late, one after an
+// hour at most Poll late.
+func TestNextCheckBacksOffWithinAFortieth(t *testing.T) {
+	e := newExecutor(nil, &schema.Cluster{}, Options{})
+	start := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		waited, most time.Duration
+	}{
+		{0, 20 * time.Millisecond},
+		{500 * time.Millisecond, 20 * time.Millisecond},
+		{2 * time.Second, 40 * time.Millisecond},
+		{10 * time.Second, 160 * time.Millisecond},
+		{time.Hour, time.Second},
+	} {
+		for _, off := range []time.Duration{0, 7 * time.Millisecond, 13 * time.Millisecond} {
+			now := start.Add(tc.waited + off)
+			next := e.nextCheck(start, now)
+			gap := next.Sub(now)
+			if gap <= 0 || gap > tc.most {
+				t.Errorf("after %s: next check in %s, want within (0, %s]", tc.waited+off, gap, tc.most)
+			}
+			if period := next.Sub(next.Truncate(e.opts.MinPoll)); period != 0 {
+				t.Errorf("after %s: next check at %s is not on a multiple of MinPoll", tc.waited+off, next)
+			}
+		}
+	}
+}
