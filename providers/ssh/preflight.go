@@ -53,17 +53,25 @@ func (p *Provider) Preflight(ctx context.Context, c *schema.Cluster, want []*pla
 				}
 			}
 		}
-		add(p.preflightServer(ctx, c, s, byServer[s.Name], want)...)
+		// The registry check from a controller's server (connections through
+		// the server, a MySQL login) runs beside the server's script.
+		var wg sync.WaitGroup
 		if c.Registry != nil && c.Registry.Type == schema.RegistryMySQL {
 			for _, ctl := range c.Controllers {
 				if ctl.Server != nil && ctl.Server.Name == s.Name {
-					if pr := registry.Check(ctx, c.Registry, p.host(s), s.Address); pr != nil {
-						add(providers.Problem{Server: s.Name, What: pr.What, Fix: pr.Fix})
-					}
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						if pr := registry.Check(ctx, c.Registry, p.host(s), s.Address); pr != nil {
+							add(providers.Problem{Server: s.Name, What: pr.What, Fix: pr.Fix})
+						}
+					}()
 					break
 				}
 			}
 		}
+		add(p.preflightServer(ctx, c, s, byServer[s.Name], want)...)
+		wg.Wait()
 		return nil
 	})
 	sort.SliceStable(problems, func(i, j int) bool {
