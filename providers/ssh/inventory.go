@@ -95,6 +95,14 @@ func parseRecord(out []byte, on string) (*clusterRecord, error) {
 	return nil, nil
 }
 
+// recordKey is what RecordInventory compares to know whether a record on
+// a server already says what it would write: everything but the time.
+func (r clusterRecord) recordKey() string {
+	r.Written, r.on = time.Time{}, ""
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
 // recordedServers returns the servers of the records that the file does
 // not name (and remembers them, for Remove and Logs), with the server each
 // was recorded on.
@@ -163,12 +171,33 @@ func (p *Provider) RecordInventory(ctx context.Context, c *schema.Cluster, keep 
 		return err
 	}
 	body = append(body, '\n')
-	errs := p.eachServer(ctx, c.Servers, func(ctx context.Context, s *schema.Server) error {
+	// A server whose record already says this (read by Observe, or
+	// written before in this run: the record after a successful apply is
+	// usually the one written before it) is left as it is.
+	key := rec.recordKey()
+	var write []*schema.Server
+	seenKey := map[string]bool{}
+	p.mu.Lock()
+	for _, s := range c.Servers {
+		// Servers sharing a machine and deploy directory share the file.
+		k := hostKey(s) + "\x00" + s.DeployDir
+		if p.records[k] != key && !seenKey[k] {
+			write = append(write, s)
+		}
+		seenKey[k] = true
+	}
+	p.mu.Unlock()
+	errs := p.eachServer(ctx, write, func(ctx context.Context, s *schema.Server) error {
 		dir := path.Join(s.DeployDir, c.Name)
-		script := "mkdir -p " + host.Quote(dir) + " || exit 1\n" + host.FileScript(path.Join(dir, fileRecord), body, 0o644)
+		file := path.Join(dir, fileRecord)
+		script := "[ -d " + host.Quote(dir) + " ] || mkdir -p " + host.Quote(dir) + " || exit 1\numask 022\n" +
+			writeInPlace(file+".hactl-tmp", body, 0o644) + "mv -f " + host.Quote(file+".hactl-tmp") + " " + host.Quote(file) + "\n"
 		if _, err := host.RunStdinScript(ctx, p.host(s), script); err != nil {
 			return fmt.Errorf("writing the cluster record on server %s: %w", s.Name, err)
 		}
+		p.mu.Lock()
+		p.records[hostKey(s)+"\x00"+s.DeployDir] = key
+		p.mu.Unlock()
 		return nil
 	})
 	return joinServerErrors(errs)
@@ -246,6 +275,9 @@ if rmdir "$dd" 2>/dev/null; then
 fi
 exit 0
 `, host.Quote(path.Join(s.DeployDir, cluster, fileRecord)), host.Quote(path.Join(s.DeployDir, cluster)), host.Quote(s.DeployDir))
+		p.mu.Lock()
+		delete(p.records, hostKey(s)+"\x00"+s.DeployDir)
+		p.mu.Unlock()
 		if _, err := p.host(s).Run(ctx, script, nil); err != nil {
 			return fmt.Errorf("removing the cluster record from server %s: %w", s.Name, err)
 		}

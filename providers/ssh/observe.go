@@ -101,6 +101,13 @@ func (p *Provider) observeServers(ctx context.Context, c *schema.Cluster, server
 		defer mu.Unlock()
 		if rec != nil {
 			records = append(records, *rec)
+			p.mu.Lock()
+			p.records[hostKey(s)+"\x00"+s.DeployDir] = rec.recordKey()
+			p.mu.Unlock()
+		} else {
+			p.mu.Lock()
+			delete(p.records, hostKey(s)+"\x00"+s.DeployDir)
+			p.mu.Unlock()
 		}
 		current, legacy := map[string]bool{}, map[string]bool{}
 		for _, f := range found {
