@@ -54,7 +54,7 @@ func (l *sshLock) Create(ctx context.Context, info lock.Info) (*lock.Info, error
 c=0
 if [ ! -d "$d" ]; then mkdir -p "$d" || exit 1; c=1; fi
 `, host.Quote(l.server.DeployDir), host.Quote(l.path), host.Quote(tmp)) +
-		host.FileScript(tmp, info.Encode(), 0o644) + `if ln "$t" "$f" 2>/dev/null; then rm -f "$t"; echo "@@locked $c"; exit 0; fi
+		"umask 022\n" + writeInPlace(tmp, info.Encode(), 0o644) + `if ln "$t" "$f" 2>/dev/null; then rm -f "$t"; echo "@@locked $c"; exit 0; fi
 rm -f "$t"
 echo "@@held"
 cat "$f" 2>/dev/null
