@@ -462,7 +462,7 @@ func TestStartScriptRotates(t *testing.T) {
 	s := string(startScript("worker.llm", "/d", []string{"dbgpt"}, []string{"start", "worker"}, 65536))
 	rot := strings.Index(s, "hactl_rotate $$ </dev/null >/dev/null 2>&1 &\n")
 	exec := strings.Index(s, "exec dbgpt start worker\n")
-	if rot < 0 || exec < rot || !strings.Contains(s, `[ "${_n:-0}" -gt 65536 ] || continue`) ||
+	if rot < 0 || exec < rot || !strings.Contains(s, `if [ "$_n" -gt 65536 ]; then`) ||
 		!strings.Contains(s, "cp log log.1.tmp && mv -f log.1.tmp log.1 && : > log") {
 		t.Errorf("start.sh:\n%s", s)
 	}

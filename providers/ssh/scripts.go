@@ -156,23 +156,43 @@ func startScript(address, dir string, argv, args []string, logMax int64) []byte 
 	return []byte(b.String())
 }
 
-// shRotate defines hactl_rotate PID: while PID lives, once a second, when
-// the log is larger than max bytes, copy it to log.1 and empty it in place
+// shRotate defines hactl_rotate PID: while PID lives, when the log is
+// larger than max bytes, copy it to log.1 and empty it in place
 // (copytruncate). Every writer of the log (run.sh's >> log, systemd's
 // StandardOutput=append:) opens it with O_APPEND, so after the truncation
 // each writes at the new end; lines written between the copy and the
-// truncation are lost. Two forks a second (sleep, wc). The note saying so
-// is made before the truncation, so the log is empty only between two
-// builtins (readers cope anyway: shTailLog).
+// truncation are lost. The note saying so is made before the truncation,
+// so the log is empty only between two builtins (readers cope anyway:
+// shTailLog).
+//
+// Each look costs two processes (sleep, wc), so the next look comes
+// when the log could near its cap at the rate it grew since the last: after
+// a second while it grows fast or was just rotated, after up to 8 seconds
+// while it is quiet (a server of many components is not kept busy by
+// their rotators: 2 processes a second each before).
 func shRotate(max int64) string {
 	return fmt.Sprintf(`hactl_rotate() {
 	umask 077
+	_w=1 _p=0
 	while alive "$1"; do
-		sleep 1
+		sleep $_w
 		_n=$(wc -c < %[1]s 2>/dev/null) || continue
-		[ "${_n:-0}" -gt %[2]d ] || continue
-		_m="hactl: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) log rotated at $_n bytes (cap %[2]d): the earlier lines are in %[3]s"
-		cp %[1]s %[3]s.tmp && mv -f %[3]s.tmp %[3]s && : > %[1]s && echo "$_m" >> %[1]s
+		_n=${_n:-0}
+		if [ "$_n" -gt %[2]d ]; then
+			_m="hactl: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) log rotated at $_n bytes (cap %[2]d): the earlier lines are in %[3]s"
+			cp %[1]s %[3]s.tmp && mv -f %[3]s.tmp %[3]s && : > %[1]s && echo "$_m" >> %[1]s
+			_w=1 _p=0
+			continue
+		fi
+		_g=$(( (_n - _p) / _w ))
+		_p=$_n
+		if [ "$_g" -gt 0 ]; then
+			_w=$(( (%[2]d - _n) / _g / 2 ))
+		else
+			_w=$(( _w * 2 ))
+		fi
+		[ "$_w" -ge 1 ] || _w=1
+		[ "$_w" -le 8 ] || _w=8
 	done
 }
 `, fileLog, max, fileLogOld)
