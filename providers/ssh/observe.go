@@ -161,14 +161,16 @@ func observeScript(deployDir, cluster string) string {
 	return shAlive + shState + shChecker + fmt.Sprintf(`d=%s
 [ -d "$d" ] || exit 0
 r="$d"/%s/%s
-if [ -f "$r" ]; then printf '@@record '; tr -d '\n' < "$r"; echo; fi
+# Files are read with the shell's read: no process per file (a server
+# holding many components is observed by one shell).
+oneline() { while IFS= read -r _o || [ -n "$_o" ]; do printf '%%s' "$_o"; done < "$1"; echo; }
+if [ -f "$r" ]; then printf '@@record '; oneline "$r"; fi
 for m in "$d"/*/*/manifest.json "$d"/*/manifest.json; do
 	[ -f "$m" ] || continue
 	c=${m%%/manifest.json}
 	echo "@@component ${c#"$d"/}"
 	printf '@@manifest '
-	tr -d '\n' < "$m"
-	echo
+	oneline "$m"
 	state "$c"
 	case ${c##*/} in controller.*) checker "$c";; esac
 done
@@ -212,16 +214,17 @@ END { if (found) print "@@checker " substr(out, 1, 300) }
 // shState defines state DIR: the component's processes, start, restarts
 // and systemd unit as @@ tags (parseObserve reads them); it leaves the
 // unit's name in $u.
-const shState = `state() {
-	s=$(cat "$1/supervisor.pid" 2>/dev/null)
-	k=$(cat "$1/child.pid" 2>/dev/null)
+const shState = `first_line() { _f=; [ -f "$1" ] && read -r _f 2>/dev/null < "$1"; }
+state() {
+	first_line "$1/supervisor.pid"; s=$_f
+	first_line "$1/child.pid"; k=$_f
 	sa=0; alive "$s" && sa=1
 	ka=0; alive "$k" && ka=1
 	echo "@@supervisor ${s:-0} $sa"
 	echo "@@child ${k:-0} $ka"
-	echo "@@started $(cat "$1/started_at" 2>/dev/null)"
-	echo "@@restarts $(cat "$1/restarts" 2>/dev/null)"
-	u=$(cat "$1/unit" 2>/dev/null)
+	first_line "$1/started_at"; echo "@@started $_f"
+	first_line "$1/restarts"; echo "@@restarts $_f"
+	first_line "$1/unit"; u=$_f
 	if [ -n "$u" ] && command -v systemctl >/dev/null 2>&1; then
 		echo "@@unit $(systemctl is-active "$u" 2>/dev/null) $(systemctl show -p MainPID --value "$u" 2>/dev/null) $(systemctl show -p NRestarts --value "$u" 2>/dev/null)"
 	fi

@@ -162,7 +162,8 @@ else
 	fi
 	v=$(hactl_dbgpt --version 2>&1 </dev/null)
 	echo "@@versionrc $?"
-	printf '%%s\n' "$v" | head -n 5 | sed 's/^/@@version /'
+	_i=0
+	printf '%%s\n' "$v" | while IFS= read -r _v && [ $_i -lt 5 ]; do echo "@@version $_v"; _i=$((_i+1)); done
 	# Each dbgpt run costs seconds of Python imports: ask for the help text
 	# only when --version did not tell.
 	case $v in
@@ -199,7 +200,7 @@ fi
 fi
 `, host.Quote(path.Dir(r.Path)), host.Quote(r.Path))
 	}
-	b.WriteString(`cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | sed 's/^/@@tcp /'
+	b.WriteString(`sed 's/^/@@tcp /' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 `)
 	// Socket inodes of every process hactl supervises here: those in the
 	// session of a component's supervisor (or of its process, for systemd),
@@ -242,7 +243,7 @@ done
 # those whose supervisor was killed: one grep over every environment.
 if grep -zq x </dev/null 2>/dev/null || [ $? = 1 ]; then
 	markers='grep -zoxH "`+envMarker+`=.*" /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n"'
-	m=$(sh -c "$markers"; for o in $owners; do as_user "$o" sh -c "$markers" </dev/null; done)
+	m=$(eval "$markers"; for o in $owners; do as_user "$o" sh -c "$markers" </dev/null; done)
 	for l in $m; do
 		x=${l#/proc/}
 		x=${x%%%%/*}
