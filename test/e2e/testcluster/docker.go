@@ -127,18 +127,45 @@ func removeRun(ctx context.Context, label string) error {
 		return err
 	}
 	var errs []error
-	if ids := strings.Fields(out.String()); len(ids) > 0 {
-		if err := docker(ctx, nil, append([]string{"rm", "-f", "-v"}, ids...)...); err != nil {
+	// A few containers per call: the CLI removes a call's containers all
+	// at once, and 100 removed at once have left the daemon counting an
+	// endpoint on the network that no container holds ("has active
+	// endpoints" until dockerd restarts).
+	ids := strings.Fields(out.String())
+	for len(ids) > 0 {
+		n := min(len(ids), 8)
+		if err := docker(ctx, nil, append([]string{"rm", "-f", "-v"}, ids[:n]...)...); err != nil {
 			errs = append(errs, err)
 		}
+		ids = ids[n:]
 	}
 	out.Reset()
 	if err := docker(ctx, &out, "network", "ls", "-q", "--filter", "label="+label); err != nil {
 		return err
 	}
 	if ids := strings.Fields(out.String()); len(ids) > 0 {
-		if err := docker(ctx, nil, append([]string{"network", "rm"}, ids...)...); err != nil {
-			errs = append(errs, err)
+		// The daemon may release the last endpoints a moment after the
+		// containers are gone.
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			err := docker(ctx, nil, append([]string{"network", "rm"}, ids...)...)
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				errs = append(errs, err)
+				break
+			}
+			time.Sleep(time.Second)
+			// Those removed by the failed call are gone: ask again.
+			out.Reset()
+			if err := docker(ctx, &out, "network", "ls", "-q", "--filter", "label="+label); err != nil {
+				errs = append(errs, err)
+				break
+			}
+			if ids = strings.Fields(out.String()); len(ids) == 0 {
+				break
+			}
 		}
 	}
 	return errors.Join(errs...)
