@@ -161,7 +161,9 @@ echo 0 > "$d/restarts"
 		b.WriteString(host.FileScript("/etc/systemd/system/"+unit, unitFile(p.cluster.Name, comp.Address, dir, p.opts.StopTimeout, runAs, group), 0o644))
 	}
 	b.WriteString(p.registryChown(comp))
-	b.WriteString(host.FileScript(path.Join(dir, fileManifest), manifest, 0o644))
+	// The manifest last, and whole or not at all.
+	b.WriteString(writeInPlace(path.Join(dir, fileManifest+".tmp"), manifest, 0o644))
+	b.WriteString("mv -f " + host.Quote(path.Join(dir, fileManifest+".tmp")) + " " + host.Quote(path.Join(dir, fileManifest)) + " || exit 1\n")
 	b.WriteString(startAndWatch(dir, unit, useSystemd, runAs))
 	out, err := host.RunStdinScript(ctx, h, b.String())
 	if err != nil {
@@ -277,7 +279,7 @@ func startAndWatch(dir, unit string, useSystemd bool, runAs string) string {
 `+envMarker+`=%s
 export `+envMarker+`
 umask 077
-: >> log && chmod 0600 log || exit 1
+if [ -e log ]; then chmod 0600 log || exit 1; else : >> log || exit 1; fi
 umask 022
 echo "hactl: $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ) deploy: starting" >> log
 %s
@@ -316,7 +318,9 @@ const startSeenPolls = 390
 func startSupervisor(runAs string) string {
 	if runAs == "" {
 		return `setsid=; command -v setsid >/dev/null 2>&1 && setsid=setsid
-$setsid nohup sh ./run.sh >> log 2>&1 < /dev/null &
+# SIGHUP ignored (as nohup would, without its process): run.sh, started
+# with it ignored, cannot trap it.
+(trap '' HUP; exec $setsid sh ./run.sh) >> log 2>&1 < /dev/null &
 `
 	}
 	return startSupervisorAs(host.Quote(runAs))
@@ -328,7 +332,7 @@ func startSupervisorAs(user string) string {
 	return `setsid=; command -v setsid >/dev/null 2>&1 && setsid=setsid
 u=` + user + `
 as_user "$u" true || exit 1
-sup='exec '$setsid' nohup sh ./run.sh >> log 2>&1 < /dev/null'
+sup='exec '$setsid' sh ./run.sh >> log 2>&1 < /dev/null'
 (
 	trap '' HUP
 	if command -v setpriv >/dev/null 2>&1; then

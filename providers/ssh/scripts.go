@@ -142,9 +142,11 @@ func startScript(address, dir string, argv, args []string, logMax int64) []byte 
 	fmt.Fprintf(&b, "#!/bin/sh\n# hactl: starts %s; overwritten on every deploy\n", address)
 	fmt.Fprintf(&b, "cd %s || exit 1\n", host.Quote(dir))
 	fmt.Fprintf(&b, "%s=%s\nexport %s\n", envMarker, host.Quote(dir), envMarker)
-	b.WriteString("echo $$ > child.pid\ndate +%s > started_at\n")
-	b.WriteString("a=$(cat " + fileAttempts + " 2>/dev/null)\na=$(( ${a:-0} + 1 ))\necho \"$a\" > " + fileAttempts + "\n")
-	b.WriteString("echo \"hactl: $(date -u +%Y-%m-%dT%H:%M:%SZ) attempt $a starting\"\n")
+	// One date for both times, the shell's read for the count: every
+	// process started here delays the process's own start.
+	b.WriteString("echo $$ > child.pid\n_t=$(date -u '+%s %Y-%m-%dT%H:%M:%SZ')\necho \"${_t%% *}\" > started_at\n")
+	b.WriteString("a=; [ -r " + fileAttempts + " ] && read -r a < " + fileAttempts + "\na=$(( ${a:-0} + 1 ))\necho \"$a\" > " + fileAttempts + "\n")
+	b.WriteString("echo \"hactl: ${_t#* } attempt $a starting\"\n")
 	b.WriteString(shAlive)
 	b.WriteString(shRotate(logMax))
 	// $$ is this shell, which becomes the process: the rotator lives as
@@ -252,9 +254,9 @@ stop() {
 trap stop TERM INT HUP
 backoff=1
 while :; do
-	began=$(date +%%s)
 	sh ./start.sh </dev/null &
 	child=$!
+	began=$(date +%%s)
 	wait "$child"
 	rc=$?
 	now=$(date +%%s)
