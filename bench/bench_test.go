@@ -21,6 +21,10 @@ import (
 //   - the same topology stretched over 30 and over every host (2
 //     controllers, the rest workers): cold apply, no-op plan, status;
 //   - per run: peak RSS and SSH logins per host;
+//   - what the machine allows at each scale: the processes' own readiness
+//     on every host (byHand), and connecting to every host and running
+//     true there (loginFloor), the least a run with fresh connections
+//     costs;
 //   - the Ansible playbook of bench/ansible, default and tuned, on the
 //     same hosts (skipped with HACTL_BENCH_ANSIBLE=skip);
 //
@@ -60,20 +64,17 @@ func BenchmarkSSH(b *testing.B) {
 		rssN      = &series{name: fmt.Sprintf("%d hosts: peak RSS of apply, plan, status", hosts), unit: "MB"}
 		connsN    = &series{name: fmt.Sprintf("%d hosts: SSH logins per host per run (most)", hosts)}
 		hostsSeen = &series{name: fmt.Sprintf("%d hosts: hosts logged into per apply", hosts)}
+		floor3    = &series{name: "3 hosts: connect + true on each (fresh connections)", unit: "s"}
+		floorN    = &series{name: fmt.Sprintf("%d hosts: connect + true on each (fresh connections)", hosts), unit: "s"}
+		readyN    = &series{name: fmt.Sprintf("%d hosts: readiness by hand (sum of levels)", hosts), unit: "s"}
+		readyNCtl = &series{name: "  controllers", unit: "s"}
+		readyNWk  = &series{name: "  workers", unit: "s"}
+		readyNWeb = &series{name: "  webserver", unit: "s"}
 	)
 
 	// hactl lays out the component directories the hand start uses.
 	ha.must(ctx, 0, "apply", "-auto-approve")
-	hand := newByHand(b, tc, ha.file, tc.DBPassword)
-	for i := 0; i < n; i++ {
-		hand.stop()
-		levels := hand.start(ctx)
-		readyCtl.addDuration(levels[0])
-		readyWk.addDuration(levels[1])
-		readyWeb.addDuration(levels[2])
-		ready.addDuration(levels[0] + levels[1] + levels[2])
-	}
-	hand.stop()
+	newByHand(b, tc, ha.file, tc.DBPassword).measure(ctx, n, ready, readyCtl, readyWk, readyWeb)
 
 	measured := func(cold, plan, noop, status, rss, conns, hostsSeen *series, r *runner, hosts []string) {
 		for i := 0; i < n; i++ {
@@ -111,6 +112,9 @@ func BenchmarkSSH(b *testing.B) {
 		}
 	}
 	measured(cold3, plan3, noop3, status3, rss3, conns3, nil, ha, servers[:3])
+	for i := 0; i < n; i++ {
+		floor3.addDuration(loginFloor(b, ctx, ha.file, tc.DBPassword))
+	}
 	ha.destroy(ctx)
 
 	scale30 := &runner{tb: b, bin: bin, file: scaleFile(b, tc, 30), password: tc.DBPassword}
@@ -119,15 +123,27 @@ func BenchmarkSSH(b *testing.B) {
 
 	scaleN := &runner{tb: b, bin: bin, file: scaleFile(b, tc, hosts), password: tc.DBPassword}
 	measured(coldN, planN, noopN, statusN, rssN, connsN, hostsSeen, scaleN, servers[:hosts])
+	for i := 0; i < n; i++ {
+		floorN.addDuration(loginFloor(b, ctx, scaleN.file, tc.DBPassword))
+	}
+	// The processes' own readiness on every host: how flat the figures
+	// can be at all on this machine.
+	newByHand(b, tc, scaleN.file, tc.DBPassword).measure(ctx, n, readyN, readyNCtl, readyNWk, readyNWeb)
 	scaleN.destroy(ctx)
 
 	all := []*series{ready, readyCtl, readyWk, readyWeb, cold3, plan3, noop3, status3, rss3, conns3,
-		cold30, coldN, planN, noopN, statusN, rssN, connsN, hostsSeen}
+		floor3, cold30, coldN, planN, noopN, statusN, rssN, connsN, hostsSeen, floorN, readyN, readyNCtl, readyNWk, readyNWeb}
 	ratios := []ratio{
 		{"3 hosts: cold apply ÷ readiness by hand", cold3, ready, 1.1},
 		{fmt.Sprintf("%d ÷ 3 hosts: cold apply", hosts), coldN, cold3, 1.5},
 		{fmt.Sprintf("%d ÷ 3 hosts: no-op plan", hosts), planN, plan3, 2},
 		{fmt.Sprintf("%d ÷ 3 hosts: status", hosts), statusN, status3, 2},
+		// What the machine allows: the same ratios for the processes' own
+		// readiness and for bare logins, and hactl against them at scale.
+		{fmt.Sprintf("%[1]d h readiness ÷ 3 h cold apply (floor of %[1]d÷3 cold)", hosts), readyN, cold3, 0},
+		{fmt.Sprintf("%d ÷ 3 hosts: connect + true (floor of plan, status)", hosts), floorN, floor3, 0},
+		{fmt.Sprintf("%d hosts: cold apply ÷ readiness by hand", hosts), coldN, readyN, 0},
+		{fmt.Sprintf("%d hosts: no-op plan ÷ connect + true", hosts), planN, floorN, 0},
 	}
 	ansible := ansibleFigures(b, ctx, tc, n)
 	all = append(all, ansible.series...)

@@ -116,6 +116,23 @@ exit 0`, comp.dir)
 	}
 }
 
+// measure starts the cluster by hand n times (stopping it before each and
+// after the last) and adds each run's readiness to sum and each level's
+// to levels (controllers, workers, webserver).
+func (h *byHand) measure(ctx context.Context, n int, sum *series, levels ...*series) {
+	for i := 0; i < n; i++ {
+		h.stop()
+		took := h.start(ctx)
+		var all time.Duration
+		for l, d := range took {
+			levels[l].addDuration(d)
+			all += d
+		}
+		sum.addDuration(all)
+	}
+	h.stop()
+}
+
 // start runs every level by hand and returns each level's readiness time.
 func (h *byHand) start(ctx context.Context) []time.Duration {
 	var took []time.Duration
