@@ -16,7 +16,7 @@ help:
 	@echo "make demo-destroy  remove what make demo deployed"
 	@echo "make bench   print timing figures (one machine, a minute)"
 	@echo "make bench-full  the performance benchmark on the test hosts: 3, 30 and 100 SSH hosts, readiness by hand,"
-	@echo "                 Ansible side by side (installs Debian's ansible), compose; about 30 minutes"
+	@echo "                 Ansible side by side (installs Debian's ansible), compose; about 25 minutes"
 	@echo "make lint    gofmt and go vet"
 	@echo "make images  build (or find cached) the e2e test cluster's Docker images"
 	@echo "make stress  make unit and make test 3 times each with stress-ng --cpu 4 beside them"
