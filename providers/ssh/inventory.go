@@ -24,7 +24,9 @@ import (
 // plan shows its components as destroy and destroy removes them. apply
 // writes the record before it changes anything (the file's servers and
 // those still holding components) and again after it succeeded (the
-// file's servers only); destroy removes it last (Teardown).
+// file's servers only), each time only where the server's copy says
+// something else; destroy removes it last (Teardown). Its "written" time is
+// thus when it last changed.
 const fileRecord = "cluster.json"
 
 type clusterRecord struct {
