@@ -26,7 +26,10 @@ build:
 	$(GO) build -ldflags "-X github.com/hactl/hactl/internal/version.Version=$(VERSION)" -o $(BIN)/hactl ./cmd/hactl
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/dbgpt-sim ./cmd/dbgpt-sim
 
+# make demo's quickstart holds ports the tests publish on (its webserver's
+# 5670): the README runs make demo, then make test, so it goes first.
 test: build
+	@if [ -d $(QUICKSTART_ROOT) ]; then echo "make test: removing make demo's quickstart cluster first (its webserver holds port 5670, which the tests use)"; $(MAKE) --no-print-directory demo-destroy; fi
 	$(GO) test -count=1 -timeout 45m $(TESTFLAGS) ./...
 
 unit:
